@@ -1,0 +1,95 @@
+# cdkit: plain Makefile.  make; make check; make install PREFIX=... DESTDIR=...
+# DEVELOPER=1 adds -Werror; SANITIZE=1 builds with ASan+UBSan.
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/cdkit
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(DEVELOPER),1)
+WARN    += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Libraries: pkg-config where a .pc ships; jq 1.6 ships none, so probe its header.
+define need_pc
+$(if $(shell $(PKG_CONFIG) --exists $(1) && echo y),,$(error $(1) not found: install the Debian package $(2) (or run: bash ci/deps)))
+endef
+ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
+$(call need_pc,libcurl,libcurl4-openssl-dev)
+$(call need_pc,libarchive,libarchive-dev)
+$(call need_pc,libcrypto,libssl-dev)
+$(call need_pc,oniguruma,libonig-dev)
+$(call need_pc,zlib,zlib1g-dev)
+$(if $(wildcard /usr/include/jq.h /usr/local/include/jq.h),,$(error jq.h not found: install the Debian package libjq-dev (or run: bash ci/deps)))
+endif
+PC_LIBS   = libcurl libarchive libcrypto oniguruma zlib
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_LIBS))
+DEP_LIBS   = -ljq $(shell $(PKG_CONFIG) --libs $(PC_LIBS)) -lpthread -lm
+
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Itools/lib -DCD_VERSION='"$(VERSION)"' \
+	-DCD_DATADIR='"$(DATADIR)"' $(DEP_CFLAGS) $(CFLAGS) $(CPPFLAGS)
+
+LIB_SRC  = $(sort $(wildcard tools/lib/*.c))
+LIB_OBJ  = $(LIB_SRC:.c=.o)
+LIB_HDR  = $(wildcard tools/lib/*.h)
+TOOL_SRC = $(sort $(wildcard tools/cd-*.c shard/cd-*.c))
+TOOLS    = $(patsubst %.c,bin/%,$(notdir $(TOOL_SRC)))
+UNIT_SRC = $(sort $(wildcard tests/unit/test-*.c))
+UNITS    = $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
+BATS    ?= bats
+BATS_JOBS ?=
+
+.PHONY: all check unit bats bench demo install uninstall clean
+all: $(TOOLS)
+
+tools/lib/libcd.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+bin/%: tools/%.c tools/lib/libcd.a $(LIB_HDR)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
+
+bin/%: shard/%.c tools/lib/libcd.a $(LIB_HDR)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
+
+tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tools/lib/libcd.a $(LIB_HDR)
+	@mkdir -p tests/unit/bin
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
+
+unit: $(UNITS)
+	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
+
+bats: all
+	CDKIT_BIN=$(CURDIR)/bin $(BATS) $(BATS_JOBS) tests/
+
+check: all unit bats
+
+bench: all
+	bash bench/run
+
+demo: all
+	bash pipelines/local
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/catalog
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 0644 pipelines/catalog/*.json $(DESTDIR)$(DATADIR)/catalog
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf bin tests/unit/bin tools/lib/*.o tools/lib/libcd.a

@@ -1,0 +1,147 @@
+/* Unit tests for the foundation: mirror map, record reader, buffers, digests, retry timing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "digest.h"
+#include "http.h"
+#include "mirror.h"
+#include "msg.h"
+#include "record.h"
+#include "unit.h"
+
+static void test_mirror(void)
+{
+	struct cd_mirror_map m = { 0 };
+	char *u;
+	CHECK(cd_mirror_add(&m, "https://a.example/=http://127.0.0.1:1/a/") == 0);
+	CHECK(cd_mirror_add(&m, "https://a.example/deep/=http://127.0.0.1:2/") == 0);
+	u = cd_mirror_rewrite(&m, "https://a.example/deep/x.qcow2");
+	CHECK_STR(u, "http://127.0.0.1:2/x.qcow2"); /* longest prefix wins */
+	free(u);
+	u = cd_mirror_rewrite(&m, "https://a.example/other");
+	CHECK_STR(u, "http://127.0.0.1:1/a/other");
+	free(u);
+	u = cd_mirror_rewrite(&m, "https://b.example/x");
+	CHECK_STR(u, "https://b.example/x");
+	free(u);
+	CHECK(cd_mirror_add(&m, "no-equals-sign") == -1);
+	CHECK(cd_mirror_add(&m, "=http://x/") == -1);
+	CHECK(cd_mirror_add(&m, "https://x/=") == -1);
+	cd_mirror_release(&m);
+
+	CHECK(cd_mirror_add_list(&m, "  https://p/=http://q/ \n\thttps://r/=http://s/  ") == 0);
+	CHECK(m.n == 2);
+	CHECK(cd_mirror_add_list(&m, "https://ok/=http://ok/ broken") == -1);
+	cd_mirror_release(&m);
+
+	u = cd_url_redact("https://user:secret@host.example/path@x");
+	CHECK_STR(u, "https://***@host.example/path@x");
+	free(u);
+	u = cd_url_redact("http://127.0.0.1:5000/v2/");
+	CHECK_STR(u, "http://127.0.0.1:5000/v2/");
+	free(u);
+}
+
+static int read_all(const char *input, int *records, int *malformed)
+{
+	FILE *fp = fmemopen((void *)input, strlen(input), "r");
+	struct cd_reader r;
+	jv rec;
+	int got;
+	cd_reader_init(&r, fp, "test");
+	r.max = 64;
+	*records = 0;
+	while ((got = cd_reader_next(&r, &rec)) > 0) {
+		(*records)++;
+		jv_free(rec);
+	}
+	*malformed = r.malformed;
+	cd_reader_release(&r);
+	fclose(fp);
+	return got;
+}
+
+static void test_reader(void)
+{
+	int n, bad;
+	CHECK(read_all("", &n, &bad) == 0 && n == 0 && bad == 0);
+	CHECK(read_all("{\"a\":1}\n{\"b\":2}\n", &n, &bad) == 0 && n == 2 && bad == 0);
+	/* missing final newline */
+	CHECK(read_all("{\"a\":1}\n{\"b\":2}", &n, &bad) == 0 && n == 2 && bad == 0);
+	/* malformed line in the middle: skipped, the others read */
+	CHECK(read_all("{\"a\":1}\n{oops\n{\"b\":2}\n", &n, &bad) == 0 && n == 2 && bad == 1);
+	/* not an object */
+	CHECK(read_all("[1,2]\n{\"b\":2}\n", &n, &bad) == 0 && n == 1 && bad == 1);
+	/* over-long line (limit 64 here) */
+	CHECK(read_all("{\"a\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n{\"b\":2}\n",
+		       &n, &bad) == 0 && n == 1 && bad == 1);
+	/* blank lines are not records and not errors */
+	CHECK(read_all("\n  \n{\"a\":1}\n\n", &n, &bad) == 0 && n == 1 && bad == 0);
+}
+
+static void test_records(void)
+{
+	jv rec = jv_parse("{\"name\":\"fedora\",\"version\":\"41\"}");
+	CHECK(!cd_record_has_error(rec));
+	char *id = cd_record_id(rec);
+	CHECK_STR(id, "fedora:41");
+	free(id);
+	rec = cd_record_set_error(rec, "arm64", "boom %d", 7);
+	CHECK(cd_record_has_error(rec));
+	jv e = jv_object_get(jv_copy(rec), jv_string("error"));
+	CHECK_STR(cd_jv_str(e, "message"), "boom 7");
+	CHECK_STR(cd_jv_str(e, "arch"), "arm64");
+	jv_free(e);
+	jv_free(rec);
+}
+
+static void test_buf_and_digest(void)
+{
+	struct cd_buf b;
+	cd_buf_init(&b, 8);
+	CHECK(cd_buf_adds(&b, "12345678") == 0);
+	CHECK(cd_buf_adds(&b, "9") == -1); /* over the limit */
+	CHECK(b.len == 8);
+	cd_buf_release(&b);
+
+	char d[CD_DIGEST_MAX];
+	cd_sha256_digest("abc", 3, d);
+	CHECK_STR(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK(cd_digest_check(d, "abc", 3) == 1);
+	CHECK(cd_digest_check(d, "abd", 3) == 0);
+	CHECK(cd_digest_check("sha256:XYZ", "abc", 3) == -1);
+	CHECK(cd_digest_check("md5:900150983cd24fb0d6963f7d28e17f72", "abc", 3) == -1);
+	enum cd_hash alg;
+	const char *hex;
+	CHECK(cd_digest_parse("sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f", &alg, &hex) == 0 && alg == CD_HASH_SHA512);
+	CHECK(cd_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", &alg, &hex) == -1);
+}
+
+static void test_retry_timing(void)
+{
+	cd_http_cfg.retry_base_ms = 1000;
+	cd_http_cfg.retry_max_ms = 60000;
+	CHECK(cd_http_backoff_ms(1, -1) == 1000);
+	CHECK(cd_http_backoff_ms(3, -1) == 4000);
+	CHECK(cd_http_backoff_ms(1, 5) == 5000);      /* Retry-After wins when longer */
+	CHECK(cd_http_backoff_ms(30, -1) == 60000);   /* capped */
+	CHECK(cd_http_backoff_ms(1, 100000) == 60000);
+	CHECK(cd_http_parse_retry_after("7", 0) == 7);
+	CHECK(cd_http_parse_retry_after(" 12 ", 0) == 12);
+	CHECK(cd_http_parse_retry_after("-3", 0) == -1);
+	CHECK(cd_http_parse_retry_after("soon", 0) == -1);
+	CHECK(cd_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10);
+}
+
+int main(int argc, char **argv)
+{
+	cd_msg_init(argv[0]);
+	test_mirror();
+	test_reader();
+	test_records();
+	test_buf_and_digest();
+	test_retry_timing();
+	return unit_done("foundation");
+}

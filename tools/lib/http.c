@@ -1,0 +1,496 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http.h"
+#include "mirror.h"
+#include "msg.h"
+#include "banned.h"
+
+#define DEFAULT_MAX_BODY (16u << 20)
+#define MAX_HEADERS (64u << 10)
+
+struct cd_http_config cd_http_cfg = {
+	.connect_timeout = 15,
+	.timeout = 30,
+	.retries = 4,
+	.retry_base_ms = 1000,
+	.retry_max_ms = 60000,
+};
+
+enum { ST_WAIT, ST_RUNNING, ST_DONE };
+
+static _Thread_local CURLM *tl_multi;
+
+void cd_http_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *b = getenv("CD_RETRY_BASE_MS");
+	if (b && *b) {
+		char *end;
+		long v = strtol(b, &end, 10);
+		if (!*end && v >= 0)
+			cd_http_cfg.retry_base_ms = v;
+	}
+}
+
+void cd_http_thread_cleanup(void)
+{
+	if (tl_multi) {
+		curl_multi_cleanup(tl_multi);
+		tl_multi = NULL;
+	}
+}
+
+void cd_http_global_cleanup(void)
+{
+	cd_http_thread_cleanup();
+	curl_global_cleanup();
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cd_http_req_init(struct cd_http_req *r, const char *url)
+{
+	memset(r, 0, sizeof(*r));
+	r->url = url;
+	r->read_len = -1;
+	cd_buf_init(&r->body, DEFAULT_MAX_BODY);
+	cd_buf_init(&r->hdrs, MAX_HEADERS);
+}
+
+void cd_http_req_release(struct cd_http_req *r)
+{
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+	curl_slist_free_all(r->own_headers);
+	r->own_headers = NULL;
+	free(r->fetch_url);
+	r->fetch_url = NULL;
+	cd_buf_release(&r->body);
+	cd_buf_release(&r->hdrs);
+}
+
+static const char *method_of(const struct cd_http_req *r)
+{
+	if (r->method)
+		return r->method;
+	return (r->flags & CD_HTTP_HEAD) ? "HEAD" : "GET";
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct cd_http_req *r = ctx;
+	size_t len = size * n;
+	/* Error pages are kept in memory (bounded) even when streaming: they carry the reason. */
+	if (r->write_fn && r->status >= 200 && r->status < 300) {
+		size_t w = r->write_fn(p, len, r->write_ctx);
+		if (w != len) {
+			r->aborted = 1;
+			return 0;
+		}
+		r->streamed += (long long)len;
+		return len;
+	}
+	if (r->write_fn && r->body.len + len > 65536) /* an error body: keep its head only */
+		return len;
+	if (cd_buf_add(&r->body, p, len) < 0) {
+		r->aborted = 2;
+		return 0;
+	}
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct cd_http_req *r = ctx;
+	size_t len = size * n;
+	/* A new status line starts a new header block (redirects, 100-continue). */
+	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+		cd_buf_reset(&r->hdrs);
+		char *sp = memchr(p, ' ', len);
+		if (sp)
+			r->status = strtol(sp + 1, NULL, 10);
+	}
+	if (cd_buf_add(&r->hdrs, p, len) < 0)
+		return 0;
+	return len;
+}
+
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct cd_http_req *r = ctx;
+	if (r->progress_fn) {
+		if (r->read_fn || r->upload)
+			r->progress_fn(r->progress_ctx, ulnow, ultotal);
+		else
+			r->progress_fn(r->progress_ctx, r->range_from + dlnow,
+				       dltotal ? r->range_from + dltotal : 0);
+	}
+	return 0;
+}
+
+static int setup_easy(struct cd_http_req *r)
+{
+	char ua[128];
+	if (!r->easy && !(r->easy = curl_easy_init()))
+		return cd_seterr("cannot create an HTTP handle");
+	CURL *e = r->easy;
+	curl_easy_reset(e);
+	if (!r->fetch_url)
+		r->fetch_url = (r->flags & CD_HTTP_NO_MIRROR) ? cd_xstrdup(r->url)
+							      : cd_mirror_rewrite(&cd_mirrors, r->url);
+	snprintf(ua, sizeof(ua), "cdkit/%s (%s)", CD_VERSION, cd_prog());
+	curl_easy_setopt(e, CURLOPT_URL, r->fetch_url);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, cd_http_cfg.connect_timeout);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, cd_http_cfg.timeout);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, (r->flags & CD_HTTP_NO_REDIRECT) ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cd_http_cfg.insecure ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cd_http_cfg.insecure ? 0L : 2L);
+	if (cd_http_cfg.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, cd_http_cfg.ca_file);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	if (r->progress_fn) {
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	}
+	if (r->headers)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	size_t max = r->write_fn ? 0 : (r->max_body ? r->max_body : DEFAULT_MAX_BODY);
+	r->body.max = r->write_fn ? 0 : max;
+	if (max)
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	if (r->range_from > 0)
+		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->range_from);
+
+	const char *m = method_of(r);
+	if (r->flags & CD_HTTP_HEAD) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (r->upload || r->read_fn) {
+		if (!strcmp(m, "POST")) {
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+			if (r->upload) {
+				curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->upload);
+				curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->upload_len);
+			} else {
+				curl_easy_setopt(e, CURLOPT_READFUNCTION, r->read_fn);
+				curl_easy_setopt(e, CURLOPT_READDATA, r->read_ctx);
+				curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->read_len);
+			}
+		} else {
+			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+			if (r->upload) {
+				/* libcurl reads uploads through a callback; feed it from memory. */
+				return cd_seterr("internal error: memory uploads use POST, or a reader with PUT/PATCH");
+			}
+			curl_easy_setopt(e, CURLOPT_READFUNCTION, r->read_fn);
+			curl_easy_setopt(e, CURLOPT_READDATA, r->read_ctx);
+			if (r->read_len >= 0)
+				curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->read_len);
+			if (strcmp(m, "PUT"))
+				curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+		}
+	} else if (strcmp(m, "GET")) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+		if (!strcmp(m, "PUT") || !strcmp(m, "POST") || !strcmp(m, "PATCH")) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		}
+	}
+	r->status = 0;
+	r->streamed = 0;
+	r->aborted = 0;
+	r->errbuf[0] = '\0';
+	cd_buf_reset(&r->body);
+	cd_buf_reset(&r->hdrs);
+	return 0;
+}
+
+static int retryable_code(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int retryable_status(long s)
+{
+	return s == 429 || s == 408 || (s >= 500 && s <= 599 && s != 501);
+}
+
+long cd_http_parse_retry_after(const char *v, long now)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	if (!*v)
+		return -1;
+	if (isdigit((unsigned char)*v)) {
+		char *end;
+		errno = 0;
+		long s = strtol(v, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (errno || *end || s < 0)
+			return -1;
+		return s;
+	}
+	time_t t = curl_getdate(v, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	return t > now ? (long)(t - now) : 0;
+}
+
+long cd_http_backoff_ms(int attempt, long retry_after_s)
+{
+	long ms = cd_http_cfg.retry_base_ms;
+	for (int i = 1; i < attempt && ms < cd_http_cfg.retry_max_ms; i++)
+		ms *= 2;
+	if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
+		ms = retry_after_s * 1000;
+	if (ms > cd_http_cfg.retry_max_ms)
+		ms = cd_http_cfg.retry_max_ms;
+	return ms;
+}
+
+/* Decide, after an attempt ended, whether to try again; sets not_before_ms. */
+static int want_retry(struct cd_http_req *r)
+{
+	int again;
+	if ((r->flags & CD_HTTP_NO_RETRY) || r->attempts > cd_http_cfg.retries)
+		return 0;
+	if (r->result != CURLE_OK)
+		again = !r->aborted && retryable_code((CURLcode)r->result);
+	else
+		again = retryable_status(r->status);
+	if (!again)
+		return 0;
+	if ((r->read_fn && !r->rewind_fn) || (r->streamed > 0 && !r->restart_fn))
+		return 0;
+	if (r->read_fn && r->rewind_fn(r->read_ctx) < 0)
+		return 0;
+	if (r->streamed > 0 && r->restart_fn(r->write_ctx, r) < 0)
+		return 0;
+	char ra[64];
+	long after = -1;
+	if (r->result == CURLE_OK && cd_http_header(r, "Retry-After", ra, sizeof(ra)))
+		after = cd_http_parse_retry_after(ra, (long)time(NULL));
+	long wait = cd_http_backoff_ms(r->attempts, after);
+	char *u = cd_url_redact(r->url);
+	if (r->result != CURLE_OK)
+		cd_debug("%s %s: %s; retrying in %ld ms", method_of(r), u, r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->result), wait);
+	else
+		cd_debug("%s %s: HTTP %ld; retrying in %ld ms", method_of(r), u, r->status, wait);
+	free(u);
+	r->not_before_ms = now_ms() + wait;
+	return 1;
+}
+
+static CURLM *multi(void)
+{
+	if (!tl_multi) {
+		tl_multi = curl_multi_init();
+		curl_multi_setopt(tl_multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	}
+	return tl_multi;
+}
+
+size_t cd_http_perform_all(struct cd_http_req **reqs, size_t n, int parallel)
+{
+	CURLM *m = multi();
+	size_t done = 0, failed = 0;
+	int running = 0;
+	if (parallel < 1)
+		parallel = 1;
+	for (size_t i = 0; i < n; i++) {
+		reqs[i]->state = ST_WAIT;
+		reqs[i]->attempts = 0;
+		reqs[i]->not_before_ms = 0;
+	}
+	while (done < n) {
+		long long now = now_ms();
+		long long next_wake = now + 1000;
+		for (size_t i = 0; i < n && running < parallel; i++) {
+			struct cd_http_req *r = reqs[i];
+			if (r->state != ST_WAIT)
+				continue;
+			if (r->not_before_ms > now) {
+				if (r->not_before_ms < next_wake)
+					next_wake = r->not_before_ms;
+				continue;
+			}
+			r->attempts++;
+			if (setup_easy(r) < 0) {
+				r->result = CURLE_FAILED_INIT;
+				snprintf(r->errbuf, sizeof(r->errbuf), "%s", cd_errmsg());
+				r->state = ST_DONE;
+				done++;
+				failed++;
+				continue;
+			}
+			curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+			curl_multi_add_handle(m, r->easy);
+			r->state = ST_RUNNING;
+			running++;
+		}
+		int still;
+		curl_multi_perform(m, &still);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct cd_http_req *r;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+			r->result = msg->data.result;
+			curl_multi_remove_handle(m, msg->easy_handle);
+			running--;
+			if (want_retry(r)) {
+				r->state = ST_WAIT;
+				continue;
+			}
+			r->state = ST_DONE;
+			done++;
+			if (r->result != CURLE_OK)
+				failed++;
+		}
+		if (done == n)
+			break;
+		long wait = (long)(next_wake - now_ms());
+		if (wait < 0)
+			wait = 0;
+		if (running > 0 && wait > 100)
+			wait = 100;
+		if (running > 0)
+			curl_multi_poll(m, NULL, 0, (int)wait, NULL);
+		else if (wait > 0) {
+			struct timespec ts = { wait / 1000, (wait % 1000) * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return failed;
+}
+
+const char *cd_http_req_error(const struct cd_http_req *r)
+{
+	static _Thread_local char msg[1024];
+	if (r->result == CURLE_OK)
+		return NULL;
+	char *u = cd_url_redact(r->url);
+	const char *why;
+	if (r->aborted == 2)
+		why = "response body too large";
+	else if (r->aborted == 1)
+		why = "transfer stopped by the receiver";
+	else if (r->result == CURLE_OPERATION_TIMEDOUT)
+		why = "timed out";
+	else if (r->result == CURLE_FILESIZE_EXCEEDED)
+		why = "response body too large";
+	else
+		why = r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->result);
+	if (r->attempts > 1)
+		snprintf(msg, sizeof(msg), "%s %s: %s (after %d attempts)", method_of(r), u, why, r->attempts);
+	else
+		snprintf(msg, sizeof(msg), "%s %s: %s", method_of(r), u, why);
+	free(u);
+	return msg;
+}
+
+int cd_http_perform(struct cd_http_req *r)
+{
+	struct cd_http_req *one[1] = { r };
+	if (cd_http_perform_all(one, 1, 1))
+		return cd_seterr("%s", cd_http_req_error(r));
+	return 0;
+}
+
+int cd_http_status_error(const struct cd_http_req *r)
+{
+	char *u = cd_url_redact(r->url);
+	const char *reason;
+	switch (r->status) {
+	case 401: reason = " (unauthorized)"; break;
+	case 403: reason = " (forbidden)"; break;
+	case 404: reason = " (not found)"; break;
+	case 429: reason = " (too many requests)"; break;
+	default: reason = ""; break;
+	}
+	if (r->attempts > 1)
+		cd_seterr("%s %s: HTTP %ld%s (after %d attempts)", method_of(r), u, r->status, reason, r->attempts);
+	else
+		cd_seterr("%s %s: HTTP %ld%s", method_of(r), u, r->status, reason);
+	free(u);
+	return -1;
+}
+
+int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = r->hdrs.p, *end = p ? p + r->hdrs.len : NULL;
+	int found = 0;
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > nlen && p[nlen] == ':' && !strncasecmp(p, name, nlen)) {
+			const char *v = p + nlen + 1, *ve = eol;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if ((size_t)(ve - v) < outlen) {
+				memcpy(out, v, (size_t)(ve - v));
+				out[ve - v] = '\0';
+				found = 1;
+			} else {
+				found = 0;
+			}
+		}
+		p = eol + 1;
+	}
+	return found;
+}
+
+int cd_http_get(const char *url, size_t max, char **body, size_t *len)
+{
+	struct cd_http_req r;
+	cd_http_req_init(&r, url);
+	r.max_body = max;
+	int ret = cd_http_perform(&r);
+	if (!ret && (r.status < 200 || r.status > 299))
+		ret = cd_http_status_error(&r);
+	if (!ret)
+		*body = cd_buf_detach(&r.body, len);
+	cd_http_req_release(&r);
+	return ret;
+}

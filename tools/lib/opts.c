@@ -1,0 +1,107 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "http.h"
+#include "mirror.h"
+#include "msg.h"
+#include "opts.h"
+#include "banned.h"
+
+struct cd_opts cd_opts = { .workers = 2 };
+
+long cd_opt_long(const char *name, const char *arg, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		cd_usage_error("invalid value '%s' for --%s: expected a number from %ld to %ld", arg, name, min, max);
+	return v;
+}
+
+int cd_opt_bool(const char *name, const char *arg)
+{
+	if (!strcmp(arg, "true") || !strcmp(arg, "1") || !strcmp(arg, "yes"))
+		return 1;
+	if (!strcmp(arg, "false") || !strcmp(arg, "0") || !strcmp(arg, "no"))
+		return 0;
+	cd_usage_error("invalid value '%s' for --%s: expected true or false", arg, name);
+}
+
+int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
+{
+	switch (opt) {
+	case CD_OPT_HELP:
+		usage(CD_EXIT_OK);
+		return 1;
+	case CD_OPT_VERSION:
+		printf("%s (cdkit) %s\n", cd_prog(), CD_VERSION);
+		exit(fflush(stdout) ? CD_EXIT_FAIL : CD_EXIT_OK);
+	case CD_OPT_QUIET:
+		cd_set_verbosity(0);
+		return 1;
+	case CD_OPT_VERBOSE:
+		cd_set_verbosity(2);
+		return 1;
+	case CD_OPT_WORKERS:
+		cd_opts.workers = (int)cd_opt_long("workers", arg, 1, 64);
+		return 1;
+	case CD_OPT_MIRROR:
+		if (cd_mirror_add(&cd_mirrors, arg) < 0)
+			cd_usage_error("%s", cd_errmsg());
+		return 1;
+	case CD_OPT_RETRIES:
+		cd_http_cfg.retries = (int)cd_opt_long("retries", arg, 0, 100);
+		return 1;
+	case CD_OPT_TIMEOUT:
+		cd_http_cfg.timeout = cd_opt_long("timeout", arg, 1, 86400);
+		return 1;
+	case CD_OPT_CONNECT_TIMEOUT:
+		cd_http_cfg.connect_timeout = cd_opt_long("connect-timeout", arg, 1, 3600);
+		return 1;
+	case CD_OPT_CA_FILE:
+		cd_http_cfg.ca_file = arg;
+		return 1;
+	case CD_OPT_INSECURE:
+		cd_http_cfg.insecure = 1;
+		return 1;
+	case CD_OPT_PLAIN_HTTP:
+		cd_opts.plain_http = 1;
+		return 1;
+	case CD_OPT_CREDS:
+		if (!strchr(arg, ':'))
+			cd_usage_error("invalid value for --creds: expected USER:PASSWORD");
+		free(cd_opts.creds);
+		cd_opts.creds = strdup(arg);
+		/* Keep the password out of /proc/<pid>/cmdline where we can. */
+		OPENSSL_cleanse((char *)arg, strlen(arg));
+		return 1;
+	case CD_OPT_AUTHFILE:
+		cd_opts.authfile = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void cd_opts_finish(void)
+{
+	const char *env = getenv("CD_MIRRORS");
+	if (env && cd_mirror_add_list(&cd_mirrors, env) < 0)
+		cd_usage_error("CD_MIRRORS: %s", cd_errmsg());
+	cd_http_global_init();
+}
+
+void cd_opts_release(void)
+{
+	if (cd_opts.creds) {
+		OPENSSL_cleanse(cd_opts.creds, strlen(cd_opts.creds));
+		free(cd_opts.creds);
+		cd_opts.creds = NULL;
+	}
+	cd_mirror_release(&cd_mirrors);
+	cd_http_global_cleanup();
+}

@@ -1,0 +1,95 @@
+#ifndef CD_OPTS_H
+#define CD_OPTS_H
+/*
+ * Options every tool spells the same way.  A tool builds its getopt_long
+ * table from its own entries plus the CD_OPTS_* groups it needs, and hands
+ * each option it does not know to cd_opts_common().
+ *
+ *   static const struct option longopts[] = {
+ *           { "focus", required_argument, NULL, OPT_FOCUS },
+ *           CD_OPTS_BASE, CD_OPTS_HTTP, { 0 } };
+ */
+#include <getopt.h>
+
+enum cd_opt {
+	CD_OPT_HELP = 'h',
+	CD_OPT_QUIET = 'q',
+	CD_OPT_VERBOSE = 'v',
+	CD_OPT_WORKERS = 'j',
+	CD_OPT_VERSION = 0x100,
+	CD_OPT_MIRROR,
+	CD_OPT_RETRIES,
+	CD_OPT_TIMEOUT,
+	CD_OPT_CONNECT_TIMEOUT,
+	CD_OPT_CA_FILE,
+	CD_OPT_INSECURE,
+	CD_OPT_PLAIN_HTTP,
+	CD_OPT_CREDS,
+	CD_OPT_AUTHFILE,
+	CD_OPT_TOOL = 0x200, /* tools number their own options from here */
+};
+
+#define CD_OPTS_BASE                                              \
+	{ "help", no_argument, NULL, CD_OPT_HELP },               \
+	{ "version", no_argument, NULL, CD_OPT_VERSION },         \
+	{ "quiet", no_argument, NULL, CD_OPT_QUIET },             \
+	{ "verbose", no_argument, NULL, CD_OPT_VERBOSE }
+#define CD_OPTS_HTTP                                                      \
+	{ "mirror", required_argument, NULL, CD_OPT_MIRROR },             \
+	{ "retries", required_argument, NULL, CD_OPT_RETRIES },           \
+	{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },           \
+	{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT }
+#define CD_OPTS_WORKERS { "workers", required_argument, NULL, CD_OPT_WORKERS }
+#define CD_OPTS_REGISTRY                                                 \
+	{ "ca-file", required_argument, NULL, CD_OPT_CA_FILE },          \
+	{ "insecure-skip-tls", no_argument, NULL, CD_OPT_INSECURE },     \
+	{ "plain-http", no_argument, NULL, CD_OPT_PLAIN_HTTP },          \
+	{ "creds", required_argument, NULL, CD_OPT_CREDS },              \
+	{ "authfile", required_argument, NULL, CD_OPT_AUTHFILE }
+
+/* Help text for the groups, to paste into a tool's usage(). */
+#define CD_HELP_BASE \
+	"  -q, --quiet              only errors on stderr\n" \
+	"  -v, --verbose            more detail on stderr (retries, requests)\n" \
+	"  -h, --help               show this help and exit\n" \
+	"      --version            show the version and exit\n"
+#define CD_HELP_HTTP \
+	"      --mirror PREFIX=URL  fetch URLs starting with PREFIX from URL instead\n" \
+	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\")\n" \
+	"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n" \
+	"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n" \
+	"      --connect-timeout S  connection timeout (default 15)\n"
+#define CD_HELP_WORKERS \
+	"  -j, --workers N          process N records at once (default 2)\n"
+#define CD_HELP_REGISTRY \
+	"      --ca-file PATH       trust this CA bundle for registry TLS\n" \
+	"      --insecure-skip-tls  do not verify registry TLS certificates\n" \
+	"      --plain-http         talk plain HTTP to the registry (implied for\n" \
+	"                           127.0.0.1 and localhost)\n" \
+	"      --creds USER:PASS    registry credentials (else --authfile,\n" \
+	"                           REGISTRY_AUTH_FILE, containers or docker auth)\n" \
+	"      --authfile PATH      containers-auth.json / docker config.json to read\n"
+
+struct cd_opts {
+	int workers;
+	int plain_http;
+	char *creds;            /* wiped and freed by cd_opts_release() */
+	const char *authfile;
+};
+extern struct cd_opts cd_opts;
+
+/*
+ * Handle a common option.  1 when it was one, 0 when the tool must handle
+ * it.  --help calls usage(0); --version prints and exits; bad values exit 2.
+ */
+int cd_opts_common(int opt, const char *arg, void (*usage)(int status));
+/* After option parsing: read CD_MIRRORS, initialise libcurl. */
+void cd_opts_finish(void);
+void cd_opts_release(void);
+
+/* Strict number parsing for option values: exits 2 with a message. */
+long cd_opt_long(const char *name, const char *arg, long min, long max);
+/* "true"/"false"/"1"/"0"/"yes"/"no"; exits 2 otherwise. */
+int cd_opt_bool(const char *name, const char *arg);
+
+#endif
