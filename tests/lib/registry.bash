@@ -244,3 +244,47 @@ registry_publish_fixtures() {
 	registry_push "$l:fedora" containerdisks/fedora:41 v2s2
 	registry_push "$l:ubuntu" containerdisks/ubuntu:24.04 oci
 }
+
+# regproxy_start: tests/lib/regproxy.py in front of the running registry
+# (plain mode only), for faults the real registry cannot make.  Sets PROXY
+# (127.0.0.1:PORT), PROXY_PID, PROXY_RULES, PROXY_LOG.
+regproxy_start() {
+	local pf=$REGISTRY_DIR/proxy.port i
+	PROXY_RULES=$REGISTRY_DIR/proxy-rules.json
+	PROXY_LOG=$REGISTRY_DIR/proxy.log
+	echo '[]' > "$PROXY_RULES"
+	python3 "$CDKIT_ROOT/tests/lib/regproxy.py" --upstream "http://$REGISTRY" \
+		--rules "$PROXY_RULES" --log "$PROXY_LOG" --port-file "$pf" &
+	PROXY_PID=$!
+	for i in $(seq 200); do
+		[ -s "$pf" ] && break
+		sleep 0.05
+	done
+	PROXY=127.0.0.1:$(cat "$pf")
+	export PROXY PROXY_PID PROXY_RULES PROXY_LOG
+}
+
+regproxy_stop() {
+	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	PROXY_PID=
+	return 0
+}
+
+# proxy_rules 'JSON': replace the proxy's fault rules.
+proxy_rules() {
+	printf '%s\n' "$1" > "$PROXY_RULES.tmp" && mv "$PROXY_RULES.tmp" "$PROXY_RULES"
+}
+
+# arch_digest REPO:TAG ARCH: the digest of ARCH's image manifest, read with
+# skopeo (an independent client) from the running registry.
+arch_digest() {
+	local ref=$1 arch=$2 raw flags=(--tls-verify=false)
+	[ "${REGISTRY_MODE:-}" = tls ] && flags=(--cert-dir "$REGISTRY_DIR/skopeo-certs")
+	case ${REGISTRY_MODE:-} in htpasswd|token) flags+=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;; esac
+	raw=$(skopeo inspect --raw "${flags[@]}" "docker://$REGISTRY/$ref")
+	if jq -e '.manifests' <<<"$raw" >/dev/null; then
+		jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a) | .digest' <<<"$raw"
+	else
+		printf 'sha256:%s\n' "$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)"
+	fi
+}
