@@ -1345,7 +1345,8 @@ int cd_registry_upload_finish(struct cd_upload *up, const char *digest, struct c
 
 int cd_registry_upload_cancel(struct cd_upload *up)
 {
-	char *scope = scope_push(up->repo);
+	/* distribution wants the "delete" action for any DELETE in a repository. */
+	char *scope = cd_xasprintf("repository:%s:delete repository:%s:pull,push", up->repo, up->repo);
 	struct cd_http_req q;
 	cd_http_req_init(&q, up->location);
 	q.method = "DELETE";
