@@ -25,7 +25,7 @@
 #define BLOB_SIZE (300 * 1024)
 
 /* A step the rest depends on: stop this part of the test when it fails. */
-#define REQUIRE(cond) do { CHECK(cond); if (!(cond)) { fprintf(stderr, "error: %s\n", cd_errmsg()); return; } } while (0)
+#define REQUIRE(cond) do { int ok_ = (cond); CHECK(ok_); if (!ok_) { fprintf(stderr, "error: %s\n", cd_errmsg()); return; } } while (0)
 
 static struct cd_registry *reg;
 static char repo_a[64], repo_b[64];
