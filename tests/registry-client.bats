@@ -16,6 +16,7 @@ setup_file() {
 }
 
 teardown() {
+	regproxy_stop
 	registry_stop
 }
 
@@ -40,4 +41,30 @@ teardown() {
 	registry_start token
 	CD_TEST_REGISTRY=$REGISTRY run -1 "$TEST_BIN"
 	[[ "$output" == *"token refused for scope 'repository:cdkit-test/a"*":pull,push': insufficient_scope"* ]]
+}
+
+@test "registry client: tag lists follow Link rel=next pages (a paging registry, through the proxy)" {
+	registry_start plain
+	regproxy_start
+	p=/v2/cdkit-test/paged/tags/list
+	proxy_rules "$(jq -cn --arg p "$p" '[
+		{path:$p, query:"", status:200, body:"{\"name\":\"cdkit-test/paged\",\"tags\":[\"a\",\"b\"]}",
+		 headers:{Link:("<"+$p+"?n=2&last=b>; rel=\"next\"")}},
+		{path:$p, query:"n=2&last=b", status:200, body:"{\"name\":\"cdkit-test/paged\",\"tags\":[\"c\",\"d\"]}",
+		 headers:{Link:("<http://"+env.PROXY+$p+"?n=2&last=d>; rel=\"next\"")}},
+		{path:$p, query:"n=2&last=d", status:200, body:"{\"name\":\"cdkit-test/paged\",\"tags\":[\"e\"]}"}]')"
+	CD_TEST_REGISTRY=$PROXY CD_TEST_TAGS_REPO=cdkit-test/paged run -0 "$TEST_BIN"
+	[ "${lines[*]}" = "a b c d e test-regwrite: 2 passed, 0 failed" ]
+	[ "$(grep -c "^GET $p 200" "$PROXY_LOG")" -eq 3 ]
+	regproxy_stop
+}
+
+@test "registry client: a malformed Link header is an error, not a silent stop" {
+	registry_start plain
+	regproxy_start
+	p=/v2/cdkit-test/paged/tags/list
+	proxy_rules "$(jq -cn --arg p "$p" '[{path:$p, status:200, body:"{\"tags\":[\"a\"]}", headers:{Link:"<broken; rel=next"}}]')"
+	CD_TEST_REGISTRY=$PROXY CD_TEST_TAGS_REPO=cdkit-test/paged run -1 --separate-stderr "$TEST_BIN"
+	[ "${stderr##*$'\n'}" = "error: $PROXY/cdkit-test/paged: malformed Link header: missing '>'" ]
+	regproxy_stop
 }

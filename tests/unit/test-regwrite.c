@@ -194,6 +194,25 @@ int main(int argc, char **argv)
 	CHECK(reg != NULL);
 	if (!reg)
 		return unit_done("test-regwrite");
+	const char *tags_repo = getenv("CD_TEST_TAGS_REPO");
+	if (tags_repo) {
+		/* Only list the tags of that repository, one per line. */
+		jv tags;
+		int r = cd_registry_tags(reg, tags_repo, &tags);
+		CHECK(r == 0);
+		if (r == 0) {
+			jv_array_foreach(tags, i, t) {
+				printf("%s\n", jv_string_value(t));
+				jv_free(t);
+			}
+			jv_free(tags);
+		} else {
+			fprintf(stderr, "error: %s\n", cd_errmsg());
+		}
+		cd_registry_free(reg);
+		cd_http_global_cleanup();
+		return unit_done("test-regwrite");
+	}
 	snprintf(repo_a, sizeof(repo_a), "cdkit-test/a%ld", (long)getpid());
 	snprintf(repo_b, sizeof(repo_b), "cdkit-test/b%ld", (long)getpid());
 	CHECK(cd_registry_ping(reg) == 0);
