@@ -180,11 +180,17 @@ static char *reg_url(struct cd_registry *r, const char *fmt, ...)
 	struct cd_buf b;
 	cd_buf_init(&b, 0);
 	cd_buf_addf(&b, "%s://%s", scheme_of(r) == SCHEME_HTTP ? "http" : "https", r->api_host);
-	char tmp[2048];
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	cd_buf_adds(&b, tmp);
+	char *path = cd_xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	path[0] = '\0';
+	va_start(ap, fmt);
+	if (n > 0)
+		vsnprintf(path, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	cd_buf_adds(&b, path);
+	free(path);
 	return cd_buf_detach(&b, NULL);
 }
 
