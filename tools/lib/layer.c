@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,10 +182,10 @@ struct sink {
 	long long size;
 };
 
-static int sink_write(struct sink *o, const void *p, size_t n)
+/* Write without hashing: the caller hashes these bytes elsewhere. */
+static int sink_put(struct sink *o, const void *p, size_t n)
 {
 	const unsigned char *c = p;
-	cd_hasher_update(&o->blob, p, n);
 	o->size += (long long)n;
 	while (n > 0) {
 		ssize_t w = write(o->fd, c, n);
@@ -196,6 +197,12 @@ static int sink_write(struct sink *o, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static int sink_write(struct sink *o, const void *p, size_t n)
+{
+	cd_hasher_update(&o->blob, p, n);
+	return sink_put(o, p, n);
 }
 
 /* ---- gzip: blocks of deflate, stored where the data does not compress ---- */
@@ -350,118 +357,392 @@ static void put_le32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)(v >> 24);
 }
 
-/* ---- the writer ---- */
+/*
+ * ---- the pipeline ----
+ *
+ * A reader thread fills slots with consecutive tar blocks; a hasher thread
+ * takes the diff_id over them in order; gzip workers encode any filled
+ * block (crc32, then deflate or store) and another hasher takes the blob
+ * digest over their output in order; the calling thread, the writer,
+ * writes the blocks in order (encoding zstd itself, hashing as it goes:
+ * libzstd has its own workers).  With none the diff_id is the digest.  A
+ * slot is reused once written and hashed.  One mutex and one condition variable: blocks are 1 MiB, a
+ * few thousand hand-overs per GiB.
+ *
+ * Memory: slots * (GZ_DICT + GZ_BLOCK input + gz_out_max(GZ_BLOCK) output
+ * for gzip), at most PIPE_MAX_SLOTS, plus a deflate state per worker
+ * (about 270 KiB): under 40 MiB with the most workers, 12 MiB with 2.
+ */
 
-static int layer_gzip(struct tar_src *src, struct cd_hasher *tar, struct sink *o, int level)
+#define PIPE_MAX_WORKERS 8
+#define PIPE_MAX_SLOTS (2 * PIPE_MAX_WORKERS + 2)
+#define ZSTD_MAX_WORKERS 4
+
+struct slot {
+	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
+	unsigned char *out;  /* gzip only */
+	size_t n, dictlen, olen;
+	uint32_t crc;
+	int filled, hashed, coded, bhashed, written;
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slots[PIPE_MAX_SLOTS];
+	int nslots;
+	enum cd_compression comp;
+	struct tar_src *src;
+	struct cd_hasher *tar;  /* diff_id, over the tar blocks */
+	struct cd_hasher *blob; /* digest, over gzip's blocks; else NULL */
+	long long nread;        /* blocks filled so far */
+	long long nclaimed;     /* blocks taken by gzip workers */
+	int eof;                /* the reader is done: nread is the block count */
+	int failed;
+	char err[512];
+};
+
+struct gz_worker {
+	struct pipe *p;
+	struct gz_coder coder;
+	pthread_t tid;
+	int started;
+};
+
+static struct slot *pipe_slot(struct pipe *p, long long seq)
 {
-	/* mtime 0, XFL 0, OS 3 (Unix): fixed, so the blob is reproducible */
-	static const unsigned char head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
-	static const unsigned char last[2] = { 0x03, 0x00 }; /* empty final fixed block */
-	unsigned char *in = NULL, *out = NULL, trail[8];
-	struct gz_coder g;
-	uLong crc = crc32(0, NULL, 0);
-	size_t dictlen = 0;
-	int ret = -1;
+	return &p->slots[seq % p->nslots];
+}
 
-	if (gz_coder_init(&g, level) < 0)
-		return -1;
-	in = cd_xmalloc(GZ_DICT + GZ_BLOCK);
-	out = cd_xmalloc(gz_out_max(GZ_BLOCK));
-	if (sink_write(o, head, sizeof(head)) < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = tar_src_fill(src, in + GZ_DICT, GZ_BLOCK);
-		if (n < 0)
-			goto out;
-		if (n == 0)
+/* Record this thread's cd_errmsg() as the pipeline's failure; the first one wins. */
+static void pipe_fail(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->failed) {
+		size_t n = strlen(cd_errmsg());
+		if (n >= sizeof(p->err))
+			n = sizeof(p->err) - 1;
+		memcpy(p->err, cd_errmsg(), n);
+		p->err[n] = '\0';
+		p->failed = 1;
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *pipe_reader(void *arg)
+{
+	struct pipe *p = arg;
+	unsigned char tail[GZ_DICT];
+	size_t taillen = 0;
+
+	for (long long seq = 0;; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		ssize_t n;
+		int stop;
+
+		pthread_mutex_lock(&p->mu);
+		while (s->filled && !(s->written && s->hashed && s->bhashed) && !p->failed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		stop = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
 			break;
-		cd_hasher_update(tar, in + GZ_DICT, (size_t)n);
-		crc = crc32(crc, in + GZ_DICT, (uInt)n);
-		size_t olen = gz_block(&g, in + GZ_DICT, (size_t)n, dictlen, out);
-		if (sink_write(o, out, olen) < 0)
-			goto out;
-		if ((size_t)n >= GZ_DICT) {
-			memcpy(in, in + GZ_DICT + n - GZ_DICT, GZ_DICT);
-			dictlen = GZ_DICT;
+		n = tar_src_fill(p->src, s->in + GZ_DICT, GZ_BLOCK);
+		if (n < 0) {
+			pipe_fail(p);
+			break;
+		}
+		if (n > 0) {
+			memcpy(s->in + GZ_DICT - taillen, tail, taillen);
+			s->dictlen = taillen;
+			s->n = (size_t)n;
+			/* only the last block is short: nothing needs its tail */
+			taillen = (size_t)n >= GZ_DICT ? GZ_DICT : 0;
+			memcpy(tail, s->in + GZ_DICT + n - taillen, taillen);
+		}
+		pthread_mutex_lock(&p->mu);
+		if (n == 0) {
+			p->eof = 1;
 		} else {
-			/* only the last block is short; nothing follows it */
-			dictlen = 0;
+			s->filled = 1;
+			s->bhashed = p->blob == NULL;
+			s->hashed = s->coded = s->written = 0;
+			p->nread = seq + 1;
 		}
-	}
-	put_le32(trail, (uint32_t)crc);
-	put_le32(trail + 4, (uint32_t)src->total);
-	if (sink_write(o, last, sizeof(last)) < 0 || sink_write(o, trail, sizeof(trail)) < 0)
-		goto out;
-	ret = 0;
-out:
-	gz_coder_release(&g);
-	free(in);
-	free(out);
-	return ret;
-}
-
-static int layer_zstd(struct tar_src *src, struct cd_hasher *tar, struct sink *o, int level, int threads)
-{
-	ZSTD_CCtx *cc = ZSTD_createCCtx();
-	size_t outcap = ZSTD_CStreamOutSize();
-	unsigned char *in = cd_xmalloc(GZ_BLOCK), *out = cd_xmalloc(outcap);
-	int ret = -1, done = 0;
-
-	if (!cc) {
-		cd_seterr("cannot initialise zstd");
-		goto out;
-	}
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level))) {
-		cd_seterr("bad zstd level %d", level);
-		goto out;
-	}
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, threads);
-	while (!done) {
-		ssize_t n = tar_src_fill(src, in, GZ_BLOCK);
-		ZSTD_EndDirective mode = n == 0 ? ZSTD_e_end : ZSTD_e_continue;
-		ZSTD_inBuffer ib = { in, n > 0 ? (size_t)n : 0, 0 };
-		if (n < 0)
-			goto out;
-		cd_hasher_update(tar, in, ib.size);
-		for (;;) {
-			ZSTD_outBuffer ob = { out, outcap, 0 };
-			size_t left = ZSTD_compressStream2(cc, &ob, &ib, mode);
-			if (ZSTD_isError(left)) {
-				cd_seterr("zstd: %s", ZSTD_getErrorName(left));
-				goto out;
-			}
-			if (ob.pos && sink_write(o, out, ob.pos) < 0)
-				goto out;
-			if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size)
-				break;
-		}
-		done = n == 0;
-	}
-	ret = 0;
-out:
-	ZSTD_freeCCtx(cc);
-	free(in);
-	free(out);
-	return ret;
-}
-
-static int layer_none(struct tar_src *src, struct sink *o)
-{
-	unsigned char *in = cd_xmalloc(GZ_BLOCK);
-	int ret = -1;
-	for (;;) {
-		ssize_t n = tar_src_fill(src, in, GZ_BLOCK);
-		if (n < 0)
-			goto out;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
 		if (n == 0)
 			break;
-		if (sink_write(o, in, (size_t)n) < 0)
+	}
+	return NULL;
+}
+
+/* Block seq is read (and, for want_coded, encoded): 1, 0 the end, -1 failed. */
+static int pipe_wait(struct pipe *p, long long seq, int want_coded)
+{
+	struct slot *s = pipe_slot(p, seq);
+	int r;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->failed) {
+			r = -1;
+			break;
+		}
+		if (p->nread > seq && (!want_coded || s->coded)) {
+			r = 1;
+			break;
+		}
+		if (p->eof && p->nread <= seq) {
+			r = 0;
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+static void *pipe_tar_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	for (long long seq = 0; pipe_wait(p, seq, 0) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		cd_hasher_update(p->tar, s->in + GZ_DICT, s->n);
+		pthread_mutex_lock(&p->mu);
+		s->hashed = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void *pipe_blob_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	for (long long seq = 0; pipe_wait(p, seq, 1) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		cd_hasher_update(p->blob, s->out, s->olen);
+		pthread_mutex_lock(&p->mu);
+		s->bhashed = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void *pipe_gzip_worker(void *arg)
+{
+	struct gz_worker *w = arg;
+	struct pipe *p = w->p;
+	for (;;) {
+		struct slot *s;
+		long long seq;
+		pthread_mutex_lock(&p->mu);
+		while (p->nclaimed >= p->nread && !p->eof && !p->failed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->failed || p->nclaimed >= p->nread) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		seq = p->nclaimed++;
+		pthread_mutex_unlock(&p->mu);
+		s = pipe_slot(p, seq);
+		s->crc = (uint32_t)crc32(0, s->in + GZ_DICT, (uInt)s->n);
+		s->olen = gz_block(&w->coder, s->in + GZ_DICT, s->n, s->dictlen, s->out);
+		pthread_mutex_lock(&p->mu);
+		s->coded = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void pipe_written(struct pipe *p, long long seq)
+{
+	pthread_mutex_lock(&p->mu);
+	pipe_slot(p, seq)->written = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+struct zs {
+	ZSTD_CCtx *cc;
+	unsigned char *out;
+	size_t cap;
+};
+
+static int zs_init(struct zs *z, int level, int threads)
+{
+	z->cap = ZSTD_CStreamOutSize();
+	z->out = malloc(z->cap);
+	z->cc = ZSTD_createCCtx();
+	if (!z->out || !z->cc)
+		return cd_seterr("cannot initialise zstd");
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level)))
+		return cd_seterr("bad zstd level %d", level);
+	/* nbWorkers >= 1 gives the same bytes whatever the count */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_nbWorkers,
+						threads > ZSTD_MAX_WORKERS ? ZSTD_MAX_WORKERS : threads)))
+		return cd_seterr("libzstd has no multithreading");
+	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+static void zs_release(struct zs *z)
+{
+	ZSTD_freeCCtx(z->cc);
+	free(z->out);
+}
+
+static int zs_feed(struct zs *z, struct sink *o, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer ib = { p, n, 0 };
+	for (;;) {
+		ZSTD_outBuffer ob = { z->out, z->cap, 0 };
+		size_t left = ZSTD_compressStream2(z->cc, &ob, &ib, mode);
+		if (ZSTD_isError(left))
+			return cd_seterr("zstd: %s", ZSTD_getErrorName(left));
+		if (ob.pos && sink_write(o, z->out, ob.pos) < 0)
+			return -1;
+		if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size)
+			return 0;
+	}
+}
+
+static const unsigned char gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+
+/*
+ * The writer's side: blocks in order to the sink, the gzip crc32 into *crc
+ * (the trailer waits for the blob hasher).  0 or -1 (cd_errmsg).
+ */
+static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
+{
+	long long seq;
+	int r;
+
+	if (p->comp == CD_COMP_GZIP && sink_put(o, gz_head, sizeof(gz_head)) < 0)
+		return -1;
+	for (seq = 0; (r = pipe_wait(p, seq, p->comp == CD_COMP_GZIP)) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		const unsigned char *in = s->in + GZ_DICT;
+		switch (p->comp) {
+		case CD_COMP_GZIP:
+			*crc = crc32_combine(*crc, s->crc, (z_off_t)s->n);
+			r = sink_put(o, s->out, s->olen);
+			break;
+		case CD_COMP_ZSTD:
+			r = zs_feed(z, o, in, s->n, ZSTD_e_continue);
+			break;
+		case CD_COMP_NONE:
+			r = sink_put(o, in, s->n);
+			break;
+		}
+		if (r < 0)
+			return -1;
+		pipe_written(p, seq);
+	}
+	if (r < 0)
+		return cd_seterr("%s", p->err);
+	if (p->comp == CD_COMP_ZSTD)
+		return zs_feed(z, o, NULL, 0, ZSTD_e_end);
+	return 0;
+}
+
+static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
+		     enum cd_compression comp, int level, int threads)
+{
+	struct pipe p;
+	struct gz_worker w[PIPE_MAX_WORKERS];
+	struct zs z = { 0 };
+	uLong crc = crc32(0, NULL, 0);
+	pthread_t reader, hasher, bhasher;
+	int nw = comp == CD_COMP_GZIP ? (threads > PIPE_MAX_WORKERS ? PIPE_MAX_WORKERS : threads) : 0;
+	int have_reader = 0, have_hasher = 0, have_bhasher = 0, ret = -1;
+
+	memset(&p, 0, sizeof(p));
+	memset(w, 0, sizeof(w));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.comp = comp;
+	p.src = src;
+	p.tar = tar;
+	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
+	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 2 : 4;
+	for (int i = 0; i < p.nslots; i++) {
+		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
+		if (comp == CD_COMP_GZIP)
+			p.slots[i].out = malloc(gz_out_max(GZ_BLOCK));
+		if (!p.slots[i].in || (comp == CD_COMP_GZIP && !p.slots[i].out)) {
+			cd_seterr("out of memory for the layer buffers");
+			goto out;
+		}
+	}
+	if (comp == CD_COMP_ZSTD && zs_init(&z, level, threads) < 0)
+		goto out;
+	for (int i = 0; i < nw; i++) {
+		w[i].p = &p;
+		if (gz_coder_init(&w[i].coder, level) < 0)
 			goto out;
 	}
-	ret = 0;
+	if (pthread_create(&reader, NULL, pipe_reader, &p) != 0) {
+		cd_seterr("cannot start the reader thread");
+		goto out;
+	}
+	have_reader = 1;
+	if (pthread_create(&hasher, NULL, pipe_tar_hasher, &p) != 0) {
+		cd_seterr("cannot start the hasher thread");
+		pipe_fail(&p);
+		goto out;
+	}
+	have_hasher = 1;
+	if (p.blob) {
+		cd_hasher_update(p.blob, gz_head, sizeof(gz_head));
+		if (pthread_create(&bhasher, NULL, pipe_blob_hasher, &p) != 0) {
+			cd_seterr("cannot start the hasher thread");
+			pipe_fail(&p);
+			goto out;
+		}
+		have_bhasher = 1;
+	}
+	for (int i = 0; i < nw; i++) {
+		if (pthread_create(&w[i].tid, NULL, pipe_gzip_worker, &w[i]) != 0) {
+			cd_seterr("cannot start a compression thread");
+			pipe_fail(&p);
+			goto out;
+		}
+		w[i].started = 1;
+	}
+	ret = pipe_write(&p, o, &z, &crc);
+	if (ret < 0)
+		pipe_fail(&p); /* stop the others; our message stays in cd_errmsg() */
 out:
-	free(in);
+	if (have_bhasher)
+		pthread_join(bhasher, NULL);
+	if (ret == 0 && comp == CD_COMP_GZIP) {
+		/* empty final fixed block, then RFC 1952's crc32 and size mod 2^32 */
+		unsigned char tail[2 + 8] = { 0x03, 0x00 };
+		put_le32(tail + 2, (uint32_t)crc);
+		put_le32(tail + 6, (uint32_t)src->total);
+		ret = sink_write(o, tail, sizeof(tail));
+	}
+	if (have_reader)
+		pthread_join(reader, NULL);
+	if (have_hasher)
+		pthread_join(hasher, NULL);
+	for (int i = 0; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].tid, NULL);
+		gz_coder_release(&w[i].coder);
+	}
+	if (comp == CD_COMP_ZSTD)
+		zs_release(&z);
+	for (int i = 0; i < p.nslots; i++) {
+		free(p.slots[i].in);
+		free(p.slots[i].out);
+	}
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
 	return ret;
 }
 
@@ -494,30 +775,29 @@ int cd_layer_write(int disk_fd, long long disk_size, int out_fd,
 	}
 	switch (opts->comp) {
 	case CD_COMP_GZIP:
-		if (opts->level < 0 || opts->level > 9) {
+		if (opts->level < 0 || opts->level > 9)
 			ret = cd_seterr("bad gzip level %d", opts->level);
-			break;
-		}
-		ret = layer_gzip(&src, &tar, &o, opts->level ? opts->level : 1);
+		else
+			ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 1, threads);
 		break;
 	case CD_COMP_ZSTD:
-		ret = layer_zstd(&src, &tar, &o, opts->level ? opts->level : 3, threads);
+		ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 3, threads);
 		break;
 	case CD_COMP_NONE:
-		ret = layer_none(&src, &o);
+		ret = layer_run(&src, &tar, &o, opts->comp, 0, threads);
 		break;
 	default:
 		ret = cd_seterr("unknown compression %d", (int)opts->comp);
 	}
 	if (ret == 0) {
-		cd_hasher_final_hex(&o.blob, hex);
-		if (cd_snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex) < 0)
+		cd_hasher_final_hex(&tar, hex);
+		if (cd_snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", hex) < 0)
 			ret = -1;
 		if (opts->comp == CD_COMP_NONE) {
-			memcpy(res->diff_id, res->digest, sizeof(res->diff_id));
+			memcpy(res->digest, res->diff_id, sizeof(res->digest));
 		} else {
-			cd_hasher_final_hex(&tar, hex);
-			if (cd_snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", hex) < 0)
+			cd_hasher_final_hex(&o.blob, hex);
+			if (cd_snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex) < 0)
 				ret = -1;
 		}
 		res->size = o.size;
