@@ -125,8 +125,10 @@ static void test_list_and_replace(const char *out)
 	struct dirent *e;
 	int n = 0;
 	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++, CHECK_STR(e->d_name, "one");
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			n++;
+			CHECK_STR(e->d_name, "one");
+		}
 	if (d)
 		closedir(d);
 	CHECK(n == 1);
