@@ -58,6 +58,7 @@ assert_only_good() {
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
 	[ "$(jq -r .error.message <<< "${lines[0]}")" = "checksum mismatch for 'https://upstream.example/img/a.qcow2': expected sha256:$(sum b.qcow2), got sha256:$(sum a.qcow2)" ]
 	[ "$(jq -r .layout <<< "${lines[0]}")" = null ]
+	[[ $stderr == *"cd-build: bad:1 amd64: checksum mismatch for 'https://upstream.example/img/a.qcow2'"* ]]
 	assert_only_good "${lines[1]}"
 	[ ! -e "$CACHE/sha256/$(sum a.qcow2)" ]
 	[ "$(ls "$CACHE/sha256")" = "$(sum b.qcow2)" ]

@@ -76,6 +76,22 @@ static void report_cache(const struct cd_cache *c)
 	cd_progress_note("cache '%s': %s in %ld file%s", c->dir, h, files, files == 1 ? "" : "s");
 }
 
+/* Build one record; a failure is also said on stderr, where people look first. */
+static jv build_one(jv rec, void *ctx)
+{
+	int had = cd_record_has_error(rec);
+	rec = cd_build_record(rec, ctx);
+	if (!had && cd_record_has_error(rec)) {
+		char *id = cd_record_id(rec);
+		jv e = jv_object_get(jv_copy(rec), jv_string("error"));
+		const char *arch = cd_jv_str(e, "arch"), *msg = cd_jv_str(e, "message");
+		cd_error("%s%s%s: %s", id, arch ? " " : "", arch ? arch : "", msg ? msg : "failed");
+		jv_free(e);
+		free(id);
+	}
+	return rec;
+}
+
 int main(int argc, char **argv)
 {
 	struct cd_build_opts o = { .layer = { .comp = CD_COMP_GZIP } };
@@ -129,7 +145,7 @@ int main(int argc, char **argv)
 	struct cd_reader r;
 	struct cd_pool_stats st;
 	cd_reader_init(&r, stdin, "stdin");
-	int ret = cd_pool_run(&r, cd_opts.workers, CD_POOL_PASS_ERRORS, cd_build_record, &o, &st);
+	int ret = cd_pool_run(&r, cd_opts.workers, CD_POOL_PASS_ERRORS, build_one, &o, &st);
 	if (ret < 0)
 		cd_error("%s", cd_errmsg());
 	int status = ret < 0 ? CD_EXIT_FAIL : cd_pool_exit_status(&r, &st);
