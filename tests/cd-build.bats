@@ -196,6 +196,15 @@ cdb() {
 	[ "$(jq -r .config.Labels.shasum "$OUT/debian-12/blobs/sha256/$cfg")" = "$(sum a.qcow2 sha512)" ]
 }
 
+@test "cd-build: an artifact without a published checksum is labelled with the sha256 of the download" {
+	a='{"arch":"amd64","url":"https://upstream.example/img/b.qcow2","checksum":null}'
+	record fedora 44-beta "$a" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[[ $stderr == *"fedora:44-beta amd64: downloaded (no upstream checksum to verify)"* ]]
+	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$OUT/fedora-44-beta/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")")
+	[ "$(jq -r .config.Labels.shasum "$OUT/fedora-44-beta/blobs/sha256/$cfg")" = "$(sum b.qcow2)" ]
+}
+
 @test "cd-build: with \"changed\", only those arches are built and named in \"built\"" {
 	record fedora 41 "$(artifact amd64 a.qcow2)" "$(artifact arm64 b.qcow2)" "$(artifact s390x b.qcow2)" |
 		jq -c '. + {action: "build", changed: ["arm64"]}' > in.ndjson

@@ -203,7 +203,7 @@ static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 		return -1;
 	}
 	memcpy(d->hex, got, sizeof(got));
-	cd_progress_done(f->bar, "downloaded and verified");
+	cd_progress_done(f->bar, f->want ? "downloaded and verified" : "downloaded (no upstream checksum to verify)");
 	f->bar = NULL;
 	if (!compressed) {
 		if (cd_cache_commit(c, f->tmp, f->alg, got, "") < 0)
