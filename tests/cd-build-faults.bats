@@ -146,3 +146,19 @@ assert_only_good() {
 	[ "$(jq -r .error.message <<< "${lines[1]}")" = "record needs a name and a version fit for a folder name" ]
 	assert_only_good "${lines[2]}"
 }
+
+@test "cd-build: leftovers of a killed run are swept; files in use and other hidden folders are not" {
+	mkdir -p "$CACHE/tmp" "$OUT/.cd-build.old-1.abcdef/blobs" "$OUT/.hidden"
+	echo partial > "$CACHE/tmp/stale.123456.part"
+	echo partial > "$CACHE/tmp/busy.123456.part"
+	# Another run still writing: it holds the lock.
+	exec {held}< "$CACHE/tmp/busy.123456.part"
+	flock -x "$held"
+	run --separate-stderr -0 cdb < good.ndjson
+	exec {held}<&-
+	[ ! -e "$CACHE/tmp/stale.123456.part" ]
+	[ -e "$CACHE/tmp/busy.123456.part" ]
+	[ ! -e "$OUT/.cd-build.old-1.abcdef" ]
+	[ -d "$OUT/.hidden" ]
+	[ -d "$OUT/good-1" ]
+}

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 	if (cd_cache_open(&cache, cache_dir) < 0)
 		cd_usage_error("%s", cd_errmsg());
 	char *out = output_dir(output);
+	cd_layout_sweep(out);
 	o.output = out;
 	o.cache = &cache;
 	cd_opts_finish();

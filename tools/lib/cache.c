@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,27 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+/* Remove partial files that no running process holds (left by a killed run). */
+static void sweep(const char *tmpdir)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 5, ".part"))
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int cd_cache_open(struct cd_cache *c, const char *dir)
 {
 	static const char *sub[] = { "sha256", "sha512", "tmp" };
@@ -58,6 +80,9 @@ int cd_cache_open(struct cd_cache *c, const char *dir)
 		if (r < 0)
 			return cd_adderr("cache");
 	}
+	char *tmp = cd_xasprintf("%s/tmp", dir);
+	sweep(tmp);
+	free(tmp);
 	return 0;
 }
 
@@ -84,7 +109,9 @@ int cd_cache_has(const struct cd_cache *c, enum cd_hash alg, const char *hex, co
 int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path)
 {
 	char *p = cd_xasprintf("%s/tmp/%.40s.XXXXXX.part", c->dir, hint);
-	int fd = mkstemps(p, 5);
+	int fd = mkostemps(p, 5, O_CLOEXEC);
+	if (fd >= 0)
+		flock(fd, LOCK_EX | LOCK_NB); /* in use: see sweep() */
 	if (fd < 0) {
 		cd_seterr("cannot create a file in '%s/tmp': %s", c->dir, strerror(errno));
 		free(p);

@@ -8,8 +8,10 @@
  *                           file whose sha256 is <hex> (the compressed bytes
  *                           are not kept)
  *   DIR/sha512/...          the same for sha512 checksums
- *   DIR/tmp/<x>.part         files being written: never looked up, renamed
- *                           into place only once verified and complete
+ *   DIR/tmp/<x>.part        files being written: never looked up, renamed
+ *                           into place only once verified and complete;
+ *                           flock()ed while in use, so that cd_cache_open()
+ *                           removes those of killed runs
  *
  * A name under sha256/ or sha512/ is only ever created by rename(2) of a
  * complete, verified file, so a file found there is whole.  Several

@@ -224,14 +224,22 @@ static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 		r = cd_adderr("cannot decompress '%s' (%s)", u, d->compression);
 		free(u);
 	}
-	if (close(ofd) < 0 && !r)
-		r = cd_seterr("cannot write '%s': %s", out, strerror(errno));
-	if (!r)
-		r = cd_cache_commit(c, out, f->alg, got, ".disk");
-	if (r)
-		unlink(out);
-	else
-		d->path = cd_cache_path(c, f->alg, got, ".disk");
+	/* Named while still open: the open file's lock keeps other runs' sweeps off it. */
+	int committed = !r && cd_cache_commit(c, out, f->alg, got, ".disk") == 0;
+	char *named = cd_cache_path(c, f->alg, got, ".disk");
+	if (!r && !committed)
+		r = -1;
+	if (close(ofd) < 0 && !r) {
+		r = cd_seterr("cannot write '%s': %s", named, strerror(errno));
+		unlink(named);
+	}
+	if (r) {
+		if (!committed)
+			unlink(out);
+		free(named);
+	} else {
+		d->path = named;
+	}
 	free(out);
 	return r;
 }

@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #define DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define REF_NAME "org.opencontainers.image.ref.name"
+#define TMP_PREFIX ".cd-build."
 
 const char *cd_image_manifest_type(int oci)
 {
@@ -67,8 +70,9 @@ static int write_file(const char *path, const char *p, size_t n)
 int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
 {
 	memset(l, 0, sizeof(*l));
+	l->lockfd = -1;
 	l->final = cd_xasprintf("%s/%s", output, name);
-	l->tmp = cd_xasprintf("%s/.%s.XXXXXX", output, name);
+	l->tmp = cd_xasprintf("%s/" TMP_PREFIX "%s.XXXXXX", output, name);
 	if (!mkdtemp(l->tmp)) {
 		int e = errno;
 		free(l->tmp);
@@ -77,6 +81,9 @@ int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
 	}
 	/* mkdtemp makes it 0700; an image is for others to read. */
 	chmod(l->tmp, 0755);
+	l->lockfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->lockfd >= 0)
+		flock(l->lockfd, LOCK_EX | LOCK_NB);
 	char *p = cd_xasprintf("%s/blobs", l->tmp);
 	int r = 0;
 	if (mkdir(p, 0755) < 0)
@@ -171,9 +178,34 @@ void cd_layout_abort(struct cd_layout *l)
 	l->tmp = NULL;
 }
 
+void cd_layout_sweep(const char *output)
+{
+	DIR *d = opendir(output);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			char *p = cd_xasprintf("%s/%s", output, e->d_name);
+			rm_tree(p);
+			free(p);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 void cd_layout_release(struct cd_layout *l)
 {
 	cd_layout_abort(l);
+	if (l->lockfd >= 0)
+		close(l->lockfd);
+	l->lockfd = -1;
 	free(l->final);
 	l->final = NULL;
 }

@@ -15,7 +15,8 @@
  * The layout is built in a hidden temporary folder beside its final name
  * and renamed into place only when complete (cd_layout_commit); anything
  * that fails is removed with cd_layout_abort, so no partial image is ever
- * seen under its name.
+ * seen under its name.  The temporary folder is flock()ed while in use, so
+ * that cd_layout_sweep() removes only those of runs that were killed.
  */
 #include <jv.h>
 
@@ -24,7 +25,8 @@
 
 struct cd_layout {
 	char *final;    /* <output>/<name> */
-	char *tmp;      /* <output>/.<name>.XXXXXX while being written */
+	char *tmp;      /* <output>/.cd-build.<name>.XXXXXX while being written */
+	int lockfd;     /* flock on the folder while this process owns it */
 };
 
 struct cd_image_opts {
@@ -41,6 +43,11 @@ struct cd_image_arch {
 	long long manifest_size;            /* out */
 };
 
+/*
+ * Remove temporary layouts under output that no running cd-build holds
+ * (left by a killed run).  Only names starting ".cd-build." are touched.
+ */
+void cd_layout_sweep(const char *output);
 /* Create the temporary layout for <output>/<name>.  -1 and cd_seterr(). */
 int cd_layout_begin(struct cd_layout *l, const char *output, const char *name);
 /* A new temporary blob file in the layout, open for writing; *path is the caller's to free. */
