@@ -162,3 +162,12 @@ assert_only_good() {
 	[ -d "$OUT/.hidden" ]
 	[ -d "$OUT/good-1" ]
 }
+
+@test "cd-build: a server that cannot resume a cut download is asked for the whole file again" {
+	rules '[{"path": "/a.qcow2", "cut": 300000, "times": 1}, {"path": "/a.qcow2", "norange": true}]'
+	record norange 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[[ $stderr == *"norange:1 amd64: the server cannot resume; downloading again from the start"* ]]
+	[ "$(grep -c '^GET /a.qcow2 200 -$' "$HTTPD_LOG")" -eq 3 ]   # cut, refused range, whole file
+	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
+}
