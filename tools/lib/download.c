@@ -247,6 +247,10 @@ static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 			unlink(out);
 		free(named);
 	} else {
+		struct stat st;
+		char size[32];
+		cd_progress_human(stat(named, &st) == 0 ? (long long)st.st_size : 0, size, sizeof(size));
+		cd_progress_note("%s: decompressed (%s) to %s", d->label, d->compression, size);
 		d->path = named;
 	}
 	free(out);
