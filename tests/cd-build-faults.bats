@@ -12,11 +12,16 @@ setup_file() {
 	make_disks "$SRV"
 	export FULL=$BATS_FILE_TMPDIR/full
 	mkdir -p "$FULL"
-	mount -t tmpfs -o size=2m cdkit-test-full "$FULL"
+	export FULL_MOUNTED=0
+	if mount -t tmpfs -o size=2m cdkit-test-full "$FULL"; then
+		FULL_MOUNTED=1
+	fi
 }
 
 teardown_file() {
-	umount "$FULL" 2>/dev/null || true
+	if [ "$FULL_MOUNTED" = 1 ]; then
+		umount "$FULL"
+	fi
 }
 
 setup() {
@@ -122,6 +127,7 @@ assert_only_good() {
 }
 
 @test "cd-build: a full disk for --output leaves no partial image, and smaller images still fit" {
+	[ "$FULL_MOUNTED" = 1 ] || skip "mounting a small tmpfs needs root"
 	[ -z "$(ls -A "$FULL")" ]
 	record big 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cat good.ndjson >> in.ndjson
