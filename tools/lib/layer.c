@@ -377,6 +377,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 #define PIPE_MAX_WORKERS 8
 #define PIPE_MAX_SLOTS (2 * PIPE_MAX_WORKERS + 2)
 #define ZSTD_MAX_WORKERS 4
+#define ZSTD_JOB_SIZE (2 << 20)
 
 struct slot {
 	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
@@ -586,6 +587,13 @@ static int zs_init(struct zs *z, int level, int threads)
 						threads > ZSTD_MAX_WORKERS ? ZSTD_MAX_WORKERS : threads)))
 		return cd_seterr("libzstd has no multithreading");
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
+	/*
+	 * libzstd buffers a few jobs per worker, 4 windows each by default:
+	 * over 100 MiB at level 3.  Fixed small jobs bound that (and, fixed,
+	 * keep the output the same on every machine).
+	 */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_jobSize, ZSTD_JOB_SIZE)))
+		return cd_seterr("cannot set the zstd job size");
 	return 0;
 }
 
