@@ -83,6 +83,17 @@ assert_only_good() {
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
 }
 
+@test "cd-build: a download cut every time gives up after the retries, keeping nothing" {
+	rules '[{"path": "/a.qcow2", "cut": 300000}]'
+	record cut 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	cat good.ndjson >> in.ndjson
+	run --separate-stderr -1 cdb --retries 1 < in.ndjson
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2: "*"(after 2 attempts)" ]]
+	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
+	assert_only_good "${lines[1]}"
+	[ ! -e "$CACHE/sha256/$(sum a.qcow2)" ]
+}
+
 @test "cd-build: a 500 is retried and the build goes on" {
 	rules '[{"path": "/a.qcow2", "status": 500, "times": 1}]'
 	record retry 1 "$(artifact amd64 a.qcow2)" > in.ndjson
