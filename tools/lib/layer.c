@@ -379,13 +379,13 @@ static void put_le32(unsigned char *p, uint32_t v)
  * for gzip, gz_out_max(GZ_BLOCK) output: 2 per gzip worker + 4, at most
  * PIPE_MAX_SLOTS (about 2.06 MiB each: 16.5 MiB with 2 workers, 25 MiB at
  * most), plus a deflate state per worker (about 270 KiB); none and zstd
- * take 6 MiB of slots, and libzstd about 25 MiB more with 2 workers.
+ * take 6 MiB of slots, and libzstd 15 to 25 MiB more (2 to 4 workers).
  */
 
 #define PIPE_MAX_WORKERS 8
 #define PIPE_MAX_SLOTS 12
 #define ZSTD_MAX_WORKERS 4
-#define ZSTD_JOB_SIZE (2 << 20)
+#define ZSTD_JOB_SIZE (1 << 20)
 
 struct slot {
 	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
@@ -601,7 +601,7 @@ static int zs_init(struct zs *z, int level, int threads)
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
 	/*
 	 * libzstd buffers a few jobs per worker, 4 windows each by default:
-	 * over 100 MiB at level 3.  Fixed small jobs bound that (and, fixed,
+	 * over 100 MiB at level 3.  Fixed 1 MiB jobs bound that (and, fixed,
 	 * keep the output the same on every machine).
 	 */
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_jobSize, ZSTD_JOB_SIZE)))
