@@ -6,7 +6,6 @@
  * bytes; the block layout, never the timing, decides the output bytes.
  */
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -241,19 +240,23 @@ static unsigned char *gz_store(unsigned char *out, const unsigned char *in, size
 }
 
 /*
- * Would deflate waste its time here?  The order-0 entropy of a sample:
- * compressed data (most of a cloud qcow2) sits near 8 bits a byte.
- * NEEDSWORK: data with a flat byte histogram but long repeats (a copied
- * random block) is stored too; deflate would have found the repeat.
+ * Would deflate waste its time here?  Compressed data (most of a cloud
+ * qcow2) has a flat byte histogram.  The test is on a sample of 8 KiB: its
+ * collision entropy -log2(sum p^2), a lower bound of the Shannon entropy,
+ * above 7.8 bits a byte, where deflate could save 2.5% at best.  Integers
+ * only, so every machine decides alike.  Random data sits near
+ * sum c^2 = 270000; the bound is N^2 * 2^-7.8 = 301000.
+ * NEEDSWORK: data with a flat histogram but long repeats (a copied random
+ * block) is stored too; deflate would have found the repeat.
  */
 static int gz_looks_random(const unsigned char *p, size_t n)
 {
-	enum { SLICES = 8, SLICE = 1024 };
+	enum { SLICES = 8, SLICE = 1024, N = SLICES * SLICE };
 	uint32_t c[4][256];
-	double h = 0, total;
+	uint64_t sq = 0;
 	size_t step;
 
-	if (n < SLICES * SLICE)
+	if (n < N)
 		return 0; /* small: deflate tries, stored is the fallback */
 	memset(c, 0, sizeof(c));
 	step = n / SLICES;
@@ -266,13 +269,12 @@ static int gz_looks_random(const unsigned char *p, size_t n)
 			c[3][q[i + 3]]++;
 		}
 	}
-	total = SLICES * SLICE;
 	for (int b = 0; b < 256; b++) {
-		uint32_t k = c[0][b] + c[1][b] + c[2][b] + c[3][b];
-		if (k)
-			h -= k * log2(k / total);
+		uint64_t k = c[0][b] + c[1][b] + c[2][b] + c[3][b];
+		sq += k * k;
 	}
-	return h / total > 7.8;
+	/* sum p^2 < 2^-7.8 (= 10 / 2228.6) */
+	return sq * 2229 < (uint64_t)N * N * 10;
 }
 
 struct gz_coder {
@@ -370,18 +372,20 @@ static void put_le32(unsigned char *p, uint32_t v)
  * digest over their output in order; the calling thread, the writer,
  * writes the blocks in order (encoding zstd itself, hashing as it goes:
  * libzstd has its own workers).  With none the diff_id is the digest.  A
- * slot is reused once written and hashed.  One mutex and one condition variable: blocks are 1 MiB, a
- * few thousand hand-overs per GiB.
+ * slot is reused once written and hashed.  One mutex; a condition
+ * variable per event, so that only the threads it concerns wake up.
  *
- * Memory: slots * (GZ_DICT + GZ_BLOCK input + gz_out_max(GZ_BLOCK) output
- * for gzip), at most PIPE_MAX_SLOTS, plus a deflate state per worker
- * (about 270 KiB): under 40 MiB with the most workers, 12 MiB with 2.
+ * Memory, whatever the disk size: slots of GZ_DICT + GZ_BLOCK input and,
+ * for gzip, gz_out_max(GZ_BLOCK) output: 2 per gzip worker + 4, at most
+ * PIPE_MAX_SLOTS (about 2.06 MiB each: 16.5 MiB with 2 workers, 25 MiB at
+ * most), plus a deflate state per worker (about 270 KiB); none and zstd
+ * take 6 MiB of slots, and libzstd 15 to 25 MiB more (2 to 4 workers).
  */
 
 #define PIPE_MAX_WORKERS 8
-#define PIPE_MAX_SLOTS (2 * PIPE_MAX_WORKERS + 4)
+#define PIPE_MAX_SLOTS 12
 #define ZSTD_MAX_WORKERS 4
-#define ZSTD_JOB_SIZE (2 << 20)
+#define ZSTD_JOB_SIZE (1 << 20)
 
 struct slot {
 	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
@@ -597,7 +601,7 @@ static int zs_init(struct zs *z, int level, int threads)
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
 	/*
 	 * libzstd buffers a few jobs per worker, 4 windows each by default:
-	 * over 100 MiB at level 3.  Fixed small jobs bound that (and, fixed,
+	 * over 100 MiB at level 3.  Fixed 1 MiB jobs bound that (and, fixed,
 	 * keep the output the same on every machine).
 	 */
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_jobSize, ZSTD_JOB_SIZE)))
@@ -687,6 +691,8 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 	p.tar = tar;
 	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
 	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
+	if (p.nslots > PIPE_MAX_SLOTS)
+		p.nslots = PIPE_MAX_SLOTS;
 	for (int i = 0; i < p.nslots; i++) {
 		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
 		if (comp == CD_COMP_GZIP)
