@@ -1,0 +1,105 @@
+/* cd-current: add what the source registry publishes for each record. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http.h"
+#include "msg.h"
+#include "opts.h"
+#include "pool.h"
+#include "published.h"
+#include "record.h"
+#include "registry.h"
+#include "banned.h"
+
+enum { OPT_SOURCE = CD_OPT_TOOL };
+
+struct ctx {
+	struct cd_registry *reg;
+	const char *prefix;
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	fprintf(f,
+		"usage: cd-current [options] < records.ndjson > records.ndjson\n"
+		"\n"
+		"For each record, read <source-registry>/<name>:<version> and add\n"
+		"\"published\": {\"<arch>\": {\"shasum\": <label>, \"digest\": <manifest>}}\n"
+		"for every architecture of its artifacts that the registry has.  A missing\n"
+		"repository, tag or architecture is \"not published\", not an error.\n"
+		"\n"
+		"      --source-registry R  registry and path to read (default quay.io/containerdisks)\n"
+		CD_HELP_WORKERS
+		CD_HELP_REGISTRY
+		"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n"
+		"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n"
+		"      --connect-timeout S  connection timeout (default 15)\n"
+		CD_HELP_BASE
+		"\n"
+		"exit status: 0 all records read, 1 some failed (they carry \"error\"),\n"
+		"2 usage error, 3 malformed input lines\n");
+	exit(status);
+}
+
+static jv current_one(jv rec, void *arg)
+{
+	struct ctx *c = arg;
+	return cd_published_read(c->reg, c->prefix, rec);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "source-registry", required_argument, NULL, OPT_SOURCE },
+		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
+		{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },
+		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+	};
+	const char *source = "quay.io/containerdisks";
+	int opt;
+
+	cd_msg_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+		if (opt == OPT_SOURCE)
+			source = optarg;
+		else if (!cd_opts_common(opt, optarg, usage))
+			usage(CD_EXIT_USAGE);
+	}
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
+
+	char *host, *prefix;
+	if (cd_published_parse_source(source, &host, &prefix) < 0)
+		cd_usage_error("%s", cd_errmsg());
+	cd_opts_finish();
+
+	struct ctx c = { NULL, prefix };
+	c.reg = cd_registry_new(host, NULL);
+	if (!c.reg) {
+		cd_error("%s", cd_errmsg());
+		free(host);
+		free(prefix);
+		cd_opts_release();
+		return CD_EXIT_FAIL;
+	}
+
+	struct cd_reader rd;
+	struct cd_pool_stats st;
+	cd_reader_init(&rd, stdin, "stdin");
+	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c, &st);
+	int status = cd_pool_exit_status(&rd, &st);
+	if (ret < 0) {
+		cd_error("%s", cd_errmsg());
+		status = CD_EXIT_FAIL;
+	}
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_reader_release(&rd);
+	cd_registry_free(c.reg);
+	free(host);
+	free(prefix);
+	cd_opts_release();
+	return status;
+}

@@ -1,0 +1,69 @@
+/* cd-diff: decide which records must be rebuilt.  No network. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "msg.h"
+#include "opts.h"
+#include "pool.h"
+#include "published.h"
+#include "record.h"
+#include "banned.h"
+
+enum { OPT_FORCE = CD_OPT_TOOL };
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	fprintf(f,
+		"usage: cd-diff [--force] < records.ndjson > records.ndjson\n"
+		"\n"
+		"Compare each record's upstream checksums with what cd-current found\n"
+		"published, and add \"action\" (\"build\" or \"skip\"), a human \"reason\", and\n"
+		"\"changed\" (the architectures missing or with another checksum).\n"
+		"Records that carry \"error\" pass through untouched.\n"
+		"\n"
+		"      --force              build every record, changed or not\n"
+		CD_HELP_BASE
+		"\n"
+		"exit status: 0 fine, 1 some records failed (they carry \"error\"),\n"
+		"2 usage error, 3 malformed input lines\n");
+	exit(status);
+}
+
+static jv diff_one(jv rec, void *arg)
+{
+	return cd_diff_record(rec, *(int *)arg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		CD_OPTS_BASE, { 0 }
+	};
+	int opt, force = 0;
+
+	cd_msg_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+		if (opt == OPT_FORCE)
+			force = 1;
+		else if (!cd_opts_common(opt, optarg, usage))
+			usage(CD_EXIT_USAGE);
+	}
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
+
+	struct cd_reader rd;
+	struct cd_pool_stats st;
+	cd_reader_init(&rd, stdin, "stdin");
+	int ret = cd_pool_run(&rd, 1, CD_POOL_PASS_ERRORS, diff_one, &force, &st);
+	int status = cd_pool_exit_status(&rd, &st);
+	if (ret < 0) {
+		cd_error("%s", cd_errmsg());
+		status = CD_EXIT_FAIL;
+	}
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_reader_release(&rd);
+	return status;
+}
