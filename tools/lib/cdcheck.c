@@ -377,7 +377,7 @@ static int read_disk(struct archive *a, uint64_t size, int extract_fd,
 	for (;;) {
 		la_ssize_t got = archive_read_data(a, buf, 1 << 16);
 		if (got < 0) {
-			cd_seterr("reading disk/disk.img: %s", archive_error_string(a));
+			cd_seterr("%s", archive_error_string(a));
 			goto out;
 		}
 		if (got <= 0)
