@@ -8,7 +8,8 @@ load lib/common
 # publish NAME ARCH:DISK:UID:SHASUM...  -> prints the pushed digest.
 # Builds one image per architecture with umoci (disk/ 0555 and
 # disk/disk.img 0444 owned by UID:UID), puts an OCI index over them when
-# there are several, and pushes it with skopeo.
+# there are several, and pushes it with skopeo (PUBLISH_FORMAT=v2s2: as a
+# Docker manifest list and schema 2 manifests).
 publish() {
 	local name=$1 lay="$BATS_FILE_TMPDIR/lay-$1" spec arch disk owner sum entries=()
 	shift
@@ -46,7 +47,7 @@ publish() {
 		mv "$lay/index.json.new" "$lay/index.json"
 		ref=multi
 	fi
-	skopeo copy -q --all --dest-tls-verify=false --digestfile "$BATS_FILE_TMPDIR/digest-$name" \
+	skopeo copy -q --all ${PUBLISH_FORMAT:+--format "$PUBLISH_FORMAT"} --dest-tls-verify=false --digestfile "$BATS_FILE_TMPDIR/digest-$name" \
 		"oci:$lay:$ref" "docker://127.0.0.1:$REG_PORT/containerdisks/$name:1"
 	cat "$BATS_FILE_TMPDIR/digest-$name"
 }
@@ -108,6 +109,8 @@ setup_file() {
 
 	GOOD=$(publish good "amd64:$t/good.qcow2:107:$S1" "arm64:$t/arm.qcow2:107:$S2")
 	record good "$GOOD" "amd64:$S1" "arm64:$S2" > "$t/good.ndjson"
+	d=$(PUBLISH_FORMAT=v2s2 publish docker "amd64:$t/good.qcow2:107:$S1" "arm64:$t/arm.qcow2:107:$S2")
+	record docker "$d" "amd64:$S1" "arm64:$S2" > "$t/docker.ndjson"
 	d=$(publish baduid "amd64:$t/good.qcow2:0:$S1")
 	record baduid "$d" "amd64:$S1" > "$t/baduid.ndjson"
 	d=$(publish notqcow2 "amd64:$t/text.img:107:$S1")
@@ -142,6 +145,14 @@ teardown_file() {
 	jq -e '.verified.checks[] | select(.name == "layer" and .arch == "amd64") | .detail | test("qcow2, [0-9]+ bytes, virtual size 67108864, uid/gid 107")' <<< "$output"
 	# the record's own fields are kept
 	[ "$(jq -r .pushed.digest <<< "$output")" = "$GOOD" ]
+}
+
+@test "a Docker manifest list (what medius pushes) passes too" {
+	run -0 --separate-stderr cd-verify < "$BATS_FILE_TMPDIR/docker.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = true ]
+	jq -e '.verified.checks[] | select(.name == "top") | .detail | startswith("Docker manifest list ")' <<< "$output"
+	jq -e '[.verified.checks[] | select(.name == "manifest") | .detail
+		| test("^Docker manifest .* one layer application/vnd.docker.image.rootfs.diff.tar.gzip")] == [true, true]' <<< "$output"
 }
 
 @test "bad disks fail their record while a good one in the same stream passes" {
