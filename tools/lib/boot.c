@@ -2,12 +2,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <openssl/rand.h>
@@ -18,8 +18,6 @@
 #include "msg.h"
 #include "seed.h"
 #include "banned.h"
-
-extern char **environ;
 
 static const struct boot_arch {
 	const char *arch, *qemu, *machine;
@@ -205,18 +203,26 @@ static int build_argv(struct argv *a, const struct boot_arch *ba, const char *qe
 	return 0;
 }
 
+/*
+ * fork+exec rather than posix_spawn: the child asks for SIGKILL when its
+ * parent thread dies, so a cd-verify killed mid-boot leaves no VM behind.
+ * Only async-signal-safe calls between fork and exec.
+ */
 static pid_t spawn(struct argv *a, int out_fd)
 {
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-	int err = posix_spawn(&pid, a->v[0], &fa, NULL, a->v, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (err)
-		return cd_seterr("cannot run %s: %s", a->v[0], strerror(err));
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		return cd_seterr("cannot start %s: %s", a->v[0], strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			_exit(127);
+		execv(a->v[0], a->v);
+		_exit(127);
+	}
 	return pid;
 }
 

@@ -5,8 +5,8 @@
  * user-data: a random marker that the NoCloud seed (seed.h) asks the guest
  * to print, read from the serial console.
  *
- * One qemu per call, started with posix_spawn (no shell), its console on a
- * pipe; KVM when /dev/kvm can be opened and the guest architecture is the
+ * One qemu per call, started with fork+exec (no shell; it dies with its
+ * parent thread), its console on a pipe; KVM when /dev/kvm can be opened and the guest architecture is the
  * host's, TCG otherwise.  The disk is opened with snapshot=on, so the
  * guest never writes to it.  Whatever happens, the VM is killed by its PID
  * and reaped before the call returns, and the seed is removed.
