@@ -9,7 +9,7 @@ load lib/common
 # Builds one image per architecture with umoci (disk/ 0555 and
 # disk/disk.img 0444 owned by UID:UID), puts an OCI index over them when
 # there are several, and pushes it with skopeo (PUBLISH_FORMAT=v2s2: as a
-# Docker manifest list and schema 2 manifests).
+# Docker manifest list and schema 2 manifests; PUBLISH_MODE: disk.img's mode).
 publish() {
 	local name=$1 lay="$BATS_FILE_TMPDIR/lay-$1" spec arch disk owner sum entries=()
 	shift
@@ -22,7 +22,7 @@ publish() {
 		mkdir -p "$st/disk"
 		cp "$disk" "$st/disk/disk.img"
 		chown -R "$owner:$owner" "$st/disk"
-		chmod 0444 "$st/disk/disk.img"
+		chmod "${PUBLISH_MODE:-0444}" "$st/disk/disk.img"
 		chmod 0555 "$st/disk"
 		umoci new --image "$lay:$arch"
 		umoci insert --image "$lay:$arch" "$st/disk" /disk
@@ -117,6 +117,10 @@ setup_file() {
 	record notqcow2 "$d" "amd64:$S1" > "$t/notqcow2.ndjson"
 	d=$(publish cut "amd64:$t/cut.qcow2:107:$S1")
 	record cut "$d" "amd64:$S1" > "$t/cut.ndjson"
+	d=$(PUBLISH_MODE=0040 publish badmode "amd64:$t/good.qcow2:107:$S1")
+	record badmode "$d" "amd64:$S1" > "$t/badmode.ndjson"
+	d=$(publish tamper "amd64:$t/good.qcow2:107:$S1")
+	record tamper "$d" "amd64:$S1" > "$t/tamper.ndjson"
 	d=$(publish badsum "amd64:$t/good.qcow2:107:$S2")
 	record badsum "$d" "amd64:$S1" > "$t/badsum.ndjson"
 
@@ -177,6 +181,21 @@ teardown_file() {
 	[ "$(jq -r '.verified.checks[] | select(.name == "layer") | .ok' <<< "${lines[4]}")" = true ]
 	[[ "$stderr" == *"cd-verify: baduid:1: amd64: layer: 'disk/' belongs to uid 0"* ]]
 	[[ "$stderr" == *"cd-verify: cut:1: amd64: layer: disk/disk.img: qcow2 is truncated"* ]]
+}
+
+@test "a disk the qemu user cannot read, and a blob whose bytes are not its digest, fail" {
+	local t=$BATS_FILE_TMPDIR layer data
+	# change one byte of the stored layer behind the registry's back (same size)
+	layer=$(skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$REG_PORT/containerdisks/tamper:1" | jq -r '.layers[0].digest')
+	layer=${layer#sha256:}
+	data="$t/registry/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data"
+	[ -f "$data" ]
+	printf '\xff' | dd of="$data" bs=1 seek=1000 conv=notrunc status=none
+	cat "$t/badmode.ndjson" "$t/tamper.ndjson" "$t/good.ndjson" > "$t/more-bad.ndjson"
+	run -1 --separate-stderr cd-verify < "$t/more-bad.ndjson"
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layer: 'disk/disk.img' has mode 0040: the qemu user cannot read it" ]
+	[[ "$(jq -r .error.message <<< "${lines[1]}")" == "layer: 127.0.0.1:$REG_PORT/containerdisks/tamper@sha256:$layer: blob digest mismatch: got sha256:"* ]]
+	[ "$(jq -r .verified.ok <<< "${lines[2]}")" = true ]
 }
 
 @test "records without pushed and error records pass untouched" {
