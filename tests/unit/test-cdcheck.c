@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "cdcheck.h"
 #include "msg.h"
@@ -182,11 +185,138 @@ static void test_scan(void)
 	free(p);
 }
 
+/* Layer entries to write: name, type, uid, mode, content (NULL: the qcow2). */
+struct ent {
+	const char *name;
+	unsigned type;
+	int uid, mode;
+	const char *content;
+	const char *link;
+};
+
+/* Write a tar (gzip when gz) of the entries to a temp file; its fd at offset 0. */
+static int mklayer(const struct ent *e, size_t n, int gz)
+{
+	char path[] = "/tmp/test-cdcheck.XXXXXX";
+	int fd = mkstemp(path);
+	unlink(path);
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	if (gz)
+		archive_write_add_filter_gzip(a);
+	archive_write_open_fd(a, fd);
+	unsigned char *img = mkqcow2();
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *ae = archive_entry_new();
+		const void *data = e[i].content ? (const void *)e[i].content : img;
+		size_t len = e[i].type != AE_IFREG ? 0 : e[i].content ? strlen(e[i].content) : IMG;
+		archive_entry_set_pathname(ae, e[i].name);
+		archive_entry_set_filetype(ae, e[i].type);
+		archive_entry_set_perm(ae, e[i].mode);
+		archive_entry_set_uid(ae, e[i].uid);
+		archive_entry_set_gid(ae, e[i].uid);
+		archive_entry_set_size(ae, len);
+		if (e[i].link)
+			archive_entry_set_symlink(ae, e[i].link);
+		archive_write_header(a, ae);
+		if (len)
+			archive_write_data(a, data, len);
+		archive_entry_free(ae);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	free(img);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static int layer(const struct ent *e, size_t n, int gz, enum cd_layer_filter want, const char *want_err)
+{
+	struct cd_cdcheck_result res;
+	int fd = mklayer(e, n, gz);
+	int r = cd_cdcheck_layer(fd, want, -1, &res);
+	/* the whole blob was read: nothing left for the caller's digest to miss */
+	char c;
+	int drained = read(fd, &c, 1) == 0;
+	close(fd);
+	if (!drained)
+		return 0;
+	if (!want_err) {
+		if (r)
+			fprintf(stderr, "unexpected error: %s\n", cd_errmsg());
+		return r == 0 && res.disk.format == CD_DISK_QCOW2 && res.disk_bytes == IMG;
+	}
+	if (r == 0 || !strstr(cd_errmsg(), want_err)) {
+		fprintf(stderr, "want error '%s', got %d '%s'\n", want_err, r, r ? cd_errmsg() : "");
+		return 0;
+	}
+	return 1;
+}
+
+static void test_layer(void)
+{
+	const struct ent dir = { "disk/", AE_IFDIR, 107, 0555, NULL, NULL };
+	const struct ent img = { "disk/disk.img", AE_IFREG, 107, 0444, NULL, NULL };
+	struct ent e[3] = { dir, img };
+
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, NULL));
+	CHECK(layer(e + 1, 1, 0, CD_FILTER_NONE, NULL));   /* disk/ itself is optional */
+	e[1].name = "./disk/disk.img";
+	CHECK(layer(e, 2, 0, CD_FILTER_ANY, NULL));
+	e[1] = img;
+	CHECK(layer(e, 2, 0, CD_FILTER_GZIP, "layer is uncompressed but its media type says gzip"));
+	CHECK(layer(e, 2, 1, CD_FILTER_ZSTD, "layer is gzip but its media type says zstd"));
+	e[2] = (struct ent){ "etc/passwd", AE_IFREG, 0, 0644, "root::0:0::/:/bin/sh\n", NULL };
+	CHECK(layer(e, 3, 1, CD_FILTER_GZIP, "unexpected entry 'etc/passwd'"));
+	e[2] = img;
+	CHECK(layer(e, 3, 1, CD_FILTER_GZIP, "disk/disk.img appears twice"));
+	CHECK(layer(e, 1, 1, CD_FILTER_GZIP, "the layer has no disk/disk.img"));
+	e[1] = (struct ent){ "disk/disk.img", AE_IFLNK, 107, 0777, NULL, "/etc/shadow" };
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "disk/disk.img is not a regular file"));
+	e[1] = img;
+	e[1].uid = 0;
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "'disk/disk.img' belongs to uid 0 gid 0"));
+	e[1] = img;
+	e[1].mode = 0200;
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "has mode 0200: the qemu user cannot read it"));
+	e[0].mode = 0444;
+	e[1] = img;
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "'disk/' has mode 0444: the qemu user cannot open it"));
+	e[0] = dir;
+	e[1].content = "";
+	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "disk/disk.img is empty"));
+
+	/* the disk extracted for booting is the disk */
+	struct cd_cdcheck_result res;
+	e[1] = img;
+	char path[] = "/tmp/test-cdcheck.XXXXXX";
+	int out = mkstemp(path), fd = mklayer(e, 2, 1);
+	unlink(path);
+	CHECK(cd_cdcheck_layer(fd, CD_FILTER_GZIP, out, &res) == 0);
+	close(fd);
+	unsigned char *want = mkqcow2(), *got = malloc(IMG + 1);
+	CHECK(pread(out, got, IMG + 1, 0) == IMG && !memcmp(got, want, IMG));
+	free(want);
+	free(got);
+	close(out);
+
+	/* not a tar at all, and the bytes are still all read */
+	char path2[] = "/tmp/test-cdcheck.XXXXXX";
+	fd = mkstemp(path2);
+	unlink(path2);
+	CHECK(write(fd, "plain text, not a layer\n", 24) == 24);
+	lseek(fd, 0, SEEK_SET);
+	CHECK(cd_cdcheck_layer(fd, CD_FILTER_ANY, -1, &res) == -1);
+	CHECK(strstr(cd_errmsg(), "layer is not a readable tar") != NULL);
+	close(fd);
+}
+
 int main(void)
 {
 	cd_msg_init("test-cdcheck");
 	test_probe_qcow2();
 	test_probe_other();
 	test_scan();
+	test_layer();
 	return unit_done("test-cdcheck");
 }
