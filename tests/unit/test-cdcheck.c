@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 
 #include "cdcheck.h"
+#include "digest.h"
 #include "msg.h"
 #include "unit.h"
 
@@ -299,6 +300,15 @@ static void test_layer(void)
 	free(want);
 	free(got);
 	close(out);
+
+	/* the diff_id is the sha256 of the tar inside the gzip */
+	char tar[IMG + 8192], diff_id[CD_DIGEST_MAX];
+	fd = mklayer(e, 2, 0);
+	ssize_t tn = read(fd, tar, sizeof(tar));
+	close(fd);
+	CHECK(tn > IMG && tn < (ssize_t)sizeof(tar));
+	cd_sha256_digest(tar, (size_t)tn, diff_id);
+	CHECK_STR(res.diff_id, diff_id);
 
 	/* not a tar at all, and the bytes are still all read */
 	char path2[] = "/tmp/test-cdcheck.XXXXXX";

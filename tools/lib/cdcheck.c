@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "cdcheck.h"
+#include "digest.h"
 #include "msg.h"
 #include "banned.h"
 
@@ -440,20 +441,16 @@ static int filter_ok(struct archive *a, enum cd_layer_filter want)
 	return 0;
 }
 
-static int check_entries(struct archive *a, enum cd_layer_filter want, int extract_fd,
-			 struct cd_cdcheck_result *res)
+static int check_entries(struct archive *a, int extract_fd, struct cd_cdcheck_result *res)
 {
 	struct archive_entry *e;
-	int first = 1, have_disk = 0;
+	int have_disk = 0;
 	for (;;) {
 		int r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
 			return cd_seterr("layer is not a readable tar: %s", archive_error_string(a));
-		if (first && filter_ok(a, want) < 0)
-			return -1;
-		first = 0;
 		char name[128];
 		clean_name(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", name, sizeof(name));
 		mode_t type = archive_entry_filetype(e);
@@ -486,22 +483,78 @@ static int check_entries(struct archive *a, enum cd_layer_filter want, int extra
 	return 0;
 }
 
+/*
+ * Two readers: a raw one undoes the compression, and its bytes feed both
+ * the diff_id hash and the tar reader (through this callback).
+ */
+struct untar {
+	struct archive *raw;
+	struct cd_hasher h;
+	char buf[1 << 16];
+};
+
+static la_ssize_t untar_read(struct archive *tar, void *ctx, const void **out)
+{
+	struct untar *u = ctx;
+	la_ssize_t n = archive_read_data(u->raw, u->buf, sizeof(u->buf));
+	if (n < 0) {
+		archive_set_error(tar, EIO, "%s", archive_error_string(u->raw));
+		return -1;
+	}
+	cd_hasher_update(&u->h, u->buf, (size_t)n);
+	*out = u->buf;
+	return n;
+}
+
+static int check_stream(struct untar *u, int fd, enum cd_layer_filter want, int extract_fd,
+			struct cd_cdcheck_result *res)
+{
+	struct archive_entry *e;
+	struct archive *tar;
+	char hex[CD_HEX_MAX];
+	int ret;
+	archive_read_support_filter_gzip(u->raw);
+	archive_read_support_filter_zstd(u->raw);
+	archive_read_support_format_raw(u->raw);
+	if (archive_read_open_fd(u->raw, fd, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
+		return cd_seterr("layer is not readable: %s", archive_error_string(u->raw));
+	if (filter_ok(u->raw, want) < 0)
+		return -1;
+	tar = archive_read_new();
+	archive_read_support_format_tar(tar);
+	if (archive_read_open(tar, u, NULL, untar_read, NULL) != ARCHIVE_OK)
+		ret = cd_seterr("layer is not a readable tar: %s", archive_error_string(tar));
+	else
+		ret = check_entries(tar, extract_fd, res);
+	archive_read_close(tar);
+	archive_read_free(tar);
+	if (ret < 0)
+		return -1;
+	/* what the tar reader left (end blocks, padding) is part of the diff_id */
+	la_ssize_t n;
+	while ((n = archive_read_data(u->raw, u->buf, sizeof(u->buf))) > 0)
+		cd_hasher_update(&u->h, u->buf, (size_t)n);
+	if (n < 0)
+		return cd_seterr("layer is not readable: %s", archive_error_string(u->raw));
+	cd_hasher_final_hex(&u->h, hex);
+	return cd_snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", hex) < 0 ? -1 : 0;
+}
+
 int cd_cdcheck_layer(int fd, enum cd_layer_filter want, int extract_fd,
 		     struct cd_cdcheck_result *res)
 {
-	struct archive *a = archive_read_new();
-	int ret;
+	struct untar *u = cd_xcalloc(1, sizeof(*u));
+	int ret = -1;
 	memset(res, 0, sizeof(*res));
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_none(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
-		ret = cd_seterr("layer is not a readable tar: %s", archive_error_string(a));
-	else
-		ret = check_entries(a, want, extract_fd, res);
-	archive_read_close(a);
-	archive_read_free(a);
+	u->raw = archive_read_new();
+	if (cd_hasher_init(&u->h, CD_HASH_SHA256) == 0) {
+		ret = check_stream(u, fd, want, extract_fd, res);
+		cd_hasher_release(&u->h);
+	}
+	archive_read_close(u->raw);
+	archive_read_free(u->raw);
+	free(u);
 	/* Drain: the caller's digest must see every byte of the blob. */
 	char buf[1 << 14];
 	ssize_t n;

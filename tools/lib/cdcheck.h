@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
+
 #define CD_DISK_UID 107
 #define CD_DISK_GID 107
 /* Largest virtual size we believe in: 16 TiB. */
@@ -88,6 +90,7 @@ void cd_qcow2_scan_release(struct cd_qcow2_scan *s);
 enum cd_layer_filter { CD_FILTER_ANY, CD_FILTER_NONE, CD_FILTER_GZIP, CD_FILTER_ZSTD };
 
 struct cd_cdcheck_result {
+	char diff_id[CD_DIGEST_MAX]; /* "sha256:<hex>" of the uncompressed tar */
 	struct cd_disk_info disk;
 	uint64_t disk_bytes;      /* size of disk/disk.img */
 	int have_dir;             /* a disk/ entry was there */
@@ -96,8 +99,8 @@ struct cd_cdcheck_result {
 
 /*
  * Read a layer blob from fd to its end (the caller's digest sees every
- * byte) and check it as above.  want: the compression its media type
- * names.  extract_fd >= 0: disk.img is also written there (for booting).
+ * byte) and check it as above, computing its diff_id on the way.  want:
+ * the compression its media type names.  extract_fd >= 0: disk.img is also written there (for booting).
  * 0 when the layer is good; -1 and cd_seterr() with the first problem.
  */
 int cd_cdcheck_layer(int fd, enum cd_layer_filter want, int extract_fd,

@@ -273,7 +273,21 @@ static int check_manifest(struct run *r, const struct want *w, const struct cd_m
 	return ret;
 }
 
-static int check_config(struct run *r, const struct want *w, const struct cd_descriptor *d)
+static int read_diff_id(jv ids, char diff_id[CD_DIGEST_MAX])
+{
+	jv id = jv_array_get(jv_copy(ids), 0);
+	enum cd_hash alg;
+	const char *hex;
+	int ret = -1;
+	if (jv_get_kind(id) == JV_KIND_STRING && cd_digest_parse(jv_string_value(id), &alg, &hex) == 0 &&
+	    alg == CD_HASH_SHA256)
+		ret = cd_snprintf(diff_id, CD_DIGEST_MAX, "%s", jv_string_value(id)) < 0 ? -1 : 0;
+	jv_free(id);
+	return ret;
+}
+
+static int check_config(struct run *r, const struct want *w, const struct cd_descriptor *d,
+			char diff_id[CD_DIGEST_MAX])
 {
 	char *body = NULL;
 	size_t len = 0;
@@ -295,6 +309,8 @@ static int check_config(struct run *r, const struct want *w, const struct cd_des
 		    arch ? arch : "?", w->arch);
 	else if (jv_get_kind(ids) != JV_KIND_ARRAY || jv_array_length(jv_copy(ids)) != 1)
 		add(r, "config", w->arch, 0, "%s does not list exactly one diff_id", d->digest);
+	else if (read_diff_id(ids, diff_id) < 0)
+		add(r, "config", w->arch, 0, "%s: its diff_id is not a sha256 digest", d->digest);
 	else {
 		add(r, "config", w->arch, 1, "%s linux/%s", d->digest, arch);
 		ret = 0;
@@ -363,7 +379,7 @@ static const char *format_name(enum cd_disk_format f)
 }
 
 static int check_layer(struct run *r, const struct want *w, const struct cd_descriptor *d,
-		       int extract_fd, struct cd_cdcheck_result *res)
+		       const char *diff_id, int extract_fd, struct cd_cdcheck_result *res)
 {
 	int fds[2];
 	pthread_t t;
@@ -392,6 +408,9 @@ static int check_layer(struct run *r, const struct want *w, const struct cd_desc
 		    pu.bytes, d->size);
 	else if (cr < 0)
 		add(r, "layer", w->arch, 0, "%s", why);
+	else if (strcmp(res->diff_id, diff_id))
+		add(r, "layer", w->arch, 0, "the uncompressed layer is %s, the config's diff_id says %s",
+		    res->diff_id, diff_id);
 	else {
 		char note[96] = "";
 		if (res->unchecked)
@@ -436,7 +455,7 @@ static void check_arch(struct run *r, const struct want *w, const struct cd_mani
 	const struct cd_manifest *m = top;
 	struct parsed_manifest pm;
 	struct cd_cdcheck_result res;
-	char dir[4096] = "", disk[4200] = "";
+	char dir[4096] = "", disk[4200] = "", diff_id[CD_DIGEST_MAX];
 	int fd = -1;
 
 	if (w->found) {
@@ -446,7 +465,7 @@ static void check_arch(struct run *r, const struct want *w, const struct cd_mani
 		}
 		m = &own;
 	}
-	if (check_manifest(r, w, m, &pm) < 0 || check_config(r, w, &pm.config) < 0)
+	if (check_manifest(r, w, m, &pm) < 0 || check_config(r, w, &pm.config, diff_id) < 0)
 		goto out;
 	if (r->o->flags & CD_VERIFY_BOOT) {
 		if (make_workdir(r, w->arch, dir, sizeof(dir)) < 0)
@@ -457,7 +476,7 @@ static void check_arch(struct run *r, const struct want *w, const struct cd_mani
 			goto out;
 		}
 	}
-	int lr = check_layer(r, w, &pm.layer, fd, &res);
+	int lr = check_layer(r, w, &pm.layer, diff_id, fd, &res);
 	if (fd >= 0 && close(fd) < 0 && lr == 0) {
 		add(r, "boot", w->arch, 0, "cannot write '%s': %s", disk, strerror(errno));
 		lr = -1;

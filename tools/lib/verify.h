@@ -13,7 +13,8 @@
  *             media types of the same family, exactly one layer
  *   config    per arch: architecture, os linux, one diff_id
  *   shasum    per arch: label shasum == the artifact's upstream checksum
- *   layer     per arch: the blob streamed, digest and size checked, and
+ *   layer     per arch: the blob streamed, digest and size checked, the
+ *             uncompressed tar's sha256 == the config's diff_id, and
  *             cdcheck.h's checks of its tar and disk
  *   boot      per arch, with --boot: cd_boot_disk() of the disk
  * A check that cannot run because an earlier one failed is not listed.
