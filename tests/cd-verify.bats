@@ -4,96 +4,11 @@
 
 bats_require_minimum_version 1.5.0
 load lib/common
-
-# publish NAME ARCH:DISK:UID:SHASUM...  -> prints the pushed digest.
-# Builds one image per architecture with umoci (disk/ 0555 and
-# disk/disk.img 0444 owned by UID:UID), puts an OCI index over them when
-# there are several, and pushes it with skopeo (PUBLISH_FORMAT=v2s2: as a
-# Docker manifest list and schema 2 manifests; PUBLISH_MODE: disk.img's mode).
-publish() {
-	local name=$1 lay="$BATS_FILE_TMPDIR/lay-$1" spec arch disk owner sum entries=()
-	shift
-	rm -rf "$lay"
-	umoci init --layout "$lay"
-	for spec in "$@"; do
-		IFS=: read -r arch disk owner sum <<< "$spec"
-		local st="$BATS_FILE_TMPDIR/st-$name-$arch"
-		rm -rf "$st"
-		mkdir -p "$st/disk"
-		cp "$disk" "$st/disk/disk.img"
-		chown -R "$owner:$owner" "$st/disk"
-		chmod "${PUBLISH_MODE:-0444}" "$st/disk/disk.img"
-		chmod 0555 "$st/disk"
-		umoci new --image "$lay:$arch"
-		umoci insert --image "$lay:$arch" "$st/disk" /disk
-		umoci config --image "$lay:$arch" --architecture "$arch" --os linux \
-			--config.label "shasum=$sum" --config.entrypoint no-entrypoint
-		local m
-		m=$(jq -c --arg a "$arch" '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $a)
-			| {mediaType, digest, size, platform: {os: "linux", architecture: $a}}' "$lay/index.json")
-		entries+=("$m")
-	done
-	local ref=${arch}
-	if [ $# -gt 1 ]; then
-		local idx="$BATS_FILE_TMPDIR/index-$name.json" d
-		printf '%s\n' "${entries[@]}" | jq -cs '{schemaVersion: 2,
-			mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}' | tr -d '\n' > "$idx"
-		d=$(sha256sum "$idx" | cut -d' ' -f1)
-		cp "$idx" "$lay/blobs/sha256/$d"
-		jq --arg d "sha256:$d" --argjson s "$(stat -c %s "$idx")" '.manifests += [{
-			mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
-			annotations: {"org.opencontainers.image.ref.name": "multi"}}]' \
-			"$lay/index.json" > "$lay/index.json.new"
-		mv "$lay/index.json.new" "$lay/index.json"
-		ref=multi
-	fi
-	skopeo copy -q --all ${PUBLISH_FORMAT:+--format "$PUBLISH_FORMAT"} --dest-tls-verify=false --digestfile "$BATS_FILE_TMPDIR/digest-$name" \
-		"oci:$lay:$ref" "docker://127.0.0.1:$REG_PORT/containerdisks/$name:1"
-	cat "$BATS_FILE_TMPDIR/digest-$name"
-}
-
-# record NAME DIGEST ARCH:SUM... -> one record line with "pushed".
-record() {
-	local name=$1 digest=$2 spec arts=()
-	shift 2
-	for spec in "$@"; do
-		arts+=("$(jq -cn --arg a "${spec%%:*}" --arg s "sha256:${spec#*:}" '{arch: $a, checksum: $s}')")
-	done
-	printf '%s\n' "${arts[@]}" | jq -cs --arg n "$name" --arg d "$digest" \
-		--arg r "127.0.0.1:$REG_PORT/containerdisks/$name" \
-		'{name: $n, version: "1", artifacts: ., pushed: {repository: $r, digest: $d, tags: ["1"]}}'
-}
-
-registry_start() {
-	REG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	mkdir -p "$BATS_FILE_TMPDIR/registry"
-	cat > "$BATS_FILE_TMPDIR/registry.yml" <<-EOF
-	version: 0.1
-	log:
-	  level: error
-	  accesslog:
-	    disabled: true
-	storage:
-	  filesystem:
-	    rootdirectory: $BATS_FILE_TMPDIR/registry
-	  delete:
-	    enabled: true
-	http:
-	  addr: 127.0.0.1:$REG_PORT
-	  secret: cdkit-test-secret
-	EOF
-	docker-registry serve "$BATS_FILE_TMPDIR/registry.yml" > "$BATS_FILE_TMPDIR/registry.log" 2>&1 &
-	REG_PID=$!
-	local i
-	for i in $(seq 100); do
-		curl -fs "http://127.0.0.1:$REG_PORT/v2/" > /dev/null && break
-		sleep 0.1
-	done
-	export REG_PORT REG_PID
-}
+load lib/registry
+load lib/verify
 
 setup_file() {
-	registry_start
+	registry_start plain
 	local t=$BATS_FILE_TMPDIR
 	# A qcow2 with data clusters at both ends, so a cut loses data.
 	head -c 2M /dev/urandom > "$t/data.raw"
@@ -134,8 +49,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-	return 0
+	registry_stop
 }
 
 @test "a good two-architecture image passes every check" {
@@ -186,15 +100,15 @@ teardown_file() {
 @test "a disk the qemu user cannot read, and a blob whose bytes are not its digest, fail" {
 	local t=$BATS_FILE_TMPDIR layer data
 	# change one byte of the stored layer behind the registry's back (same size)
-	layer=$(skopeo inspect --raw --tls-verify=false "docker://127.0.0.1:$REG_PORT/containerdisks/tamper:1" | jq -r '.layers[0].digest')
+	layer=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/containerdisks/tamper:1" | jq -r '.layers[0].digest')
 	layer=${layer#sha256:}
-	data="$t/registry/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data"
+	data="$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data"
 	[ -f "$data" ]
 	printf '\xff' | dd of="$data" bs=1 seek=1000 conv=notrunc status=none
 	cat "$t/badmode.ndjson" "$t/tamper.ndjson" "$t/good.ndjson" > "$t/more-bad.ndjson"
 	run -1 --separate-stderr cd-verify < "$t/more-bad.ndjson"
 	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layer: 'disk/disk.img' has mode 0040: the qemu user cannot read it" ]
-	[[ "$(jq -r .error.message <<< "${lines[1]}")" == "layer: 127.0.0.1:$REG_PORT/containerdisks/tamper@sha256:$layer: blob digest mismatch: got sha256:"* ]]
+	[[ "$(jq -r .error.message <<< "${lines[1]}")" == "layer: $REGISTRY/containerdisks/tamper@sha256:$layer: blob digest mismatch: got sha256:"* ]]
 	[ "$(jq -r .verified.ok <<< "${lines[2]}")" = true ]
 }
 
