@@ -36,6 +36,8 @@ setup_file() {
 	record badmode "$d" "amd64:$S1" > "$t/badmode.ndjson"
 	d=$(publish tamper "amd64:$t/good.qcow2:107:$S1")
 	record tamper "$d" "amd64:$S1" > "$t/tamper.ndjson"
+	d=$(PUBLISH_HOOK=wrong_diff_id publish diffid "amd64:$t/good.qcow2:107:$S1")
+	record diffid "$d" "amd64:$S1" > "$t/diffid.ndjson"
 	d=$(publish badsum "amd64:$t/good.qcow2:107:$S2")
 	record badsum "$d" "amd64:$S1" > "$t/badsum.ndjson"
 
@@ -97,7 +99,7 @@ teardown_file() {
 	[[ "$stderr" == *"cd-verify: cut:1: amd64: layer: disk/disk.img: qcow2 is truncated"* ]]
 }
 
-@test "a disk the qemu user cannot read, and a blob whose bytes are not its digest, fail" {
+@test "an unreadable disk, a blob whose bytes are not its digest, a wrong diff_id: each fails" {
 	local t=$BATS_FILE_TMPDIR layer data
 	# change one byte of the stored layer behind the registry's back (same size)
 	layer=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/containerdisks/tamper:1" | jq -r '.layers[0].digest')
@@ -105,11 +107,12 @@ teardown_file() {
 	data="$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data"
 	[ -f "$data" ]
 	printf '\xff' | dd of="$data" bs=1 seek=1000 conv=notrunc status=none
-	cat "$t/badmode.ndjson" "$t/tamper.ndjson" "$t/good.ndjson" > "$t/more-bad.ndjson"
+	cat "$t/badmode.ndjson" "$t/tamper.ndjson" "$t/good.ndjson" "$t/diffid.ndjson" > "$t/more-bad.ndjson"
 	run -1 --separate-stderr cd-verify < "$t/more-bad.ndjson"
 	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layer: 'disk/disk.img' has mode 0040: the qemu user cannot read it" ]
 	[[ "$(jq -r .error.message <<< "${lines[1]}")" == "layer: $REGISTRY/containerdisks/tamper@sha256:$layer: blob digest mismatch: got sha256:"* ]]
 	[ "$(jq -r .verified.ok <<< "${lines[2]}")" = true ]
+	[[ "$(jq -r .error.message <<< "${lines[3]}")" == "layer: the uncompressed layer is sha256:"*", the config's diff_id says sha256:$(printf 'another layer' | sha256sum | cut -d' ' -f1)" ]]
 }
 
 @test "records without pushed and error records pass untouched" {

@@ -7,7 +7,8 @@
 # disk/disk.img 0444 owned by UID:UID), puts an OCI index over them when
 # there are several, and pushes it as containerdisks/NAME:1 with skopeo
 # (PUBLISH_FORMAT=v2s2: as a Docker manifest list and schema 2 manifests;
-# PUBLISH_MODE: disk.img's mode, default 0444).
+# PUBLISH_MODE: disk.img's mode, default 0444; PUBLISH_HOOK: a command run
+# with LAYOUT ARCH on each image before it is pushed).
 publish() {
 	local name=$1 lay="$BATS_FILE_TMPDIR/lay-$1" spec arch disk owner sum entries=()
 	shift
@@ -26,6 +27,7 @@ publish() {
 		umoci insert --image "$lay:$arch" "$st/disk" /disk
 		umoci config --image "$lay:$arch" --architecture "$arch" --os linux \
 			--config.label "shasum=$sum" --config.entrypoint no-entrypoint
+		[ -z "${PUBLISH_HOOK:-}" ] || "$PUBLISH_HOOK" "$lay" "$arch"
 		local m
 		m=$(jq -c --arg a "$arch" '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $a)
 			| {mediaType, digest, size, platform: {os: "linux", architecture: $a}}' "$lay/index.json")
@@ -67,4 +69,28 @@ record() {
 	printf '%s\n' "${arts[@]}" | jq -cs --arg n "$name" --arg d "$digest" \
 		--arg r "$REGISTRY/containerdisks/$name" \
 		'{name: $n, version: "1", artifacts: ., pushed: {repository: $r, digest: $d, tags: ["1"]}}'
+}
+
+# wrong_diff_id LAYOUT TAG: rewrite the image's config with a diff_id that is
+# not its layer's (a PUBLISH_HOOK); the manifest and index.json follow.
+wrong_diff_id() {
+	python3 - "$1" "$2" <<-'EOF'
+	import hashlib, json, os, sys
+	layout, tag = sys.argv[1], sys.argv[2]
+	def blob(d):
+	    return os.path.join(layout, "blobs", *d.split(":", 1))
+	def put(obj):
+	    body = json.dumps(obj, separators=(",", ":")).encode()
+	    d = "sha256:" + hashlib.sha256(body).hexdigest()
+	    open(blob(d), "wb").write(body)
+	    return d, len(body)
+	idx = json.load(open(os.path.join(layout, "index.json")))
+	ent = [m for m in idx["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag][0]
+	man = json.load(open(blob(ent["digest"])))
+	cfg = json.load(open(blob(man["config"]["digest"])))
+	cfg["rootfs"]["diff_ids"] = ["sha256:" + hashlib.sha256(b"another layer").hexdigest()]
+	man["config"]["digest"], man["config"]["size"] = put(cfg)
+	ent["digest"], ent["size"] = put(man)
+	json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
+	EOF
 }
