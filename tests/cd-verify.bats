@@ -11,9 +11,9 @@ setup_file() {
 	registry_start plain
 	local t=$BATS_FILE_TMPDIR
 	# A qcow2 with data clusters at both ends, so a cut loses data.
-	head -c 2M /dev/urandom > "$t/data.raw"
+	head -c 512K /dev/urandom > "$t/data.raw"
 	truncate -s 64M "$t/data.raw"
-	dd if=/dev/urandom of="$t/data.raw" bs=1M count=1 seek=62 conv=notrunc status=none
+	dd if=/dev/urandom of="$t/data.raw" bs=512K count=1 seek=124 conv=notrunc status=none
 	qemu-img convert -O qcow2 "$t/data.raw" "$t/good.qcow2"
 	cp "$t/good.qcow2" "$t/arm.qcow2"
 	# whole 512-byte blocks: umoci writes no tar padding after a file's last block
@@ -41,11 +41,15 @@ setup_file() {
 	d=$(publish badsum "amd64:$t/good.qcow2:107:$S2")
 	record badsum "$d" "amd64:$S1" > "$t/badsum.ndjson"
 
-	"$CDKIT_ROOT/tests/lib/mkbootdisk" "$t/bootdisk" > /dev/null
-	B=$(sha256sum "$t/bootdisk/boot.qcow2" | cut -d' ' -f1)
-	d=$(publish boot "amd64:$t/bootdisk/boot.qcow2:107:$B")
+	# The boot disk is kept between runs (CI runs the suite twice), keyed on
+	# the script that makes it.
+	local bd
+	bd="${TMPDIR:-/tmp}/cdkit-bootdisk-$(id -u)-$(sha256sum "$CDKIT_ROOT/tests/lib/mkbootdisk" | cut -c1-12)"
+	"$CDKIT_ROOT/tests/lib/mkbootdisk" "$bd" > /dev/null
+	B=$(sha256sum "$bd/boot.qcow2" | cut -d' ' -f1)
+	d=$(publish boot "amd64:$bd/boot.qcow2:107:$B")
 	record boot "$d" "amd64:$B" > "$t/boot.ndjson"
-	d=$(publish noboot "amd64:$t/bootdisk/noboot.qcow2:107:$B")
+	d=$(publish noboot "amd64:$bd/noboot.qcow2:107:$B")
 	record noboot "$d" "amd64:$B" > "$t/noboot.ndjson"
 	export GOOD S1 S2
 }
@@ -151,8 +155,8 @@ teardown_file() {
 
 @test "--boot fails a disk that does not boot with a timeout message" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -1 --separate-stderr cd-verify --boot --timeout 15 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/noboot.ndjson"
-	[[ "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 15 s; last console line: "* ]]
+	run -1 --separate-stderr cd-verify --boot --timeout 10 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/noboot.ndjson"
+	[[ "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s; last console line: "* ]]
 	# the layer itself was fine: only the boot failed
 	[ "$(jq -r '[.verified.checks[] | select(.ok | not) | .name] | join(",")' <<< "$output")" = boot ]
 	# the VM is gone and its files removed
@@ -162,7 +166,7 @@ teardown_file() {
 @test "--boot says plainly when qemu for an architecture is missing" {
 	command -v qemu-system-aarch64 && skip "qemu-system-aarch64 is installed here"
 	record good "$GOOD" "amd64:$S1" "arm64:$S2" > "$BATS_TEST_TMPDIR/arm.ndjson"
-	run -1 --separate-stderr cd-verify --boot --timeout 5 < "$BATS_TEST_TMPDIR/arm.ndjson"
+	run -1 --separate-stderr cd-verify --boot --timeout 1 < "$BATS_TEST_TMPDIR/arm.ndjson"
 	jq -e '.verified.checks[] | select(.name == "boot" and .arch == "arm64")
 		| .ok == false and .detail == "qemu-system-aarch64 not found: cannot boot arm64 disks on this machine"' <<< "$output"
 }
