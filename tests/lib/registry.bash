@@ -137,7 +137,7 @@ registry_start() {
 		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 			break
 		fi
-		kill "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null
+		{ kill "$REGISTRY_PID"; wait "$REGISTRY_PID"; } 2>/dev/null || true
 		REGISTRY_PID=
 	done
 	[ -n "$REGISTRY_PID" ] || { echo "registry_start: the registry did not start" >&2; cat "$REGISTRY_LOG" >&2; return 1; }
@@ -150,11 +150,11 @@ registry_start() {
 
 registry_stop() {
 	if [ -n "${REGISTRY_PID:-}" ]; then
-		kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+		{ kill "$REGISTRY_PID" && wait "$REGISTRY_PID"; } 2>/dev/null || true
 		REGISTRY_PID=
 	fi
 	if [ -n "${TOKEN_PID:-}" ]; then
-		kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
+		{ kill "$TOKEN_PID" && wait "$TOKEN_PID"; } 2>/dev/null || true
 		TOKEN_PID=
 	fi
 	return 0
@@ -265,7 +265,9 @@ regproxy_start() {
 }
 
 regproxy_stop() {
-	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	if [ -n "${PROXY_PID:-}" ]; then
+		{ kill "$PROXY_PID" && wait "$PROXY_PID"; } 2>/dev/null || true
+	fi
 	PROXY_PID=
 	return 0
 }

@@ -13,6 +13,10 @@ matches applies:
   {"path": "/v2/x/manifests/1", "status": 429, "retry_after": 0, "times": 1}
         answer 429 TOOMANYREQUESTS (the first N times)
   {"path": "...", "status": 404, "body": "{...}"}   answer with this body
+  {"path": "...", "query": "n=2&last=b", "status": 200, "body": "...",
+   "headers": {"Link": "<...>; rel=\"next\""}}
+        "query" must equal the request's query string ("" for none);
+        "headers" are added to the answer (a registry that pages)
   {"path": "...", "tamper": true}    forward, but change one byte of the
         body (headers, Docker-Content-Digest included, kept)
   {"path": "...", "oversize": N}     forward, then pad the body with
@@ -45,10 +49,12 @@ def load_rules(path):
         return []
 
 
-def match(rules, method, path):
+def match(rules, method, path, query):
     for i, r in enumerate(rules):
         p = r.get("path", "")
         if r.get("method") and r["method"] != method:
+            continue
+        if "query" in r and r["query"] != query:
             continue
         if p == path or (p.endswith("*") and path.startswith(p[:-1])):
             if "times" in r:
@@ -83,10 +89,10 @@ class Handler(BaseHTTPRequestHandler):
         self.log(status)
 
     def handle_any(self):
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else b""
-        rule = match(load_rules(self.server.rules), self.command, path) or {}
+        rule = match(load_rules(self.server.rules), self.command, path, query) or {}
         if "status" in rule:
             body = rule.get("body")
             if body is None:
@@ -95,6 +101,7 @@ class Handler(BaseHTTPRequestHandler):
             hdrs = [("Content-Type", "application/json")]
             if "retry_after" in rule:
                 hdrs.append(("Retry-After", str(rule["retry_after"])))
+            hdrs.extend((rule.get("headers") or {}).items())
             self.send(rule["status"], hdrs, body.encode())
             return
         up = urlparse(self.server.upstream)

@@ -55,10 +55,13 @@ enum cd_reg_errkind cd_registry_errkind(void)
 static int fail(enum cd_reg_errkind kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(enum cd_reg_errkind kind, const char *fmt, ...)
 {
+	/* Format aside first: the arguments may point into the error buffer. */
+	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	cd_vseterr(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	cd_seterr("%s", msg);
 	tl_kind = kind;
 	return -1;
 }
@@ -1256,7 +1259,7 @@ int cd_registry_upload_resume(struct cd_registry *r, const char *repo, const cha
 /* PATCH or PUT len bytes of src (from up->offset) to url. */
 static int session_send(struct cd_upload *up, const char *method, const char *url,
 			struct cd_blob_source *src, long long len, int allow_retry,
-			struct cd_http_req *q, struct curl_slist *h)
+			struct cd_http_req *q, struct curl_slist **h)
 {
 	char *scope = scope_push(up->repo);
 	struct src_reader sr = { src, up->offset, len, len, 0, "" };
@@ -1273,9 +1276,9 @@ static int session_send(struct cd_upload *up, const char *method, const char *ur
 			q->progress_ctx = &sr;
 		}
 	} else {
-		h = curl_slist_append(h, "Content-Length: 0");
+		*h = curl_slist_append(*h, "Content-Length: 0");
 	}
-	int ret = reg_do(up->reg, q, scope, h, src && len > 0 ? src_rewind : NULL, &sr);
+	int ret = reg_do(up->reg, q, scope, *h, src && len > 0 ? src_rewind : NULL, &sr);
 	if (ret < 0 && sr.failed)
 		cd_seterr("%s", sr.err);
 	if (src && len > 0 && !src->seek && ret == 0 && q->status == 401)
@@ -1292,7 +1295,7 @@ int cd_registry_upload_chunk(struct cd_upload *up, struct cd_blob_source *src, l
 	h = curl_slist_append(h, cr);
 	struct cd_http_req q;
 	/* A PATCH is not repeated: a resumed upload asks the session where it stands. */
-	int ret = session_send(up, "PATCH", up->location, src, len, 0, &q, h);
+	int ret = session_send(up, "PATCH", up->location, src, len, 0, &q, &h);
 	if (ret < 0) {
 		cd_adderr("%s: upload chunk", what);
 	} else if (q.status != 202 && q.status != 204) {
@@ -1315,19 +1318,16 @@ int cd_registry_upload_finish(struct cd_upload *up, const char *digest, struct c
 {
 	if (check_names(up->repo, digest) < 0 || !is_digest(digest))
 		return fail(CD_REG_OTHER, "invalid blob digest '%.200s'", digest);
+	if (src && src->size < 0)
+		return fail(CD_REG_OTHER, "%s/%s: a monolithic upload needs the blob size", up->reg->host, up->repo);
 	char *what = what_of(up->reg, up->repo, digest);
 	char *ed = curl_easy_escape(NULL, digest, 0);
 	char *url = cd_xasprintf("%s%cdigest=%s", up->location, strchr(up->location, '?') ? '&' : '?', ed);
 	curl_free(ed);
-	long long len = 0;
-	if (src) {
-		if (src->size < 0)
-			return fail(CD_REG_OTHER, "%s: a monolithic upload needs the blob size", what);
-		len = src->size - up->offset;
-	}
+	long long len = src ? src->size - up->offset : 0;
 	struct curl_slist *h = src ? curl_slist_append(NULL, "Content-Type: application/octet-stream") : NULL;
 	struct cd_http_req q;
-	int ret = session_send(up, "PUT", url, src, len, 1, &q, h);
+	int ret = session_send(up, "PUT", url, src, len, 1, &q, &h);
 	if (ret < 0)
 		cd_adderr("%s: upload", what);
 	else if (q.status != 201 && q.status != 204)
@@ -1345,7 +1345,8 @@ int cd_registry_upload_finish(struct cd_upload *up, const char *digest, struct c
 
 int cd_registry_upload_cancel(struct cd_upload *up)
 {
-	char *scope = scope_push(up->repo);
+	/* distribution wants the "delete" action for any DELETE in a repository. */
+	char *scope = cd_xasprintf("repository:%s:delete repository:%s:pull,push", up->repo, up->repo);
 	struct cd_http_req q;
 	cd_http_req_init(&q, up->location);
 	q.method = "DELETE";
