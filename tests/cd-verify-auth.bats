@@ -1,0 +1,41 @@
+#!/usr/bin/env bats
+# cd-verify against registries that want TLS or tokens: the image is read
+# back with the credentials and CA the command line names, and a refusal is
+# a failed record with a message that holds no secret.
+
+bats_require_minimum_version 1.5.0
+load lib/common
+load lib/registry
+load lib/verify
+
+setup_file() {
+	registry_start token
+	local t=$BATS_FILE_TMPDIR
+	head -c 1M /dev/urandom > "$t/data.raw"
+	truncate -s 16M "$t/data.raw"
+	qemu-img convert -O qcow2 "$t/data.raw" "$t/disk.qcow2"
+	S=$(sha256sum "$t/disk.qcow2" | cut -d' ' -f1)
+	d=$(PUBLISH_FORMAT=v2s2 publish authed "amd64:$t/disk.qcow2:107:$S")
+	record authed "$d" "amd64:$S" > "$t/authed.ndjson"
+	export S
+}
+
+teardown_file() {
+	registry_stop
+}
+
+@test "token auth: the image is read with the auth file's credentials" {
+	run -0 --separate-stderr cd-verify --authfile "$REGISTRY_AUTHFILE" < "$BATS_FILE_TMPDIR/authed.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = true ]
+	[ "$(jq -r '[.verified.checks[] | .name] | join(",")' <<< "$output")" = top,manifest,config,shasum,layer ]
+	# the token issuer was asked for pull access to the repository
+	grep -q 'repository:containerdisks/authed:pull' "$TOKEN_LOG"
+}
+
+@test "token auth: wrong credentials fail the record without showing the password" {
+	run -1 --separate-stderr cd-verify --creds "$REGISTRY_USER:not-the-password" < "$BATS_FILE_TMPDIR/authed.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = false ]
+	[[ "$(jq -r .error.message <<< "$output")" == "top: $REGISTRY/containerdisks/authed@sha256:"*": authentication failed for user '$REGISTRY_USER' at token service "* ]]
+	[[ "$output$stderr" != *not-the-password* ]]
+	[[ "$output$stderr" != *"$REGISTRY_PASS"* ]]
+}

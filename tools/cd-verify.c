@@ -1,0 +1,117 @@
+/*
+ * cd-verify: read each pushed image back from the registry by digest and
+ * check it as KubeVirt will consume it; with --boot, boot every
+ * architecture's disk in qemu and wait for a cloud-init marker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "opts.h"
+#include "pool.h"
+#include "record.h"
+#include "verify.h"
+#include "banned.h"
+
+enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR };
+
+static void usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+	fprintf(fp,
+		"usage: cd-verify [options] < records.ndjson > records.ndjson\n"
+		"\n"
+		"Read the image of every record with \"pushed\" back from the registry by\n"
+		"digest and check it as KubeVirt consumes it: digests, media types, one\n"
+		"manifest per architecture with the right platform, one layer holding\n"
+		"disk/disk.img (uid/gid 107, readable) that is a sane qcow2 or raw disk,\n"
+		"diff_id, config architecture and os, label shasum equal to the upstream\n"
+		"checksum.\n"
+		"Adds \"verified\": {\"ok\", \"checks\": [{name, arch, ok, detail}]}; a failed\n"
+		"check makes the record an error record.  Other records pass untouched.\n"
+		"\n"
+		"Options:\n"
+		"      --boot               also boot each disk with qemu (KVM if usable,\n"
+		"                           else TCG) and a NoCloud seed, and wait for the\n"
+		"                           marker its user-data prints on the serial console\n"
+		"      --timeout SECONDS    how long --boot waits for the marker (default 300)\n"
+		"      --tmpdir DIR         where --boot extracts disks (default $TMPDIR, /tmp)\n"
+		"      --retries N          registry retries on connection errors, 429, 5xx\n"
+		"      --connect-timeout S  registry connection timeout (default 15)\n"
+		CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
+		"\n"
+		"Exit status: 0 all fine, 1 a record failed, 2 usage error, 3 malformed input.\n");
+	exit(status);
+}
+
+static jv verify_one(jv rec, void *ctx)
+{
+	const struct cd_verify_opts *o = ctx;
+	struct cd_verify_failure fail;
+	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
+	int has = jv_get_kind(pushed) == JV_KIND_OBJECT;
+	jv_free(pushed);
+	if (!has)
+		return rec;
+	char *id = cd_record_id(rec);
+	jv v = cd_verify_record(rec, o, &fail);
+	int ok = cd_jv_true(v, "ok");
+	rec = jv_object_set(rec, jv_string("verified"), v);
+	if (ok)
+		cd_info("%s: verified", id);
+	else {
+		cd_error("%s: %s%s%s", id, fail.arch, fail.arch[0] ? ": " : "", fail.message);
+		rec = cd_record_set_error(rec, fail.arch[0] ? fail.arch : NULL, "%s", fail.message);
+	}
+	free(id);
+	return rec;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "boot", no_argument, NULL, OPT_BOOT },
+		{ "timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
+		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
+		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+	};
+	struct cd_verify_opts o = { .boot_timeout = 300 };
+	struct cd_reader r;
+	struct cd_pool_stats st;
+	int c;
+
+	cd_msg_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BOOT:
+			o.flags |= CD_VERIFY_BOOT;
+			break;
+		case OPT_BOOT_TIMEOUT:
+			o.boot_timeout = (int)cd_opt_long("timeout", optarg, 1, 86400);
+			break;
+		case OPT_TMPDIR:
+			o.tmpdir = optarg;
+			break;
+		default:
+			if (!cd_opts_common(c, optarg, usage))
+				usage(CD_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	cd_opts_finish();
+
+	cd_reader_init(&r, stdin, "stdin");
+	int ret = cd_pool_run(&r, cd_opts.workers, CD_POOL_PASS_ERRORS, verify_one, &o, &st);
+	int status = ret < 0 ? CD_EXIT_FAIL : cd_pool_exit_status(&r, &st);
+	if (ret < 0)
+		cd_error("%s", cd_errmsg());
+	cd_reader_release(&r);
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_opts_release();
+	return status;
+}

@@ -1,0 +1,562 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "buf.h"
+#include "cdcheck.h"
+#include "http.h"
+#include "msg.h"
+#include "record.h"
+#include "ref.h"
+#include "registry.h"
+#include "verify.h"
+#include "banned.h"
+
+#define MAX_ARCHES 8
+
+enum family { FAM_DOCKER, FAM_OCI };
+
+/* One architecture the record names, and what the index says about it. */
+struct want {
+	char arch[32];
+	const char *shasum;          /* upstream checksum hex, borrowed from the record */
+	struct cd_descriptor desc;   /* its manifest, from the index */
+	int found;
+};
+
+struct run {
+	jv checks;
+	int ok;
+	struct cd_verify_failure *fail;
+	struct cd_registry *reg;
+	const char *repo;
+	enum family fam;
+	const struct cd_verify_opts *o;
+};
+
+static void add(struct run *r, const char *name, const char *arch, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add(struct run *r, const char *name, const char *arch, int ok, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(detail)) /* a long registry message: keep its start */
+		memcpy(detail + sizeof(detail) - 4, "...", 4);
+	jv c = jv_object();
+	c = jv_object_set(c, jv_string("name"), jv_string(name));
+	c = jv_object_set(c, jv_string("arch"), arch ? jv_string(arch) : jv_null());
+	c = jv_object_set(c, jv_string("ok"), jv_bool(ok));
+	c = jv_object_set(c, jv_string("detail"), jv_string(detail));
+	r->checks = jv_array_append(r->checks, c);
+	if (ok || !r->ok)
+		return;
+	r->ok = 0;
+	(void)cd_snprintf(r->fail->arch, sizeof(r->fail->arch), "%s", arch ? arch : "");
+	(void)cd_snprintf(r->fail->message, sizeof(r->fail->message), "%s: %s", name, detail);
+}
+
+/* Borrowed string member of obj, or NULL. */
+static const char *str(jv obj, const char *key)
+{
+	return cd_jv_str(obj, key);
+}
+
+/* obj[key] (consumes nothing; caller frees the result). */
+static jv get(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_invalid();
+	return jv_object_get(jv_copy(obj), jv_string(key));
+}
+
+static const char *short_type(const char *mt)
+{
+	if (!strcmp(mt, CD_MT_DOCKER_LIST))
+		return "Docker manifest list";
+	if (!strcmp(mt, CD_MT_OCI_INDEX))
+		return "OCI index";
+	if (!strcmp(mt, CD_MT_DOCKER_MANIFEST))
+		return "Docker manifest";
+	if (!strcmp(mt, CD_MT_OCI_MANIFEST))
+		return "OCI manifest";
+	return mt;
+}
+
+/* ---- the record's architectures ---- */
+
+static int read_wants(jv rec, struct want *w, size_t *n, char *why, size_t whylen)
+{
+	jv arts = get(rec, "artifacts");
+	int ret = 0;
+	*n = 0;
+	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
+		(void)cd_snprintf(why, whylen, "the record has no artifacts");
+		ret = -1;
+		goto out;
+	}
+	jv_array_foreach(arts, i, a) {
+		const char *arch = str(a, "arch"), *sum = str(a, "checksum");
+		if (!arch || *n >= MAX_ARCHES || strlen(arch) >= sizeof(w->arch)) {
+			(void)cd_snprintf(why, whylen, "artifact %d has no usable arch", i);
+			ret = -1;
+		} else {
+			memset(&w[*n], 0, sizeof(*w));
+			memcpy(w[*n].arch, arch, strlen(arch) + 1);
+			if (sum) {
+				const char *colon = strchr(sum, ':');
+				w[*n].shasum = colon ? colon + 1 : sum; /* alive in rec */
+			}
+			(*n)++;
+		}
+		jv_free(a);
+	}
+out:
+	jv_free(arts);
+	return ret;
+}
+
+/* ---- the top manifest: an index or list, or one image ---- */
+
+static int check_index(struct run *r, const struct cd_manifest *top, struct want *w, size_t nw)
+{
+	jv doc = jv_parse_sized(top->body, (int)top->len);
+	jv list = get(doc, "manifests");
+	const char *want_mt = r->fam == FAM_DOCKER ? CD_MT_DOCKER_MANIFEST : CD_MT_OCI_MANIFEST;
+	int ret = -1;
+	char seen[256] = "";
+	if (jv_get_kind(list) != JV_KIND_ARRAY) {
+		add(r, "top", NULL, 0, "%s %s has no manifests list", short_type(top->media_type), top->digest);
+		goto out;
+	}
+	jv_array_foreach(list, i, e) {
+		jv plat = get(e, "platform");
+		const char *mt = str(e, "mediaType"), *dg = str(e, "digest");
+		const char *os = str(plat, "os"), *arch = str(plat, "architecture");
+		jv size = get(e, "size");
+		struct want *hit = NULL;
+		for (size_t k = 0; arch && k < nw; k++)
+			if (!strcmp(w[k].arch, arch))
+				hit = &w[k];
+		int bad = 1;
+		if (!mt || strcmp(mt, want_mt))
+			add(r, "top", NULL, 0, "entry %d of the %s has media type '%s', want %s", i,
+			    short_type(top->media_type), mt ? mt : "(none)", want_mt);
+		else if (!dg || strlen(dg) >= CD_DIGEST_MAX || jv_get_kind(size) != JV_KIND_NUMBER)
+			add(r, "top", NULL, 0, "entry %d of the %s has no digest or size", i,
+			    short_type(top->media_type));
+		else if (!os || strcmp(os, "linux") || !arch)
+			add(r, "top", NULL, 0, "entry %d has platform %s/%s, want linux/<arch>", i,
+			    os ? os : "?", arch ? arch : "?");
+		else if (!hit)
+			add(r, "top", NULL, 0, "the index has linux/%s, which the record does not have", arch);
+		else if (hit->found)
+			add(r, "top", NULL, 0, "the index has linux/%s twice", arch);
+		else
+			bad = 0;
+		if (!bad) {
+			hit->found = 1;
+			memcpy(hit->desc.media_type, mt, strlen(mt) + 1);
+			memcpy(hit->desc.digest, dg, strlen(dg) + 1);
+			hit->desc.size = (long long)jv_number_value(size);
+			size_t l = strlen(seen);
+			(void)cd_snprintf(seen + l, sizeof(seen) - l, " linux/%s", arch);
+		}
+		jv_free(size);
+		jv_free(plat);
+		jv_free(e);
+		if (bad) {
+			jv_free(list);
+			jv_free(doc);
+			return -1;
+		}
+	}
+	for (size_t k = 0; k < nw; k++)
+		if (!w[k].found) {
+			add(r, "top", NULL, 0, "the %s %s has no linux/%s entry", short_type(top->media_type),
+			    top->digest, w[k].arch);
+			goto out;
+		}
+	add(r, "top", NULL, 1, "%s %s:%s", short_type(top->media_type), top->digest, seen);
+	ret = 0;
+out:
+	jv_free(list);
+	jv_free(doc);
+	return ret;
+}
+
+/* ---- one architecture ---- */
+
+struct parsed_manifest {
+	struct cd_descriptor config, layer;
+};
+
+static int read_desc(jv d, struct cd_descriptor *out)
+{
+	const char *mt = str(d, "mediaType"), *dg = str(d, "digest");
+	jv size = get(d, "size");
+	int ok = mt && dg && strlen(mt) < CD_MEDIA_TYPE_MAX && strlen(dg) < CD_DIGEST_MAX &&
+		 jv_get_kind(size) == JV_KIND_NUMBER && jv_number_value(size) >= 0;
+	if (ok) {
+		memcpy(out->media_type, mt, strlen(mt) + 1);
+		memcpy(out->digest, dg, strlen(dg) + 1);
+		out->size = (long long)jv_number_value(size);
+	}
+	jv_free(size);
+	return ok ? 0 : -1;
+}
+
+static enum cd_layer_filter layer_filter(const char *mt)
+{
+	if (!strcmp(mt, CD_MT_DOCKER_LAYER) || !strcmp(mt, CD_MT_OCI_LAYER_GZIP))
+		return CD_FILTER_GZIP;
+	if (!strcmp(mt, CD_MT_OCI_LAYER_ZSTD))
+		return CD_FILTER_ZSTD;
+	return CD_FILTER_NONE;
+}
+
+static int layer_type_ok(enum family fam, const char *mt)
+{
+	if (fam == FAM_DOCKER)
+		return !strcmp(mt, CD_MT_DOCKER_LAYER);
+	return !strcmp(mt, CD_MT_OCI_LAYER_GZIP) || !strcmp(mt, CD_MT_OCI_LAYER_ZSTD) ||
+	       !strcmp(mt, "application/vnd.oci.image.layer.v1.tar");
+}
+
+static int check_manifest(struct run *r, const struct want *w, const struct cd_manifest *m,
+			  struct parsed_manifest *pm)
+{
+	const char *want_mt = r->fam == FAM_DOCKER ? CD_MT_DOCKER_MANIFEST : CD_MT_OCI_MANIFEST;
+	const char *want_cfg = r->fam == FAM_DOCKER ? CD_MT_DOCKER_CONFIG : CD_MT_OCI_CONFIG;
+	jv doc = jv_parse_sized(m->body, (int)m->len);
+	jv layers = get(doc, "layers"), cfg = get(doc, "config");
+	const char *body_mt = str(doc, "mediaType");
+	int ret = -1, nl = jv_get_kind(layers) == JV_KIND_ARRAY ? jv_array_length(jv_copy(layers)) : -1;
+	if (w->desc.size >= 0 && w->found && (long long)m->len != w->desc.size)
+		add(r, "manifest", w->arch, 0, "%s is %zu bytes, the index says %lld", m->digest, m->len,
+		    w->desc.size);
+	else if (strcmp(m->media_type, want_mt) || (body_mt && strcmp(body_mt, want_mt)))
+		add(r, "manifest", w->arch, 0, "%s has media type '%s', want %s", m->digest,
+		    body_mt ? body_mt : m->media_type, want_mt);
+	else if (cd_jv_num(doc, "schemaVersion", 0) != 2)
+		add(r, "manifest", w->arch, 0, "%s is not schema version 2", m->digest);
+	else if (read_desc(cfg, &pm->config) < 0 || strcmp(pm->config.media_type, want_cfg))
+		add(r, "manifest", w->arch, 0, "%s: config descriptor missing or not %s", m->digest, want_cfg);
+	else if (nl != 1)
+		add(r, "manifest", w->arch, 0, "%s has %d layers: a containerdisk has exactly one",
+		    m->digest, nl);
+	else {
+		jv l0 = jv_array_get(jv_copy(layers), 0);
+		int ok = read_desc(l0, &pm->layer) == 0 && layer_type_ok(r->fam, pm->layer.media_type);
+		jv_free(l0);
+		if (!ok)
+			add(r, "manifest", w->arch, 0, "%s: layer descriptor missing or of a media type a %s cannot hold",
+			    m->digest, short_type(want_mt));
+		else {
+			add(r, "manifest", w->arch, 1, "%s %s, one layer %s (%lld bytes)", short_type(want_mt),
+			    m->digest, pm->layer.media_type, pm->layer.size);
+			ret = 0;
+		}
+	}
+	jv_free(cfg);
+	jv_free(layers);
+	jv_free(doc);
+	return ret;
+}
+
+static int read_diff_id(jv ids, char diff_id[CD_DIGEST_MAX])
+{
+	jv id = jv_array_get(jv_copy(ids), 0);
+	enum cd_hash alg;
+	const char *hex;
+	int ret = -1;
+	if (jv_get_kind(id) == JV_KIND_STRING && cd_digest_parse(jv_string_value(id), &alg, &hex) == 0 &&
+	    alg == CD_HASH_SHA256)
+		ret = cd_snprintf(diff_id, CD_DIGEST_MAX, "%s", jv_string_value(id)) < 0 ? -1 : 0;
+	jv_free(id);
+	return ret;
+}
+
+static int check_config(struct run *r, const struct want *w, const struct cd_descriptor *d,
+			char diff_id[CD_DIGEST_MAX])
+{
+	char *body = NULL;
+	size_t len = 0;
+	int ret = -1;
+	if (cd_registry_blob_get_mem(r->reg, r->repo, d->digest, CD_MANIFEST_MAX, &body, &len) < 0) {
+		add(r, "config", w->arch, 0, "%s", cd_errmsg());
+		return -1;
+	}
+	jv doc = jv_parse_sized(body, (int)len);
+	jv rootfs = get(doc, "rootfs"), cfg = get(doc, "config");
+	jv ids = get(rootfs, "diff_ids"), labels = get(cfg, "Labels");
+	const char *arch = str(doc, "architecture"), *os = str(doc, "os"), *sum = str(labels, "shasum");
+	if ((long long)len != d->size)
+		add(r, "config", w->arch, 0, "%s is %zu bytes, the manifest says %lld", d->digest, len, d->size);
+	else if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		add(r, "config", w->arch, 0, "%s is not a JSON object", d->digest);
+	else if (!arch || strcmp(arch, w->arch) || !os || strcmp(os, "linux"))
+		add(r, "config", w->arch, 0, "%s says %s/%s, want linux/%s", d->digest, os ? os : "?",
+		    arch ? arch : "?", w->arch);
+	else if (jv_get_kind(ids) != JV_KIND_ARRAY || jv_array_length(jv_copy(ids)) != 1)
+		add(r, "config", w->arch, 0, "%s does not list exactly one diff_id", d->digest);
+	else if (read_diff_id(ids, diff_id) < 0)
+		add(r, "config", w->arch, 0, "%s: its diff_id is not a sha256 digest", d->digest);
+	else {
+		add(r, "config", w->arch, 1, "%s linux/%s", d->digest, arch);
+		ret = 0;
+	}
+	if (ret == 0) { /* a wrong label does not stop the layer checks */
+		if (!w->shasum)
+			add(r, "shasum", w->arch, 0, "the record has no upstream checksum for %s", w->arch);
+		else if (!sum)
+			add(r, "shasum", w->arch, 0, "the config has no shasum label");
+		else if (strcmp(sum, w->shasum))
+			add(r, "shasum", w->arch, 0, "label shasum '%.140s' differs from the upstream checksum '%s'",
+			    sum, w->shasum);
+		else
+			add(r, "shasum", w->arch, 1, "label shasum equals the upstream checksum %s", w->shasum);
+	}
+	jv_free(labels);
+	jv_free(ids);
+	jv_free(cfg);
+	jv_free(rootfs);
+	jv_free(doc);
+	free(body);
+	return ret;
+}
+
+/* The blob download runs in a thread that feeds libarchive through a pipe. */
+struct pump {
+	struct cd_registry *reg;
+	const char *repo, *digest;
+	int fd;
+	long long bytes;
+	int ret;
+	char err[1024];
+};
+
+static size_t pump_write(const char *p, size_t n, void *ctx)
+{
+	struct pump *pu = ctx;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(pu->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return 0;
+		p += w;
+		left -= (size_t)w;
+	}
+	pu->bytes += (long long)n;
+	return n;
+}
+
+static void *pump_run(void *arg)
+{
+	struct pump *pu = arg;
+	pu->ret = cd_registry_blob_get(pu->reg, pu->repo, pu->digest, pump_write, pu);
+	if (pu->ret < 0)
+		(void)cd_snprintf(pu->err, sizeof(pu->err), "%s", cd_errmsg());
+	close(pu->fd);
+	cd_http_thread_cleanup();
+	return NULL;
+}
+
+static const char *format_name(enum cd_disk_format f)
+{
+	return f == CD_DISK_QCOW2 ? "qcow2" : f == CD_DISK_RAW ? "raw" : "unknown";
+}
+
+static int check_layer(struct run *r, const struct want *w, const struct cd_descriptor *d,
+		       const char *diff_id, int extract_fd, struct cd_cdcheck_result *res)
+{
+	int fds[2];
+	pthread_t t;
+	struct pump pu = { .reg = r->reg, .repo = r->repo, .digest = d->digest };
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		add(r, "layer", w->arch, 0, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pu.fd = fds[1];
+	if (pthread_create(&t, NULL, pump_run, &pu)) {
+		close(fds[0]);
+		close(fds[1]);
+		add(r, "layer", w->arch, 0, "cannot start the download thread");
+		return -1;
+	}
+	int cr = cd_cdcheck_layer(fds[0], layer_filter(d->media_type), extract_fd, res);
+	char why[1024];
+	(void)cd_snprintf(why, sizeof(why), "%s", cr < 0 ? cd_errmsg() : "");
+	pthread_join(t, NULL);
+	close(fds[0]);
+	/* a blob that is not what its digest says makes the content moot */
+	if (pu.ret < 0)
+		add(r, "layer", w->arch, 0, "%s", pu.err);
+	else if (pu.bytes != d->size)
+		add(r, "layer", w->arch, 0, "blob %s is %lld bytes, the manifest says %lld", d->digest,
+		    pu.bytes, d->size);
+	else if (cr < 0)
+		add(r, "layer", w->arch, 0, "%s", why);
+	else if (strcmp(res->diff_id, diff_id))
+		add(r, "layer", w->arch, 0, "the uncompressed layer is %s, the config's diff_id says %s",
+		    res->diff_id, diff_id);
+	else {
+		char note[96] = "";
+		if (res->unchecked)
+			(void)cd_snprintf(note, sizeof(note), "; %lu qcow2 tables before the L1 table not checked",
+					  res->unchecked);
+		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid 107%s",
+		    d->digest, pu.bytes, format_name(res->disk.format), (unsigned long long)res->disk_bytes,
+		    (unsigned long long)res->disk.virtual_size, note);
+		return 0;
+	}
+	return -1;
+}
+
+/* A private folder for the extracted disk; "" when it cannot be made (add()ed). */
+static int make_workdir(struct run *r, const char *arch, char *dir, size_t len)
+{
+	const char *base = r->o->tmpdir ? r->o->tmpdir : getenv("TMPDIR");
+	if (!base || !*base)
+		base = "/tmp";
+	if (cd_snprintf(dir, len, "%s/cd-verify.XXXXXX", base) < 0 || !mkdtemp(dir)) {
+		add(r, "boot", arch, 0, "cannot make a folder under '%s': %s", base,
+		    errno ? strerror(errno) : cd_errmsg());
+		return -1;
+	}
+	return 0;
+}
+
+static void check_boot(struct run *r, const struct want *w, const char *disk,
+		       const struct cd_cdcheck_result *res, const char *dir)
+{
+	struct cd_boot_opts bo = { .timeout = r->o->boot_timeout, .workdir = dir };
+	char detail[512] = "";
+	if (cd_boot_disk(w->arch, disk, format_name(res->disk.format), &bo, detail, sizeof(detail)) < 0)
+		add(r, "boot", w->arch, 0, "%s", cd_errmsg());
+	else
+		add(r, "boot", w->arch, 1, "%s", detail);
+}
+
+static void check_arch(struct run *r, const struct want *w, const struct cd_manifest *top)
+{
+	struct cd_manifest own = { 0 };
+	const struct cd_manifest *m = top;
+	struct parsed_manifest pm;
+	struct cd_cdcheck_result res;
+	char dir[4096] = "", disk[4200] = "", diff_id[CD_DIGEST_MAX];
+	int fd = -1;
+
+	if (w->found) {
+		if (cd_registry_manifest_get(r->reg, r->repo, w->desc.digest, &own) < 0) {
+			add(r, "manifest", w->arch, 0, "%s", cd_errmsg());
+			return;
+		}
+		m = &own;
+	}
+	if (check_manifest(r, w, m, &pm) < 0 || check_config(r, w, &pm.config, diff_id) < 0)
+		goto out;
+	if (r->o->flags & CD_VERIFY_BOOT) {
+		if (make_workdir(r, w->arch, dir, sizeof(dir)) < 0)
+			goto out;
+		if (cd_snprintf(disk, sizeof(disk), "%s/disk.img", dir) < 0 ||
+		    (fd = open(disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			add(r, "boot", w->arch, 0, "cannot create '%s': %s", disk, strerror(errno));
+			goto out;
+		}
+	}
+	int lr = check_layer(r, w, &pm.layer, diff_id, fd, &res);
+	if (fd >= 0 && close(fd) < 0 && lr == 0) {
+		add(r, "boot", w->arch, 0, "cannot write '%s': %s", disk, strerror(errno));
+		lr = -1;
+	}
+	fd = -1;
+	if (lr == 0 && (r->o->flags & CD_VERIFY_BOOT))
+		check_boot(r, w, disk, &res, dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (disk[0])
+		unlink(disk);
+	if (dir[0])
+		rmdir(dir);
+	cd_manifest_release(&own);
+}
+
+jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail)
+{
+	struct run r = { .checks = jv_array(), .ok = 1, .fail = fail, .o = o };
+	struct want w[MAX_ARCHES];
+	struct cd_ref ref = { 0 };
+	struct cd_manifest top = { 0 };
+	size_t nw = 0;
+	char why[256];
+	jv pushed = get(rec, "pushed");
+	const char *repo = str(pushed, "repository"), *digest = str(pushed, "digest");
+
+	memset(fail, 0, sizeof(*fail));
+	if (!repo || !digest) {
+		add(&r, "top", NULL, 0, "\"pushed\" has no repository or digest");
+		goto out;
+	}
+	if (read_wants(rec, w, &nw, why, sizeof(why)) < 0) {
+		add(&r, "top", NULL, 0, "%s", why);
+		goto out;
+	}
+	if (cd_ref_parse(&ref, repo) < 0 || ref.tag || ref.digest) {
+		add(&r, "top", NULL, 0, "%s", ref.host ? "pushed.repository must name a repository only" : cd_errmsg());
+		goto out;
+	}
+	r.reg = cd_registry_new(ref.host, NULL);
+	r.repo = ref.path;
+	if (!r.reg) {
+		add(&r, "top", NULL, 0, "%s", cd_errmsg());
+		goto out;
+	}
+	if (cd_registry_manifest_get(r.reg, r.repo, digest, &top) < 0) {
+		add(&r, "top", NULL, 0, "%s", cd_errmsg());
+		goto out;
+	}
+	int index = cd_manifest_is_index(top.media_type);
+	if (!strcmp(top.media_type, CD_MT_DOCKER_LIST) || !strcmp(top.media_type, CD_MT_DOCKER_MANIFEST))
+		r.fam = FAM_DOCKER;
+	else if (!strcmp(top.media_type, CD_MT_OCI_INDEX) || !strcmp(top.media_type, CD_MT_OCI_MANIFEST))
+		r.fam = FAM_OCI;
+	else {
+		add(&r, "top", NULL, 0, "%s has media type '%s', not an image manifest or index", digest,
+		    top.media_type);
+		goto out;
+	}
+	if (index) {
+		if (check_index(&r, &top, w, nw) < 0)
+			goto out;
+	} else if (nw != 1) {
+		add(&r, "top", NULL, 0, "%s is a single %s but the record has %zu architectures", digest,
+		    short_type(top.media_type), nw);
+		goto out;
+	} else {
+		add(&r, "top", NULL, 1, "%s %s", short_type(top.media_type), top.digest);
+	}
+	for (size_t k = 0; k < nw; k++)
+		check_arch(&r, &w[k], &top);
+out:
+	cd_manifest_release(&top);
+	if (r.reg)
+		cd_registry_free(r.reg);
+	cd_ref_release(&ref);
+	jv_free(pushed);
+	jv v = jv_object();
+	v = jv_object_set(v, jv_string("ok"), jv_bool(r.ok));
+	return jv_object_set(v, jv_string("checks"), r.checks);
+}

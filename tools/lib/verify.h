@@ -1,0 +1,47 @@
+#ifndef CD_VERIFY_H
+#define CD_VERIFY_H
+/*
+ * cd-verify's work on one record: read the pushed image back from the
+ * registry by digest and check it as KubeVirt will consume it.
+ *
+ * Checks, each a {name, arch, ok, detail} entry of "verified.checks":
+ *   top       the pushed digest resolves; its media type; for an index or
+ *             list, one entry per architecture of the record, each with
+ *             platform linux/<arch>, nothing else
+ *   manifest  per arch: fetched by digest (the client checks the bytes),
+ *             size and media type as the index says, config and layer
+ *             media types of the same family, exactly one layer
+ *   config    per arch: architecture, os linux, one diff_id
+ *   shasum    per arch: label shasum == the artifact's upstream checksum
+ *   layer     per arch: the blob streamed, digest and size checked, the
+ *             uncompressed tar's sha256 == the config's diff_id, and
+ *             cdcheck.h's checks of its tar and disk
+ *   boot      per arch, with --boot: cd_boot_disk() of the disk
+ * A check that cannot run because an earlier one failed is not listed.
+ */
+#include <stddef.h>
+#include <jv.h>
+
+enum cd_verify_flags {
+	CD_VERIFY_BOOT = 1 << 0,
+};
+
+struct cd_verify_opts {
+	unsigned flags;
+	int boot_timeout;     /* seconds */
+	const char *tmpdir;   /* for the extracted disk and seed; NULL: $TMPDIR or /tmp */
+};
+
+/* The first failed check, for the record's "error". */
+struct cd_verify_failure {
+	char arch[32];        /* "" when the check is not about one architecture */
+	char message[1024];   /* "<check>: <detail>" */
+};
+
+/*
+ * Verify rec (borrowed), which has "pushed".  Returns the "verified"
+ * object (caller owns); when its "ok" is false, *fail says why.
+ */
+jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail);
+
+#endif
