@@ -106,7 +106,7 @@ static jv string_vars(jv o)
 {
 	jv vars = jv_object();
 
-	jv_object_foreach(jv_copy(o), k, v) {
+	jv_object_foreach(o, k, v) {
 		if (jv_get_kind(v) == JV_KIND_STRING)
 			vars = jv_object_set(vars, k, v);
 		else {
@@ -151,7 +151,7 @@ static char *program_text(jv p)
 	if (jv_get_kind(p) != JV_KIND_ARRAY)
 		return NULL;
 	cd_buf_init(&b, 0);
-	jv_array_foreach(jv_copy(p), i, line) {
+	jv_array_foreach(p, i, line) {
 		if (jv_get_kind(line) != JV_KIND_STRING) {
 			jv_free(line);
 			cd_buf_release(&b);
@@ -254,12 +254,11 @@ static jv arch_entry(jv ctx, const char *cdarch)
 
 static int load_static(struct cd_catalog *c, const char *file, jv def, jv images)
 {
-	jv_array_foreach(jv_copy(images), i, img) {
+	jv_array_foreach(images, i, img) {
 		struct cd_catalog_image *im;
 		size_t k;
 
-		if (jv_get_kind(img) != JV_KIND_OBJECT ||
-		    jv_get_kind(jv_object_get(jv_copy(img), jv_string("version"))) != JV_KIND_STRING) {
+		if (jv_get_kind(img) != JV_KIND_OBJECT || !str(img, "version")) {
 			jv_free(img);
 			return cd_seterr("%s: images[%d] needs a \"version\" string", file, i);
 		}
@@ -332,6 +331,15 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+static int is_object_field(jv o, const char *key)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	int ok = jv_get_kind(v) == JV_KIND_OBJECT;
+
+	jv_free(v);
+	return ok;
+}
+
 static int load_file(struct cd_catalog *c, const char *file)
 {
 	size_t len;
@@ -355,7 +363,7 @@ static int load_file(struct cd_catalog *c, const char *file)
 		return cd_seterr("%s: a catalog file holds one JSON object", file);
 	}
 	if (!valid_name(str(def, "name")) || !str(def, "user") || !str(def, "preference") ||
-	    jv_get_kind(jv_object_get(jv_copy(def), jv_string("arches"))) != JV_KIND_OBJECT) {
+	    !is_object_field(def, "arches")) {
 		jv_free(def);
 		return cd_seterr("%s: needs \"name\" ([a-z0-9.-]), \"user\", \"preference\" and \"arches\"",
 				 file);
@@ -690,7 +698,7 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 		jv_free(v);
 	v = jv_object_get(out, jv_string("tags"));
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
-		jv_array_foreach(jv_copy(v), i, t) {
+		jv_array_foreach(v, i, t) {
 			if (jv_get_kind(t) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(t)) > 0)
 				*tags = jv_array_append(*tags, t);
 			else
@@ -840,7 +848,7 @@ static int focus_wants(char **focus, size_t nfocus, const char *name, const char
 static void collect_releases(struct cd_catalog_image *im, struct cd_catalog_job *j, jv items,
 			     struct release **rel, size_t *nrel)
 {
-	jv_array_foreach(jv_copy(items), i, it) {
+	jv_array_foreach(items, i, it) {
 		const char *rawv = str(it, "version"), *up = str(it, "arch");
 		char *v = rawv ? cd_version_normalize(rawv) : NULL;
 		struct release *re;
@@ -933,7 +941,7 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 
 static void emit_all(jv out, void (*emit)(jv rec, void *ctx), void *ctx)
 {
-	jv_array_foreach(jv_copy(out), i, rec)
+	jv_array_foreach(out, i, rec)
 		emit(rec, ctx);
 	jv_free(out);
 }
