@@ -911,12 +911,13 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 	for (i = 0; i < nrel; i++) {
 		struct release *re = &rel[i];
 		int head = re->stable && first_stable;
-		jv rec, arts = jv_array();
+		jv rec, arts;
 
 		if (re->stable)
 			first_stable = 0;
 		if (focus_wants(focus, nfocus, im->name, re->version, hit)) {
 			rec = base_record(im->ctx, im->name, re->version, re->stable, head, head);
+			arts = jv_array();
 			for (k = 0; k < 3; k++)
 				if (jv_get_kind(re->arts[k]) != JV_KIND_INVALID)
 					arts = jv_array_append(arts, jv_copy(re->arts[k]));
