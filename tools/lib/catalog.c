@@ -647,7 +647,7 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	char sum[160];
 
 	*art = jv_invalid();
-	*tags = jv_array();
+	*tags = jv_invalid();
 	if (jv_get_kind(out) == JV_KIND_NULL || jv_get_kind(out) == JV_KIND_FALSE) {
 		char *u = cd_url_redact(j->url);
 		cd_seterr("no matching file in %s", u);
@@ -668,9 +668,11 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	v = jv_object_get(jv_copy(out), jv_string("checksum"));
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		if (cd_checksum_normalize(jv_string_value(v), sum, sizeof(sum)) < 0) {
+			char *u = cd_url_redact(j->url);
 			jv_free(v);
 			jv_free(out);
-			char *u = cd_url_redact(j->url);
+			jv_free(*art);
+			*art = jv_invalid();
 			cd_adderr("%s", u);
 			free(u);
 			return -1;
@@ -697,6 +699,7 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	else
 		jv_free(v);
 	v = jv_object_get(out, jv_string("tags"));
+	*tags = jv_array();
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
 		jv_array_foreach(v, i, t) {
 			if (jv_get_kind(t) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(t)) > 0)
