@@ -164,34 +164,82 @@ static char *program_text(jv p)
 	return cd_buf_detach(&b, NULL);
 }
 
-/* Compile program key of ctx (borrowed) for a job; messages name file. */
-static int compile(struct cd_catalog_job *j, jv ctx, const char *key, const char *file)
+/*
+ * Compiling a jq program costs tens of milliseconds (jq 1.6 compiles its
+ * builtins each time), so each distinct program is compiled once and
+ * shared.  The $variables then cannot be bound at compile time: the
+ * program runs on [input, vars] behind a prelude that binds every
+ * variable from vars.
+ */
+struct cd_catalog_program {
+	char *key;      /* prelude + program text */
+	jq_state *jq;
+};
+
+static int ident(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Compile program key of ctx (borrowed) for job j; messages name file. */
+static int compile(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const char *key,
+		   const char *file)
 {
 	jv p = jv_object_get(jv_copy(ctx), jv_string(key));
 	char *text = program_text(p);
-	struct cd_buf err;
+	struct cd_buf src, err;
+	jv names;
+	size_t i;
 	int ok;
 
 	jv_free(p);
 	if (!text)
 		return cd_seterr("%s: \"%s\" must be a jq program (a string or an array of lines)",
 				 file, key);
+	cd_buf_init(&src, 0);
+	cd_buf_adds(&src, ".[1] as $__v");
+	names = jv_keys(jv_copy(j->vars)); /* sorted: the same set gives the same prelude */
+	jv_array_foreach(names, n, name) {
+		if (ident(jv_string_value(name)))
+			cd_buf_addf(&src, " | $__v[\"%s\"] as $%s", jv_string_value(name),
+				    jv_string_value(name));
+		jv_free(name);
+	}
+	jv_free(names);
+	cd_buf_addf(&src, " | .[0] | (\n%s\n)", text);
+	free(text);
+	for (i = 0; i < c->nprogs; i++)
+		if (!strcmp(c->progs[i].key, src.p)) {
+			j->jq = c->progs[i].jq;
+			cd_buf_release(&src);
+			return 0;
+		}
 	if (!(j->jq = jq_init())) {
-		free(text);
+		cd_buf_release(&src);
 		return cd_seterr("%s: cannot start jq", file);
 	}
 	cd_buf_init(&err, 4096);
 	jq_set_error_cb(j->jq, jq_message, &err);
-	ok = jq_compile_args(j->jq, text, jv_copy(j->vars));
-	free(text);
+	ok = jq_compile_args(j->jq, src.p, jv_object());
 	if (!ok) {
 		cd_seterr("%s: jq program \"%s\": %s", file, key,
 			  err.len ? err.p : "compile error");
+		jq_teardown(&j->jq);
 		cd_buf_release(&err);
+		cd_buf_release(&src);
 		return -1;
 	}
 	cd_buf_release(&err);
 	jq_set_error_cb(j->jq, NULL, NULL);
+	c->progs = cd_xrealloc(c->progs, (c->nprogs + 1) * sizeof(*c->progs));
+	c->progs[c->nprogs].key = cd_buf_detach(&src, NULL);
+	c->progs[c->nprogs++].jq = j->jq;
 	return 0;
 }
 
@@ -206,7 +254,7 @@ static int set_format(struct cd_catalog_job *j, const char *fmt, const char *fil
 	return 0;
 }
 
-static int prepare_job(struct cd_catalog_job *j, jv ctx, const char *srckey,
+static int prepare_job(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const char *srckey,
 		       const char *progkey, const char *file)
 {
 	const char *src = str(ctx, srckey);
@@ -220,7 +268,7 @@ static int prepare_job(struct cd_catalog_job *j, jv ctx, const char *srckey,
 	if (strncmp(j->url, "https://", 8) && strncmp(j->url, "http://", 7))
 		return cd_seterr("%s: source '%s' is not an http(s) URL", file, j->url);
 	set_source_vars(&j->vars, j->url);
-	return compile(j, ctx, progkey, file);
+	return compile(c, j, ctx, progkey, file);
 }
 
 static struct cd_catalog_image *new_image(struct cd_catalog *c, const char *file, jv ctx)
@@ -286,7 +334,7 @@ static int load_static(struct cd_catalog *c, const char *file, jv def, jv images
 			ctx = jv_object_merge(jv_copy(im->ctx), a);
 			j->vars = string_vars(ctx);
 			j->vars = jv_object_set(j->vars, jv_string("cdarch"), jv_string(cd_arches[k]));
-			if (prepare_job(j, ctx, "source", "pick", file) < 0) {
+			if (prepare_job(c, j, ctx, "source", "pick", file) < 0) {
 				jv_free(ctx);
 				return -1;
 			}
@@ -316,7 +364,7 @@ static int load_releases(struct cd_catalog *c, const char *file, jv def, jv rel)
 	j->vars = string_vars(def);
 	j->vars = jv_object_set(j->vars, jv_string("arches"),
 				jv_object_get(jv_copy(def), jv_string("arches")));
-	ret = prepare_job(j, rel, "source", "program", file);
+	ret = prepare_job(c, j, rel, "source", "program", file);
 	jv_free(rel);
 	return ret;
 }
@@ -435,8 +483,6 @@ void cd_catalog_release(struct cd_catalog *c)
 			free(im->jobs[k].cdarch);
 			free(im->jobs[k].url);
 			jv_free(im->jobs[k].vars);
-			if (im->jobs[k].jq)
-				jq_teardown(&im->jobs[k].jq);
 		}
 		free(im->jobs);
 		free(im->file);
@@ -444,6 +490,11 @@ void cd_catalog_release(struct cd_catalog *c)
 		free(im->version);
 		jv_free(im->ctx);
 	}
+	for (i = 0; i < c->nprogs; i++) {
+		jq_teardown(&c->progs[i].jq);
+		free(c->progs[i].key);
+	}
+	free(c->progs);
 	free(c->v);
 	memset(c, 0, sizeof(*c));
 }
@@ -612,7 +663,7 @@ static jv run_program(const struct cd_catalog_image *im, struct cd_catalog_job *
 {
 	jv out;
 
-	jq_start(j->jq, input, 0);
+	jq_start(j->jq, jv_array_append(jv_array_append(jv_array(), input), jv_copy(j->vars)), 0);
 	out = jq_next(j->jq);
 	if (jv_get_kind(out) == JV_KIND_INVALID) {
 		if (jv_invalid_has_msg(jv_copy(out))) {

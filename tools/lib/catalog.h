@@ -38,9 +38,13 @@ struct cd_catalog_image {
 	int wanted;               /* selected by the focus */
 };
 
+struct cd_catalog_program;
+
 struct cd_catalog {
 	struct cd_catalog_image *v;
 	size_t n;
+	struct cd_catalog_program *progs; /* compiled jq programs, shared by jobs */
+	size_t nprogs;
 };
 
 /*
