@@ -19,6 +19,9 @@
  * $source, $base (source up to its last '/') ... in the jq programs.
  * pipelines/catalog/README.md documents the format.
  *
+ * Each distinct program is compiled once at load (a jq syntax error names
+ * the file) and shared; the $-variables are bound when it runs.
+ *
  * Records come out in catalog order: files by file name, images in file
  * order (released images: stable newest first, then prereleases).
  */
