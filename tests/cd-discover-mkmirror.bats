@@ -27,6 +27,9 @@ teardown_file() {
 	[ "$(jq -s '[.[] | select(has("error"))] | length' "$BATS_FILE_TMPDIR/all.ndjson")" = 0 ]
 	[ "$(jq -s '[.[] | select(.latest)] | map("\(.name):\(.version)")' -c "$BATS_FILE_TMPDIR/all.ndjson")" = \
 		'["debian:13","fedora:43"]' ]
+	# per-arch preferences as medius sets them: only where they differ from the image's
+	[ "$(jq -c 'select(.name == "fedora" and .version == "43") | [.artifacts[] | .env.INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE]' \
+		"$BATS_FILE_TMPDIR/all.ndjson")" = '[null,"fedora.arm64","fedora.s390x"]' ]
 }
 
 @test "mkmirror: every checksum is the true one of its qcow2, and all disks differ" {

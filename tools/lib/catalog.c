@@ -763,16 +763,37 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	return 0;
 }
 
-static jv base_record(jv ctx, const char *name, const char *version, int stable,
-		      int latest, int docs)
+static jv make_env(jv ctx, const char *preference)
 {
 	const char *it = str(ctx, "instancetype");
-	jv env = jv_object(), rec = jv_object();
+	jv env = jv_object();
 
 	env = jv_object_set(env, jv_string("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE"),
 			    jv_string(it ? it : "u1.medium"));
-	env = jv_object_set(env, jv_string("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE"),
-			    jv_string(str(ctx, "preference")));
+	return jv_object_set(env, jv_string("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE"),
+			     jv_string(preference));
+}
+
+/*
+ * An arch whose "preference" differs from the image's (fedora.arm64) gets
+ * its own "env" in its artifact, as medius sets it per architecture.
+ */
+static jv with_arch_env(jv art, jv ctx, const char *cdarch)
+{
+	jv a = arch_entry(ctx, cdarch);
+	const char *pref = jv_get_kind(a) == JV_KIND_OBJECT ? str(a, "preference") : NULL;
+
+	if (pref && strcmp(pref, str(ctx, "preference")))
+		art = jv_object_set(art, jv_string("env"), make_env(ctx, pref));
+	jv_free(a);
+	return art;
+}
+
+static jv base_record(jv ctx, const char *name, const char *version, int stable,
+		      int latest, int docs)
+{
+	jv env = make_env(ctx, str(ctx, "preference")), rec = jv_object();
+
 	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
 	rec = jv_object_set(rec, jv_string("version"), jv_string(version));
 	rec = jv_object_set(rec, jv_string("stable"), jv_bool(stable));
@@ -817,7 +838,7 @@ static void discover_static(struct run *r, struct cd_catalog_image *im)
 			r->out = jv_array_append(r->out, rec);
 			return;
 		}
-		arts = jv_array_append(arts, art);
+		arts = jv_array_append(arts, with_arch_env(art, im->ctx, j->cdarch));
 		if (k == 0) {
 			jv_free(tags);
 			tags = t;
@@ -925,7 +946,7 @@ static void collect_releases(struct cd_catalog_image *im, struct cd_catalog_job 
 			re->errarch = cd_xstrdup(cd_arches[k]);
 			continue;
 		}
-		re->arts[k] = art;
+		re->arts[k] = with_arch_env(art, im->ctx, cd_arches[k]);
 		if (jv_get_kind(re->tags) == JV_KIND_INVALID)
 			re->tags = tags;
 		else
