@@ -1,0 +1,1068 @@
+/* The catalog of containerdisks and upstream discovery: see catalog.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jq.h>
+
+#include "buf.h"
+#include "catalog.h"
+#include "checksum.h"
+#include "http.h"
+#include "mirror.h"
+#include "msg.h"
+#include "record.h"
+#include "version.h"
+#include "banned.h"
+
+#define CATALOG_FILE_MAX (1u << 20)
+#define UPSTREAM_MAX (8u << 20)
+#define PARALLEL_FETCHES 16
+
+static const char *const cd_arches[] = { "amd64", "arm64", "s390x" };
+
+struct cd_catalog_job {
+	char *cdarch;   /* NULL for a "releases" job */
+	char *url;      /* the upstream file (template expanded) */
+	int json;       /* format "json"; else "checksums" */
+	jv vars;        /* $-variables of the program (owned) */
+	jq_state *jq;
+	size_t fetch;   /* index into the run's fetch table */
+};
+
+/* Borrowed string field of a jv object, or NULL. */
+static const char *str(jv o, const char *k)
+{
+	return cd_jv_str(o, k);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	struct cd_buf b;
+	char chunk[8192];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp) {
+		cd_seterr("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	cd_buf_init(&b, CATALOG_FILE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (cd_buf_add(&b, chunk, n) < 0) {
+			cd_adderr("'%s'", path);
+			fclose(fp);
+			cd_buf_release(&b);
+			return NULL;
+		}
+	if (ferror(fp)) {
+		cd_seterr("cannot read '%s': %s", path, strerror(errno));
+		fclose(fp);
+		cd_buf_release(&b);
+		return NULL;
+	}
+	fclose(fp);
+	return cd_buf_detach(&b, len);
+}
+
+/* Expand "{key}" from vars (borrowed).  NULL and cd_seterr() on an unknown key. */
+static char *expand(const char *tmpl, jv vars)
+{
+	struct cd_buf b;
+	const char *p = tmpl;
+
+	cd_buf_init(&b, 0);
+	while (*p) {
+		const char *open = strchr(p, '{'), *close, *val;
+		char key[64];
+
+		if (!open) {
+			cd_buf_adds(&b, p);
+			break;
+		}
+		cd_buf_add(&b, p, (size_t)(open - p));
+		close = strchr(open, '}');
+		if (!close || (size_t)(close - open - 1) >= sizeof(key)) {
+			cd_buf_release(&b);
+			cd_seterr("unterminated '{' in '%s'", tmpl);
+			return NULL;
+		}
+		memcpy(key, open + 1, (size_t)(close - open - 1));
+		key[close - open - 1] = '\0';
+		if (!(val = str(vars, key))) {
+			cd_buf_release(&b);
+			cd_seterr("unknown variable {%s} in '%s'", key, tmpl);
+			return NULL;
+		}
+		cd_buf_adds(&b, val);
+		p = close + 1;
+	}
+	return cd_buf_detach(&b, NULL);
+}
+
+/* Every string key of o (borrowed) as a new vars object. */
+static jv string_vars(jv o)
+{
+	jv vars = jv_object();
+
+	jv_object_foreach(o, k, v) {
+		if (jv_get_kind(v) == JV_KIND_STRING)
+			vars = jv_object_set(vars, k, v);
+		else {
+			jv_free(k);
+			jv_free(v);
+		}
+	}
+	return vars;
+}
+
+static void set_source_vars(jv *vars, const char *url)
+{
+	const char *slash = strrchr(url, '/');
+
+	*vars = jv_object_set(*vars, jv_string("source"), jv_string(url));
+	*vars = jv_object_set(*vars, jv_string("base"),
+			      jv_string_sized(url, slash ? (int)(slash - url + 1) : 0));
+}
+
+static void jq_message(void *data, jv msg)
+{
+	struct cd_buf *b = data;
+
+	if (!b->len) {
+		if (jv_get_kind(msg) == JV_KIND_INVALID && jv_invalid_has_msg(jv_copy(msg)))
+			msg = jv_invalid_get_msg(msg);
+		if (jv_get_kind(msg) == JV_KIND_STRING) {
+			const char *s = jv_string_value(msg);
+			cd_buf_add(b, s, strcspn(s, "\n"));
+		}
+	}
+	jv_free(msg);
+}
+
+/* Program text: a string, or an array of lines. */
+static char *program_text(jv p)
+{
+	struct cd_buf b;
+
+	if (jv_get_kind(p) == JV_KIND_STRING)
+		return cd_xstrdup(jv_string_value(p));
+	if (jv_get_kind(p) != JV_KIND_ARRAY)
+		return NULL;
+	cd_buf_init(&b, 0);
+	jv_array_foreach(p, i, line) {
+		if (jv_get_kind(line) != JV_KIND_STRING) {
+			jv_free(line);
+			cd_buf_release(&b);
+			return NULL;
+		}
+		cd_buf_adds(&b, jv_string_value(line));
+		cd_buf_adds(&b, "\n");
+		jv_free(line);
+	}
+	return cd_buf_detach(&b, NULL);
+}
+
+/*
+ * Compiling a jq program costs tens of milliseconds (jq 1.6 compiles its
+ * builtins each time), so each distinct program is compiled once and
+ * shared.  The $variables then cannot be bound at compile time: the
+ * program runs on [input, vars] behind a prelude that binds every
+ * variable from vars.
+ */
+struct cd_catalog_program {
+	char *key;      /* prelude + program text */
+	jq_state *jq;
+};
+
+static int ident(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Compile program key of ctx (borrowed) for job j; messages name file. */
+static int compile(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const char *key,
+		   const char *file)
+{
+	jv p = jv_object_get(jv_copy(ctx), jv_string(key));
+	char *text = program_text(p);
+	struct cd_buf src, err;
+	jv names;
+	size_t i;
+	int ok;
+
+	jv_free(p);
+	if (!text)
+		return cd_seterr("%s: \"%s\" must be a jq program (a string or an array of lines)",
+				 file, key);
+	cd_buf_init(&src, 0);
+	cd_buf_adds(&src, ".[1] as $__v");
+	names = jv_keys(jv_copy(j->vars)); /* sorted: the same set gives the same prelude */
+	jv_array_foreach(names, n, name) {
+		if (ident(jv_string_value(name)))
+			cd_buf_addf(&src, " | $__v[\"%s\"] as $%s", jv_string_value(name),
+				    jv_string_value(name));
+		jv_free(name);
+	}
+	jv_free(names);
+	cd_buf_addf(&src, " | .[0] | (\n%s\n)", text);
+	free(text);
+	for (i = 0; i < c->nprogs; i++)
+		if (!strcmp(c->progs[i].key, src.p)) {
+			j->jq = c->progs[i].jq;
+			cd_buf_release(&src);
+			return 0;
+		}
+	if (!(j->jq = jq_init())) {
+		cd_buf_release(&src);
+		return cd_seterr("%s: cannot start jq", file);
+	}
+	cd_buf_init(&err, 4096);
+	jq_set_error_cb(j->jq, jq_message, &err);
+	ok = jq_compile_args(j->jq, src.p, jv_object());
+	if (!ok) {
+		cd_seterr("%s: jq program \"%s\": %s", file, key,
+			  err.len ? err.p : "compile error");
+		jq_teardown(&j->jq);
+		cd_buf_release(&err);
+		cd_buf_release(&src);
+		return -1;
+	}
+	cd_buf_release(&err);
+	jq_set_error_cb(j->jq, NULL, NULL);
+	c->progs = cd_xrealloc(c->progs, (c->nprogs + 1) * sizeof(*c->progs));
+	c->progs[c->nprogs].key = cd_buf_detach(&src, NULL);
+	c->progs[c->nprogs++].jq = j->jq;
+	return 0;
+}
+
+static int set_format(struct cd_catalog_job *j, const char *fmt, const char *file)
+{
+	if (fmt && !strcmp(fmt, "json"))
+		j->json = 1;
+	else if (fmt && !strcmp(fmt, "checksums"))
+		j->json = 0;
+	else
+		return cd_seterr("%s: \"format\" must be \"checksums\" or \"json\"", file);
+	return 0;
+}
+
+static int prepare_job(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const char *srckey,
+		       const char *progkey, const char *file)
+{
+	const char *src = str(ctx, srckey);
+
+	if (!src)
+		return cd_seterr("%s: \"%s\" missing", file, srckey);
+	if (set_format(j, str(ctx, "format"), file) < 0)
+		return -1;
+	if (!(j->url = expand(src, j->vars)))
+		return cd_adderr("%s", file);
+	if (strncmp(j->url, "https://", 8) && strncmp(j->url, "http://", 7))
+		return cd_seterr("%s: source '%s' is not an http(s) URL", file, j->url);
+	set_source_vars(&j->vars, j->url);
+	return compile(c, j, ctx, progkey, file);
+}
+
+static struct cd_catalog_image *new_image(struct cd_catalog *c, const char *file, jv ctx)
+{
+	struct cd_catalog_image *im;
+
+	c->v = cd_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	im = &c->v[c->n++];
+	memset(im, 0, sizeof(*im));
+	im->file = cd_xstrdup(file);
+	im->ctx = ctx;
+	im->name = cd_xstrdup(str(ctx, "name"));
+	if (str(ctx, "version"))
+		im->version = cd_xstrdup(str(ctx, "version"));
+	im->wanted = 1;
+	return im;
+}
+
+/* The upstream arch for cdarch in ctx (borrowed); jv_invalid() if absent. */
+static jv arch_entry(jv ctx, const char *cdarch)
+{
+	jv arches = jv_object_get(jv_copy(ctx), jv_string("arches"));
+	jv a = jv_object_get(arches, jv_string(cdarch));
+
+	if (jv_get_kind(a) == JV_KIND_STRING) {
+		jv o = jv_object();
+		return jv_object_set(o, jv_string("arch"), a);
+	}
+	return a;
+}
+
+static int load_static(struct cd_catalog *c, const char *file, jv def, jv images)
+{
+	jv_array_foreach(images, i, img) {
+		struct cd_catalog_image *im;
+		size_t k;
+
+		if (jv_get_kind(img) != JV_KIND_OBJECT || !str(img, "version")) {
+			jv_free(img);
+			return cd_seterr("%s: images[%d] needs a \"version\" string", file, i);
+		}
+		im = new_image(c, file, jv_object_merge(jv_copy(def), img));
+		if (!cd_version_is_stable(im->version) && !strchr(im->version, '-'))
+			return cd_seterr("%s: version '%s' is neither dotted numbers nor N-word",
+					 file, im->version);
+		for (k = 0; k < sizeof(cd_arches) / sizeof(*cd_arches); k++) {
+			jv a = arch_entry(im->ctx, cd_arches[k]);
+			struct cd_catalog_job *j;
+			jv ctx;
+
+			if (jv_get_kind(a) != JV_KIND_OBJECT) {
+				jv_free(a);
+				continue;
+			}
+			if (!str(a, "arch")) {
+				jv_free(a);
+				return cd_seterr("%s: arch %s needs an upstream \"arch\"", file, cd_arches[k]);
+			}
+			im->jobs = cd_xrealloc(im->jobs, (im->njobs + 1) * sizeof(*im->jobs));
+			j = &im->jobs[im->njobs++];
+			memset(j, 0, sizeof(*j));
+			j->cdarch = cd_xstrdup(cd_arches[k]);
+			ctx = jv_object_merge(jv_copy(im->ctx), a);
+			j->vars = string_vars(ctx);
+			j->vars = jv_object_set(j->vars, jv_string("cdarch"), jv_string(cd_arches[k]));
+			if (prepare_job(c, j, ctx, "source", "pick", file) < 0) {
+				jv_free(ctx);
+				return -1;
+			}
+			jv_free(ctx);
+		}
+		if (!im->njobs)
+			return cd_seterr("%s: image %s has no arch", file, im->version);
+	}
+	return 0;
+}
+
+static int load_releases(struct cd_catalog *c, const char *file, jv def, jv rel)
+{
+	struct cd_catalog_image *im;
+	struct cd_catalog_job *j;
+	int ret;
+
+	if (jv_get_kind(rel) != JV_KIND_OBJECT) {
+		jv_free(rel);
+		return cd_seterr("%s: \"releases\" must be an object", file);
+	}
+	im = new_image(c, file, jv_copy(def));
+	im->releases = 1;
+	im->jobs = cd_xcalloc(1, sizeof(*im->jobs));
+	im->njobs = 1;
+	j = im->jobs;
+	j->vars = string_vars(def);
+	j->vars = jv_object_set(j->vars, jv_string("arches"),
+				jv_object_get(jv_copy(def), jv_string("arches")));
+	ret = prepare_job(c, j, rel, "source", "program", file);
+	jv_free(rel);
+	return ret;
+}
+
+static int valid_name(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int is_object_field(jv o, const char *key)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(key));
+	int ok = jv_get_kind(v) == JV_KIND_OBJECT;
+
+	jv_free(v);
+	return ok;
+}
+
+static int load_file(struct cd_catalog *c, const char *file)
+{
+	size_t len;
+	char *text = read_file(file, &len);
+	jv def, images, rel;
+	int ret;
+
+	if (!text)
+		return -1;
+	def = jv_parse_sized(text, (int)len);
+	free(text);
+	if (jv_get_kind(def) == JV_KIND_INVALID) {
+		jv msg = jv_invalid_get_msg(def);
+		cd_seterr("%s: malformed JSON: %s", file,
+			  jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+		return -1;
+	}
+	if (jv_get_kind(def) != JV_KIND_OBJECT) {
+		jv_free(def);
+		return cd_seterr("%s: a catalog file holds one JSON object", file);
+	}
+	if (!valid_name(str(def, "name")) || !str(def, "user") || !str(def, "preference") ||
+	    !is_object_field(def, "arches")) {
+		jv_free(def);
+		return cd_seterr("%s: needs \"name\" ([a-z0-9.-]), \"user\", \"preference\" and \"arches\"",
+				 file);
+	}
+	images = jv_object_get(jv_copy(def), jv_string("images"));
+	rel = jv_object_get(jv_copy(def), jv_string("releases"));
+	def = jv_object_delete(def, jv_string("images"));
+	def = jv_object_delete(def, jv_string("releases"));
+	if (jv_get_kind(images) == JV_KIND_ARRAY && jv_get_kind(rel) == JV_KIND_INVALID) {
+		ret = load_static(c, file, def, images);
+	} else if (jv_get_kind(rel) != JV_KIND_INVALID && jv_get_kind(images) == JV_KIND_INVALID) {
+		ret = load_releases(c, file, def, rel);
+		rel = jv_invalid();
+	} else {
+		ret = cd_seterr("%s: needs either \"images\" (an array) or \"releases\"", file);
+	}
+	jv_free(images);
+	jv_free(rel);
+	jv_free(def);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cd_catalog_load(struct cd_catalog *c, const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!d) {
+		if (errno == ENOTDIR)
+			return load_file(c, path);
+		return cd_seterr("cannot open catalog '%s': %s", path, strerror(errno));
+	}
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > 5 && !strcmp(e->d_name + l - 5, ".json") && e->d_name[0] != '.') {
+			names = cd_xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = cd_xasprintf("%s/%s", path, e->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		if (!ret && load_file(c, names[i]) < 0)
+			ret = -1;
+		free(names[i]);
+	}
+	free(names);
+	if (!ret && !c->n)
+		ret = cd_seterr("catalog '%s' holds no *.json file", path);
+	return ret;
+}
+
+void cd_catalog_release(struct cd_catalog *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n; i++) {
+		struct cd_catalog_image *im = &c->v[i];
+		for (k = 0; k < im->njobs; k++) {
+			free(im->jobs[k].cdarch);
+			free(im->jobs[k].url);
+			jv_free(im->jobs[k].vars);
+		}
+		free(im->jobs);
+		free(im->file);
+		free(im->name);
+		free(im->version);
+		jv_free(im->ctx);
+	}
+	for (i = 0; i < c->nprogs; i++) {
+		jq_teardown(&c->progs[i].jq);
+		free(c->progs[i].key);
+	}
+	free(c->progs);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- focus ---- */
+
+static int focus_parse(const char *f, size_t *nlen, const char **ver)
+{
+	const char *colon = strchr(f, ':');
+
+	if (!colon || colon == f || !colon[1] || strchr(colon + 1, ':'))
+		return cd_seterr("malformed focus '%s': want name:version or 'name:*'", f);
+	*nlen = (size_t)(colon - f);
+	*ver = colon + 1;
+	return 0;
+}
+
+static int name_is(const char *name, const char *f, size_t nlen)
+{
+	return strlen(name) == nlen && !memcmp(name, f, nlen);
+}
+
+int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus)
+{
+	size_t i, k;
+
+	if (!nfocus)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		c->v[i].wanted = 0;
+	for (k = 0; k < nfocus; k++) {
+		const char *ver;
+		size_t nlen;
+		int named = 0, matched = 0;
+
+		if (focus_parse(focus[k], &nlen, &ver) < 0)
+			return -1;
+		for (i = 0; i < c->n; i++) {
+			struct cd_catalog_image *im = &c->v[i];
+			if (!name_is(im->name, focus[k], nlen))
+				continue;
+			named = 1;
+			if (im->releases || !strcmp(ver, "*") || !strcmp(ver, im->version)) {
+				im->wanted = 1;
+				matched |= !im->releases;
+				matched |= im->releases * 2;
+			}
+		}
+		if (!named)
+			return cd_seterr("focus '%s' matches no catalog entry", focus[k]);
+		if (!matched)
+			return cd_seterr("focus '%s' did not match any image", focus[k]);
+	}
+	return 0;
+}
+
+/* ---- discovery ---- */
+
+struct fetch {
+	char *url;
+	struct cd_http_req req;
+	char *err;
+	jv input;
+	int parsed;
+};
+
+struct run {
+	struct fetch *f;
+	size_t nf;
+	jv out;          /* records, in order */
+	size_t failed;
+};
+
+static size_t add_fetch(struct run *r, const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < r->nf; i++)
+		if (!strcmp(r->f[i].url, url))
+			return i;
+	r->f = cd_xrealloc(r->f, (r->nf + 1) * sizeof(*r->f));
+	memset(&r->f[r->nf], 0, sizeof(*r->f));
+	r->f[r->nf].url = cd_xstrdup(url);
+	r->f[r->nf].input = jv_invalid();
+	return r->nf++;
+}
+
+static void fetch_all(struct run *r)
+{
+	struct cd_http_req **reqs = cd_xcalloc(r->nf ? r->nf : 1, sizeof(*reqs));
+	size_t i;
+
+	for (i = 0; i < r->nf; i++) {
+		cd_http_req_init(&r->f[i].req, r->f[i].url);
+		r->f[i].req.max_body = UPSTREAM_MAX;
+		reqs[i] = &r->f[i].req;
+	}
+	cd_http_perform_all(reqs, r->nf, PARALLEL_FETCHES);
+	for (i = 0; i < r->nf; i++) {
+		struct cd_http_req *q = &r->f[i].req;
+		const char *e = cd_http_req_error(q);
+
+		if (e)
+			r->f[i].err = cd_xstrdup(e);
+		else if (q->status / 100 != 2) {
+			cd_http_status_error(q);
+			r->f[i].err = cd_xstrdup(cd_errmsg());
+		}
+	}
+	free(reqs);
+}
+
+static jv checksums_to_jv(const char *text, size_t len)
+{
+	struct cd_checksum_list l = { 0 };
+	jv a = jv_array();
+	size_t i;
+
+	cd_checksum_parse(text, len, &l);
+	for (i = 0; i < l.n; i++) {
+		jv e = jv_object();
+		e = jv_object_set(e, jv_string("name"), jv_string(l.v[i].name));
+		e = jv_object_set(e, jv_string("checksum"), jv_string(l.v[i].digest));
+		if (l.v[i].size >= 0)
+			e = jv_object_set(e, jv_string("size"), jv_number((double)l.v[i].size));
+		a = jv_array_append(a, e);
+	}
+	cd_checksum_list_release(&l);
+	return a;
+}
+
+/* The program input for job j: a new reference, or jv_invalid() with cd_seterr(). */
+static jv job_input(struct run *r, const struct cd_catalog_job *j)
+{
+	struct fetch *f = &r->f[j->fetch];
+
+	if (f->err) {
+		cd_seterr("%s", f->err);
+		return jv_invalid();
+	}
+	if (!f->parsed) {
+		f->parsed = 1;
+		if (j->json) {
+			f->input = jv_parse_sized(f->req.body.p ? f->req.body.p : "", (int)f->req.body.len);
+			if (jv_get_kind(f->input) == JV_KIND_INVALID) {
+				jv msg = jv_invalid_get_msg(f->input);
+				char *u = cd_url_redact(f->url);
+				f->err = cd_xasprintf("malformed JSON in %s: %s", u,
+						      jv_get_kind(msg) == JV_KIND_STRING ?
+						      jv_string_value(msg) : "empty");
+				free(u);
+				jv_free(msg);
+				f->input = jv_invalid();
+				cd_seterr("%s", f->err);
+				return jv_invalid();
+			}
+		} else {
+			f->input = checksums_to_jv(f->req.body.p ? f->req.body.p : "", f->req.body.len);
+		}
+	}
+	return jv_copy(f->input);
+}
+
+/* First output of j's program on input (consumed); jv_null() for none. */
+static jv run_program(const struct cd_catalog_image *im, struct cd_catalog_job *j, jv input)
+{
+	jv out;
+
+	jq_start(j->jq, jv_array_append(jv_array_append(jv_array(), input), jv_copy(j->vars)), 0);
+	out = jq_next(j->jq);
+	if (jv_get_kind(out) == JV_KIND_INVALID) {
+		if (jv_invalid_has_msg(jv_copy(out))) {
+			jv msg = jv_invalid_get_msg(out);
+			char *u = cd_url_redact(j->url);
+			if (jv_get_kind(msg) != JV_KIND_STRING)
+				msg = jv_dump_string(msg, 0);
+			cd_seterr("%s: jq error on %s: %s", im->file, u, jv_string_value(msg));
+			free(u);
+			jv_free(msg);
+			return jv_invalid();
+		}
+		return jv_null();
+	}
+	return out;
+}
+
+static int bad_field(const struct cd_catalog_job *j, const char *what)
+{
+	char *u = cd_url_redact(j->url);
+	cd_seterr("program output for %s: %s", u, what);
+	free(u);
+	return -1;
+}
+
+/* The artifact of out (consumed) for cdarch: *art, and *tags; -1 and cd_seterr(). */
+static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv out,
+			 jv *art, jv *tags)
+{
+	jv v;
+	const char *url;
+	char sum[160];
+
+	*art = jv_invalid();
+	*tags = jv_invalid();
+	if (jv_get_kind(out) == JV_KIND_NULL || jv_get_kind(out) == JV_KIND_FALSE) {
+		char *u = cd_url_redact(j->url);
+		cd_seterr("no matching file in %s", u);
+		free(u);
+		return -1;
+	}
+	if (jv_get_kind(out) != JV_KIND_OBJECT) {
+		jv_free(out);
+		return bad_field(j, "not an object");
+	}
+	url = str(out, "url");
+	if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))) {
+		jv_free(out);
+		return bad_field(j, "\"url\" is not an http(s) URL");
+	}
+	*art = jv_object_set(jv_object(), jv_string("arch"), jv_string(cdarch));
+	*art = jv_object_set(*art, jv_string("url"), jv_string(url));
+	v = jv_object_get(jv_copy(out), jv_string("checksum"));
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (cd_checksum_normalize(jv_string_value(v), sum, sizeof(sum)) < 0) {
+			char *u = cd_url_redact(j->url);
+			jv_free(v);
+			jv_free(out);
+			jv_free(*art);
+			*art = jv_invalid();
+			cd_adderr("%s", u);
+			free(u);
+			return -1;
+		}
+		*art = jv_object_set(*art, jv_string("checksum"), jv_string(sum));
+	} else {
+		*art = jv_object_set(*art, jv_string("checksum"), jv_null());
+	}
+	jv_free(v);
+	v = jv_object_get(jv_copy(out), jv_string("compression"));
+	*art = jv_object_set(*art, jv_string("compression"),
+			     jv_get_kind(v) == JV_KIND_STRING ? v : (jv_free(v), jv_null()));
+	v = jv_object_get(jv_copy(out), jv_string("size"));
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		const char *s = jv_string_value(v);
+		char *end;
+		double d = strtod(s, &end);
+		int bad = *end || end == s;
+		jv_free(v);
+		v = bad ? jv_null() : jv_number(d);
+	}
+	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0)
+		*art = jv_object_set(*art, jv_string("size"), v);
+	else
+		jv_free(v);
+	v = jv_object_get(out, jv_string("tags"));
+	*tags = jv_array();
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		jv_array_foreach(v, i, t) {
+			if (jv_get_kind(t) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(t)) > 0)
+				*tags = jv_array_append(*tags, t);
+			else
+				jv_free(t);
+		}
+	}
+	jv_free(v);
+	return 0;
+}
+
+static jv make_env(jv ctx, const char *preference)
+{
+	const char *it = str(ctx, "instancetype");
+	jv env = jv_object();
+
+	env = jv_object_set(env, jv_string("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE"),
+			    jv_string(it ? it : "u1.medium"));
+	return jv_object_set(env, jv_string("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE"),
+			     jv_string(preference));
+}
+
+/*
+ * An arch whose "preference" differs from the image's (fedora.arm64) gets
+ * its own "env" in its artifact, as medius sets it per architecture.
+ */
+static jv with_arch_env(jv art, jv ctx, const char *cdarch)
+{
+	jv a = arch_entry(ctx, cdarch);
+	const char *pref = jv_get_kind(a) == JV_KIND_OBJECT ? str(a, "preference") : NULL;
+
+	if (pref && strcmp(pref, str(ctx, "preference")))
+		art = jv_object_set(art, jv_string("env"), make_env(ctx, pref));
+	jv_free(a);
+	return art;
+}
+
+static jv base_record(jv ctx, const char *name, const char *version, int stable,
+		      int latest, int docs)
+{
+	jv env = make_env(ctx, str(ctx, "preference")), rec = jv_object();
+
+	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
+	rec = jv_object_set(rec, jv_string("version"), jv_string(version));
+	rec = jv_object_set(rec, jv_string("stable"), jv_bool(stable));
+	rec = jv_object_set(rec, jv_string("latest"), jv_bool(latest));
+	rec = jv_object_set(rec, jv_string("docs"), jv_bool(docs));
+	rec = jv_object_set(rec, jv_string("tags"), jv_array());
+	rec = jv_object_set(rec, jv_string("user"), jv_string(str(ctx, "user")));
+	rec = jv_object_set(rec, jv_string("env"), env);
+	rec = jv_object_set(rec, jv_string("artifacts"), jv_array());
+	return rec;
+}
+
+static int ctx_stable(jv ctx, const char *version)
+{
+	jv s = jv_object_get(jv_copy(ctx), jv_string("stable"));
+	int k = jv_get_kind(s);
+
+	jv_free(s);
+	if (k == JV_KIND_TRUE || k == JV_KIND_FALSE)
+		return k == JV_KIND_TRUE;
+	return cd_version_is_stable(version);
+}
+
+static void discover_static(struct run *r, struct cd_catalog_image *im)
+{
+	jv rec = base_record(im->ctx, im->name, im->version, ctx_stable(im->ctx, im->version),
+			     cd_jv_true(im->ctx, "latest"), cd_jv_true(im->ctx, "docs"));
+	jv arts = jv_array(), tags = jv_array();
+	size_t k;
+
+	for (k = 0; k < im->njobs; k++) {
+		struct cd_catalog_job *j = &im->jobs[k];
+		jv in = job_input(r, j), out, art, t;
+
+		if (jv_get_kind(in) == JV_KIND_INVALID ||
+		    jv_get_kind(out = run_program(im, j, in)) == JV_KIND_INVALID ||
+		    make_artifact(j, j->cdarch, out, &art, &t) < 0) {
+			jv_free(arts);
+			jv_free(tags);
+			rec = cd_record_set_error(rec, j->cdarch, "%s", cd_errmsg());
+			r->failed++;
+			r->out = jv_array_append(r->out, rec);
+			return;
+		}
+		arts = jv_array_append(arts, with_arch_env(art, im->ctx, j->cdarch));
+		if (k == 0) {
+			jv_free(tags);
+			tags = t;
+		} else {
+			jv_free(t);
+		}
+	}
+	rec = jv_object_set(rec, jv_string("tags"), tags);
+	rec = jv_object_set(rec, jv_string("artifacts"), arts);
+	r->out = jv_array_append(r->out, rec);
+}
+
+struct release {
+	char *version;
+	int stable;
+	jv arts[3];     /* by cd_arches index; jv_invalid() when absent */
+	jv tags;        /* of the first artifact seen */
+	char *err, *errarch;
+};
+
+static int release_cmp(const void *pa, const void *pb)
+{
+	const struct release *a = pa, *b = pb;
+
+	if (a->stable != b->stable)
+		return a->stable ? -1 : 1;
+	return -cd_version_cmp(a->version, b->version);
+}
+
+/* Our name for upstream arch up in ctx's "arches" (borrowed); -1 if none. */
+static int arch_index(jv ctx, const char *up)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(cd_arches) / sizeof(*cd_arches); k++) {
+		jv a = arch_entry(ctx, cd_arches[k]);
+		int hit = jv_get_kind(a) == JV_KIND_OBJECT && str(a, "arch") && !strcmp(str(a, "arch"), up);
+		jv_free(a);
+		if (hit)
+			return (int)k;
+	}
+	return -1;
+}
+
+static struct release *release_of(struct release **v, size_t *n, const char *version)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].version, version))
+			return &(*v)[i];
+	*v = cd_xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	(*v)[*n].version = cd_xstrdup(version);
+	(*v)[*n].stable = cd_version_is_stable(version);
+	(*v)[*n].tags = jv_invalid();
+	for (i = 0; i < 3; i++)
+		(*v)[*n].arts[i] = jv_invalid();
+	return &(*v)[(*n)++];
+}
+
+static int focus_wants(char **focus, size_t nfocus, const char *name, const char *version,
+		       unsigned char *hit)
+{
+	size_t k;
+	int want = !nfocus;
+
+	for (k = 0; k < nfocus; k++) {
+		const char *ver;
+		size_t nlen;
+		if (focus_parse(focus[k], &nlen, &ver) < 0 || !name_is(name, focus[k], nlen))
+			continue;
+		if (!strcmp(ver, "*") || !strcmp(ver, version)) {
+			hit[k] = 1;
+			want = 1;
+		}
+	}
+	return want;
+}
+
+/* Collect the program's items (consumed) into releases. */
+static void collect_releases(struct cd_catalog_image *im, struct cd_catalog_job *j, jv items,
+			     struct release **rel, size_t *nrel)
+{
+	jv_array_foreach(items, i, it) {
+		const char *rawv = str(it, "version"), *up = str(it, "arch");
+		char *v = rawv ? cd_version_normalize(rawv) : NULL;
+		struct release *re;
+		jv art, tags;
+		int k;
+
+		if (!v || !up || (k = arch_index(im->ctx, up)) < 0) {
+			free(v);
+			jv_free(it);
+			continue;
+		}
+		re = release_of(rel, nrel, v);
+		free(v);
+		if (jv_get_kind(re->arts[k]) != JV_KIND_INVALID || re->err) {
+			jv_free(it);
+			continue;
+		}
+		if (make_artifact(j, cd_arches[k], it, &art, &tags) < 0) {
+			re->err = cd_xstrdup(cd_errmsg());
+			re->errarch = cd_xstrdup(cd_arches[k]);
+			continue;
+		}
+		re->arts[k] = with_arch_env(art, im->ctx, cd_arches[k]);
+		if (jv_get_kind(re->tags) == JV_KIND_INVALID)
+			re->tags = tags;
+		else
+			jv_free(tags);
+	}
+	jv_free(items);
+}
+
+static void discover_releases(struct run *r, struct cd_catalog_image *im, char **focus,
+			      size_t nfocus, unsigned char *hit)
+{
+	struct cd_catalog_job *j = im->jobs;
+	struct release *rel = NULL;
+	size_t nrel = 0, i, k;
+	int first_stable = 1;
+	jv in = job_input(r, j), items;
+
+	if (jv_get_kind(in) == JV_KIND_INVALID ||
+	    jv_get_kind(items = run_program(im, j, in)) == JV_KIND_INVALID ||
+	    (jv_get_kind(items) != JV_KIND_ARRAY &&
+	     (jv_free(items), bad_field(j, "the releases program must give an array")))) {
+		jv rec = base_record(im->ctx, im->name, "*", 0, 0, 0);
+		focus_wants(focus, nfocus, im->name, "*", hit);
+		for (k = 0; k < nfocus; k++) { /* an unreadable list answers every focus on it */
+			size_t nlen;
+			const char *ver;
+			if (!focus_parse(focus[k], &nlen, &ver) && name_is(im->name, focus[k], nlen))
+				hit[k] = 1;
+		}
+		r->out = jv_array_append(r->out, cd_record_set_error(rec, NULL, "%s", cd_errmsg()));
+		r->failed++;
+		return;
+	}
+	collect_releases(im, j, items, &rel, &nrel);
+	if (nrel)
+		qsort(rel, nrel, sizeof(*rel), release_cmp);
+	for (i = 0; i < nrel; i++) {
+		struct release *re = &rel[i];
+		int head = re->stable && first_stable;
+		jv rec, arts;
+
+		if (re->stable)
+			first_stable = 0;
+		if (focus_wants(focus, nfocus, im->name, re->version, hit)) {
+			rec = base_record(im->ctx, im->name, re->version, re->stable, head, head);
+			arts = jv_array();
+			for (k = 0; k < 3; k++)
+				if (jv_get_kind(re->arts[k]) != JV_KIND_INVALID)
+					arts = jv_array_append(arts, jv_copy(re->arts[k]));
+			rec = jv_object_set(rec, jv_string("tags"),
+					    jv_get_kind(re->tags) == JV_KIND_INVALID ? jv_array() : jv_copy(re->tags));
+			rec = jv_object_set(rec, jv_string("artifacts"), arts);
+			if (re->err) {
+				rec = cd_record_set_error(rec, re->errarch, "%s", re->err);
+				r->failed++;
+			}
+			r->out = jv_array_append(r->out, rec);
+		}
+		for (k = 0; k < 3; k++)
+			jv_free(re->arts[k]);
+		jv_free(re->tags);
+		free(re->version);
+		free(re->err);
+		free(re->errarch);
+	}
+	free(rel);
+}
+
+static void emit_all(jv out, void (*emit)(jv rec, void *ctx), void *ctx)
+{
+	jv_array_foreach(out, i, rec)
+		emit(rec, ctx);
+	jv_free(out);
+}
+
+int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
+			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+{
+	struct run r = { .out = jv_array() };
+	unsigned char *hit = cd_xcalloc(nfocus + 1, 1);
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].wanted)
+			for (k = 0; k < c->v[i].njobs; k++)
+				c->v[i].jobs[k].fetch = add_fetch(&r, c->v[i].jobs[k].url);
+	fetch_all(&r);
+	for (i = 0; i < c->n; i++) {
+		struct cd_catalog_image *im = &c->v[i];
+		if (!im->wanted)
+			continue;
+		if (im->releases) {
+			discover_releases(&r, im, focus, nfocus, hit);
+		} else {
+			discover_static(&r, im);
+			focus_wants(focus, nfocus, im->name, im->version, hit);
+		}
+	}
+	for (k = 0; k < nfocus; k++)
+		if (!hit[k]) {
+			ret = cd_seterr("focus '%s' did not match any image", focus[k]);
+			break;
+		}
+	if (ret)
+		jv_free(r.out);
+	else
+		emit_all(r.out, emit, ctx);
+	*failed = ret ? 0 : r.failed;
+	for (i = 0; i < r.nf; i++) {
+		cd_http_req_release(&r.f[i].req);
+		free(r.f[i].url);
+		free(r.f[i].err);
+		jv_free(r.f[i].input);
+	}
+	free(r.f);
+	free(hit);
+	return ret;
+}

@@ -1,0 +1,80 @@
+#ifndef CD_CATALOG_H
+#define CD_CATALOG_H
+/*
+ * The catalog: which containerdisks exist and how to find their latest
+ * upstream release.  Data, not C: one JSON file per distribution
+ * (pipelines/catalog/<name>.json), read here, its jq programs run by libjq.
+ *
+ * A catalog file holds "name", "user", "preference", "arches" (our arch
+ * name -> upstream arch name, or an object of overrides holding "arch"),
+ * and either
+ *   "images": [{"version": ...}, ...] with "source" (a URL template),
+ *             "format" ("checksums" or "json") and "pick" (a jq program
+ *             run once per image and arch on what "source" holds); or
+ *   "releases": {"source", "format", "program"}: one fetch whose program
+ *             lists every release (Fedora's releases.json).
+ * Image entries override file keys; arch objects override both.  Every
+ * string key is a template variable: "{version}", "{arch}" (upstream),
+ * "{cdarch}", "{name}" ... in "source", and $version, $arch, $cdarch,
+ * $source, $base (source up to its last '/') ... in the jq programs.
+ * pipelines/catalog/README.md documents the format.
+ *
+ * Each distinct program is compiled once at load (a jq syntax error names
+ * the file) and shared; the $-variables are bound when it runs.
+ *
+ * Records come out in catalog order: files by file name, images in file
+ * order (released images: stable newest first, then prereleases).
+ */
+#include <stddef.h>
+#include <jv.h>
+
+struct cd_catalog_job;
+
+struct cd_catalog_image {
+	char *file;               /* catalog file it came from (messages) */
+	char *name;
+	char *version;            /* NULL for a "releases" entry until fetched */
+	jv ctx;                   /* merged file + image keys (owned) */
+	struct cd_catalog_job *jobs; /* one per arch; one for a "releases" entry */
+	size_t njobs;
+	int releases;             /* a "releases" entry */
+	int wanted;               /* selected by the focus */
+};
+
+struct cd_catalog_program;
+
+struct cd_catalog {
+	struct cd_catalog_image *v;
+	size_t n;
+	struct cd_catalog_program *progs; /* compiled jq programs, shared by jobs */
+	size_t nprogs;
+};
+
+/*
+ * Load a catalog file, or every *.json of a folder (sorted by name).
+ * Validates each file and compiles its jq programs: -1 and cd_seterr()
+ * naming the file (and jq's message) on the first problem.
+ */
+int cd_catalog_load(struct cd_catalog *c, const char *path);
+void cd_catalog_release(struct cd_catalog *c);
+
+/*
+ * Select images by focus ("name:version" or "name:*"; none = all).
+ * -1 and cd_seterr() when a focus is malformed or names no catalog entry.
+ * Versions of "releases" entries are only known after fetching: those
+ * are checked by cd_catalog_discover.
+ */
+int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
+
+/*
+ * Fetch every upstream file of the selected images in parallel (through
+ * the mirror map), run the programs and call emit(record, ctx) for each
+ * image in catalog order (emit consumes the record).  An image whose
+ * upstream cannot be read or has no matching file becomes a record with
+ * "error".  *failed counts those.  Returns 0, or -1 and cd_seterr() when a
+ * focus matched nothing (then nothing was emitted).
+ */
+int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
+			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed);
+
+#endif
