@@ -355,6 +355,58 @@ static void test_gz_block(void)
 	free(p);
 }
 
+struct feeder {
+	int fd;
+	const unsigned char *p;
+	size_t n;
+};
+
+/* Write the disk into a pipe in odd-sized pieces, so reads come short. */
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off = 0, k = 1;
+	while (off < f->n) {
+		size_t m = f->n - off < k ? f->n - off : k;
+		ssize_t w = write(f->fd, f->p + off, m);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+		k = k * 7 % 100003 + 1;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* A disk read from a pipe gives the same layer as from a file. */
+static void test_pipe_input(void)
+{
+	size_t n = 2 * (1 << 20) + 777;
+	unsigned char *p = malloc(n);
+	struct cd_layer_opts o = { .comp = CD_COMP_GZIP, .threads = 2, .mtime = 1700000000 };
+	struct cd_layer_result want, got;
+	struct blob b = { 0 };
+	struct feeder f;
+	pthread_t t;
+	int fds[2], ofd = open("/dev/null", O_WRONLY);
+
+	fill_text(p, n);
+	fill_random(p + 500000, 700000, 11);
+	CHECK(write_layer(p, n, CD_COMP_GZIP, 2, &want, &b) == 0);
+	blob_free(&b);
+	CHECK(pipe(fds) == 0);
+	f = (struct feeder){ .fd = fds[1], .p = p, .n = n };
+	CHECK(pthread_create(&t, NULL, feed, &f) == 0);
+	CHECK(cd_layer_write(fds[0], (long long)n, ofd, &o, &got) == 0);
+	pthread_join(t, NULL);
+	close(fds[0]);
+	close(ofd);
+	CHECK_STR(got.digest, want.digest);
+	CHECK_STR(got.diff_id, want.diff_id);
+	CHECK(got.size == want.size);
+	free(p);
+}
+
 static void test_failures(void)
 {
 	unsigned char p[4096];
@@ -430,6 +482,7 @@ int main(void)
 	test_gz_block();
 	test_layers();
 	test_gzip_stores_random();
+	test_pipe_input();
 	test_failures();
 	return unit_done("test-layer");
 }
