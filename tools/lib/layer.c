@@ -738,6 +738,40 @@ static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
 	return 0;
 }
 
+/* The ring for nw gzip workers (0: none or zstd).  -1 (cd_seterr) without memory. */
+static int pipe_init(struct pipe *p, enum cd_compression comp, int nw)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->coded, NULL);
+	p->comp = comp;
+	p->nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
+	if (p->nslots > PIPE_MAX_SLOTS)
+		p->nslots = PIPE_MAX_SLOTS;
+	for (int i = 0; i < p->nslots; i++) {
+		p->slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
+		if (comp == CD_COMP_GZIP)
+			p->slots[i].out.buf = malloc(gz_out_max(GZ_BLOCK));
+		if (!p->slots[i].in || (comp == CD_COMP_GZIP && !p->slots[i].out.buf))
+			return cd_seterr("out of memory for the layer buffers");
+	}
+	return 0;
+}
+
+static void pipe_release(struct pipe *p)
+{
+	for (int i = 0; i < p->nslots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out.buf);
+	}
+	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->filled);
+	pthread_cond_destroy(&p->coded);
+	pthread_mutex_destroy(&p->mu);
+}
+
 static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 		     enum cd_compression comp, int level, int threads)
 {
@@ -749,28 +783,12 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 	int nw = comp == CD_COMP_GZIP ? (threads > PIPE_MAX_WORKERS ? PIPE_MAX_WORKERS : threads) : 0;
 	int have_reader = 0, have_hasher = 0, have_bhasher = 0, ret = -1;
 
-	memset(&p, 0, sizeof(p));
 	memset(w, 0, sizeof(w));
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.freed, NULL);
-	pthread_cond_init(&p.filled, NULL);
-	pthread_cond_init(&p.coded, NULL);
-	p.comp = comp;
+	if (pipe_init(&p, comp, nw) < 0)
+		goto out;
 	p.src = src;
 	p.tar = tar;
 	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
-	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
-	if (p.nslots > PIPE_MAX_SLOTS)
-		p.nslots = PIPE_MAX_SLOTS;
-	for (int i = 0; i < p.nslots; i++) {
-		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
-		if (comp == CD_COMP_GZIP)
-			p.slots[i].out.buf = malloc(gz_out_max(GZ_BLOCK));
-		if (!p.slots[i].in || (comp == CD_COMP_GZIP && !p.slots[i].out.buf)) {
-			cd_seterr("out of memory for the layer buffers");
-			goto out;
-		}
-	}
 	if (comp == CD_COMP_ZSTD && zs_init(&z, level, threads) < 0)
 		goto out;
 	for (int i = 0; i < nw; i++) {
@@ -830,14 +848,7 @@ out:
 	}
 	if (comp == CD_COMP_ZSTD)
 		zs_release(&z);
-	for (int i = 0; i < p.nslots; i++) {
-		free(p.slots[i].in);
-		free(p.slots[i].out.buf);
-	}
-	pthread_cond_destroy(&p.freed);
-	pthread_cond_destroy(&p.filled);
-	pthread_cond_destroy(&p.coded);
-	pthread_mutex_destroy(&p.mu);
+	pipe_release(&p);
 	return ret;
 }
 
