@@ -260,3 +260,16 @@ cdb() {
 	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' <<< "$output")" "$BATS_TEST_TMPDIR/zst"
 	cmp "$BATS_TEST_TMPDIR/zst/disk/disk.img" "$SRV/b.qcow2"
 }
+
+@test "cd-build: an artifact's own env replaces the record's for that arch (fedora.arm64)" {
+	arm=$(artifact arm64 b.qcow2 | jq -c '.env = {"INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE":"u1.medium","INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE":"fedora.arm64"}')
+	record fedora 41 "$(artifact amd64 a.qcow2)" "$arm" > in.ndjson
+	run --separate-stderr -0 cdb --oci < in.ndjson
+	layout=$(jq -r .layout <<< "$output")
+	for a in amd64 arm64; do
+		run -0 skopeo inspect --config --override-arch "$a" "oci:$layout:41"
+		pref=$(jq -r '.config.Env[] | select(startswith("INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE="))' <<< "$output")
+		[ "$a" = amd64 ] && [ "$pref" = INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE=fedora ] && continue
+		[ "$pref" = INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE=fedora.arm64 ]
+	done
+}

@@ -132,6 +132,34 @@ done:
 	return r;
 }
 
+/*
+ * The env of arch's image: the artifact's own "env" where it has one (an
+ * arch whose preference differs, as Fedora's arm64 and s390x), else the
+ * record's.  Returns a new reference.
+ */
+static jv arch_env(jv rec, const char *arch)
+{
+	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
+	jv env = jv_invalid();
+	if (jv_get_kind(arts) == JV_KIND_ARRAY) {
+		jv_array_foreach(arts, i, a) {
+			const char *aa = cd_jv_str(a, "arch");
+			if (jv_get_kind(env) == JV_KIND_INVALID && aa && !strcmp(aa, arch)) {
+				jv e = jv_object_get(jv_copy(a), jv_string("env"));
+				if (jv_get_kind(e) == JV_KIND_OBJECT)
+					env = e;
+				else
+					jv_free(e);
+			}
+			jv_free(a);
+		}
+	}
+	jv_free(arts);
+	if (jv_get_kind(env) == JV_KIND_INVALID)
+		env = jv_object_get(jv_copy(rec), jv_string("env"));
+	return env;
+}
+
 /* Build the layout; on failure *arch names the artifact at fault (or NULL). */
 static int build_image(jv rec, const struct cd_build_opts *o, const struct art *arts, int n,
 		       int list, const char **arch, jv *fields)
@@ -162,7 +190,6 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 	}
 	if ((r = cd_layout_begin(&l, o->output, dirname)) < 0)
 		goto out;
-	jv env = jv_object_get(jv_copy(rec), jv_string("env"));
 	for (int i = 0; i < n && !r; i++) {
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -171,8 +198,11 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 		img[i].shasum = dl[i].hex;
 		*arch = arts[i].arch;
 		r = build_layer(&l, o, dl[i].path, &img[i].layer);
-		if (!r)
+		if (!r) {
+			jv env = arch_env(rec, arts[i].arch);
 			r = cd_image_add_arch(&l, &o->image, env, &img[i]);
+			jv_free(env);
+		}
 		if (!r) {
 			char sz[32];
 			cd_progress_human(img[i].layer.size, sz, sizeof(sz));
@@ -180,7 +210,6 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 					 sz, cd_compression_name(o->layer.comp), (double)ms_since(&t0) / 1000);
 		}
 	}
-	jv_free(env);
 	if (!r) {
 		*arch = NULL;
 		r = cd_image_finish(&l, &o->image, img, (size_t)n, list, version, digest);
