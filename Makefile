@@ -28,9 +28,10 @@ $(call need_pc,libarchive,libarchive-dev)
 $(call need_pc,libcrypto,libssl-dev)
 $(call need_pc,oniguruma,libonig-dev)
 $(call need_pc,zlib,zlib1g-dev)
+$(call need_pc,libzstd,libzstd-dev)
 $(if $(wildcard /usr/include/jq.h /usr/local/include/jq.h),,$(error jq.h not found: install the Debian package libjq-dev (or run: bash ci/deps)))
 endif
-PC_LIBS   = libcurl libarchive libcrypto oniguruma zlib
+PC_LIBS   = libcurl libarchive libcrypto oniguruma zlib libzstd
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_LIBS))
 DEP_LIBS   = -ljq $(shell $(PKG_CONFIG) --libs $(PC_LIBS)) -lpthread -lm
 

@@ -105,7 +105,9 @@ int cd_adderr(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
-	snprintf(errbuf, sizeof(errbuf), "%s: %s", ctx, old);
+	/* A long message is cut at the end: the context in front matters most. */
+	if (snprintf(errbuf, sizeof(errbuf), "%s: %s", ctx, old) >= (int)sizeof(errbuf))
+		errbuf[sizeof(errbuf) - 1] = '\0';
 	return -1;
 }
 

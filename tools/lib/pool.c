@@ -60,6 +60,9 @@ static void *worker(void *arg)
 	struct pool *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
+		/* Items before head are written and their slots cleared (or reused). */
+		if (p->next < p->head)
+			p->next = p->head;
 		while (p->next < p->tail && p->ring[p->next % p->cap].passthrough)
 			p->next++;
 		if (p->next < p->tail) {

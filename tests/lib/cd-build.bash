@@ -1,0 +1,118 @@
+# Helpers for the cd-build tests:  load lib/cd-build  (after lib/common)
+
+# make_disks DIR: small qcow2 upstream files made with qemu-img, with data in
+# them, plus xz/gzip/bzip2/zstd copies, a corrupt xz, and SHA256SUMS/SHA512SUMS.
+make_disks() {
+	local d=$1 w=$BATS_FILE_TMPDIR/raw
+	mkdir -p "$d" "$w"
+	# Mostly incompressible (like real cloud images) with some text, 8 MiB virtual.
+	head -c 2M /dev/urandom > "$w/a.raw"
+	printf 'cdkit test disk A\n%.0s' $(seq 2000) >> "$w/a.raw"
+	truncate -s 8M "$w/a.raw"
+	qemu-img convert -q -f raw -O qcow2 "$w/a.raw" "$d/a.qcow2"
+	# A second, different and compressible disk.
+	printf 'cdkit test disk B\n%.0s' $(seq 20000) > "$w/b.raw"
+	truncate -s 4M "$w/b.raw"
+	qemu-img convert -q -f raw -O qcow2 "$w/b.raw" "$d/b.qcow2"
+	xz -T1 -0 -k -c "$d/a.qcow2" > "$d/a.qcow2.xz"
+	gzip -1 -c "$d/b.qcow2" > "$d/b.qcow2.gz"
+	bzip2 -1 -c "$d/b.qcow2" > "$d/b.qcow2.bz2"
+	zstd -q -1 -c "$d/b.qcow2" > "$d/b.qcow2.zst"
+	# A corrupt xz stream: valid header, damaged in the middle.
+	cp "$d/a.qcow2.xz" "$d/bad.qcow2.xz"
+	printf 'garbage!garbage!' | dd of="$d/bad.qcow2.xz" bs=1 seek=100000 conv=notrunc status=none
+	(cd "$d" && sha256sum -- *.qcow2 *.xz *.gz *.bz2 *.zst > SHA256SUMS && sha512sum -- *.qcow2 > SHA512SUMS)
+}
+
+# sum FILE [ALG]: the upstream checksum of a served file, from its checksum file.
+sum() {
+	local alg=${2:-sha256}
+	awk -v f="$1" '$2 == f || $2 == "*" f { print $1 }' "$SRV/${alg^^}SUMS"
+}
+
+# artifact ARCH FILE [COMPRESSION] [ALG]: one artifact object for a record.
+artifact() {
+	local arch=$1 file=$2 comp=${3:-null} alg=${4:-sha256}
+	[ "$comp" = null ] || comp="\"$comp\""
+	printf '{"arch":"%s","url":"https://upstream.example/img/%s","checksum":"%s:%s","compression":%s}' \
+		"$arch" "$file" "$alg" "$(sum "$file" "$alg")" "$comp"
+}
+
+# record NAME VERSION ARTIFACT...: one record line (upstream URLs; tests map
+# them to the loopback server with --mirror, as a pipeline would).
+record() {
+	local name=$1 version=$2 arts
+	shift 2
+	arts=$(IFS=,; echo "$*")
+	printf '{"name":"%s","version":"%s","env":{"INSTANCETYPE_KUBEVIRT_IO_DEFAULT_PREFERENCE":"%s","INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE":"u1.medium"},"artifacts":[%s]}\n' \
+		"$name" "$version" "$name" "$arts"
+}
+
+# build ARGS...: cd-build with the loopback mirror and the test's cache.
+MIRROR_ARGS=()
+mirror_args() {
+	MIRROR_ARGS=(--mirror "https://upstream.example/img/=$HTTPD_URL/")
+}
+
+# registry_start: the real registry (CNCF distribution) on a free loopback port.
+registry_start() {
+	local dir=$BATS_FILE_TMPDIR/registry port
+	mkdir -p "$dir/data"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat > "$dir/config.yml" <<-YML
+	version: 0.1
+	log: {level: error, accesslog: {disabled: true}}
+	storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
+	http: {addr: 127.0.0.1:$port, secret: cdkit-test}
+	YML
+	docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
+	REGISTRY_PID=$!
+	REGISTRY=127.0.0.1:$port
+	local i
+	for i in $(seq 100); do
+		curl -sf "http://$REGISTRY/v2/" > /dev/null && break
+		sleep 0.1
+	done
+	export REGISTRY REGISTRY_PID
+}
+
+registry_stop() {
+	[ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+	REGISTRY_PID=
+	return 0
+}
+
+# layout_push LAYOUT REPO TAG: upload an image layout with plain curl (an
+# uploader independent of cdkit): every blob, the child manifests by digest,
+# then what index.json points at under TAG.
+layout_push() {
+	local layout=$1 repo=$2 tag=$3 b loc top type child ctype
+	for b in "$layout"/blobs/sha256/*; do
+		loc=$(curl -sfS -X POST -D - -o /dev/null "http://$REGISTRY/v2/$repo/blobs/uploads/" |
+			tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }') || return 1
+		case $loc in http*) ;; *) loc="http://$REGISTRY$loc" ;; esac
+		curl -sfS -X PUT --data-binary "@$b" -H 'Content-Type: application/octet-stream' \
+			"$loc&digest=sha256:$(basename "$b")" > /dev/null || return 1
+	done
+	top=$(jq -r '.manifests[0].digest' "$layout/index.json")
+	type=$(jq -r '.manifests[0].mediaType' "$layout/index.json")
+	case $type in *list* | *index*)
+		for child in $(jq -r '.manifests[].digest' "$layout/blobs/sha256/${top#sha256:}"); do
+			ctype=$(jq -r .mediaType "$layout/blobs/sha256/${child#sha256:}")
+			curl -sfS -X PUT -H "Content-Type: $ctype" --data-binary "@$layout/blobs/sha256/${child#sha256:}" \
+				"http://$REGISTRY/v2/$repo/manifests/$child" > /dev/null || return 1
+		done
+	esac
+	curl -sfS -X PUT -H "Content-Type: $type" --data-binary "@$layout/blobs/sha256/${top#sha256:}" \
+		"http://$REGISTRY/v2/$repo/manifests/$tag" > /dev/null
+}
+
+# unpack_layer BLOB DIR: extract a layer (gzip, zstd or plain tar) as root, keeping owners.
+unpack_layer() {
+	mkdir -p "$2"
+	case $(head -c 4 "$1" | od -An -tx1 | tr -d ' ') in
+	1f8b*) tar -xzpf "$1" -C "$2" --same-owner ;;
+	28b52ffd) zstd -qdc "$1" | tar -xpf - -C "$2" --same-owner ;;
+	*) tar -xpf "$1" -C "$2" --same-owner ;;
+	esac
+}

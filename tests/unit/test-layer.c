@@ -1,0 +1,366 @@
+/*
+ * Unit tests for the layer writer: digests recomputed independently, the
+ * tar read back with libarchive, gzip checked with zlib's inflate (and
+ * gzip -t), zstd with libzstd, reproducibility, and the failures.
+ *
+ * layer.c is included so its static tar helpers can be tested too; the
+ * linker then takes nothing from libcd.a's layer.o.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "../../tools/lib/layer.c"
+#include "unit.h"
+
+struct blob {
+	unsigned char *p;
+	size_t n;
+};
+
+static void blob_free(struct blob *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = 0;
+}
+
+/* Deterministic pseudo-random bytes (xorshift), incompressible to deflate. */
+static void fill_random(unsigned char *p, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (unsigned char)(x >> 24);
+	}
+}
+
+/* Text-like, compressible bytes. */
+static void fill_text(unsigned char *p, size_t n)
+{
+	static const char *w[] = { "qemu ", "disk ", "layer ", "cloud ", "image\n", "kubevirt ", "0123 " };
+	size_t i = 0, k = 0;
+	while (i < n) {
+		const char *s = w[(k * 7 + k / 3) % 7];
+		for (; *s && i < n; s++)
+			p[i++] = (unsigned char)*s;
+		k++;
+	}
+}
+
+static int make_disk(const unsigned char *p, size_t n)
+{
+	char path[] = "/tmp/test-layer-disk-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (n && write(fd, p, n) != (ssize_t)n) {
+		close(fd);
+		return -1;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static int read_fd(int fd, struct blob *b)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	b->n = (size_t)st.st_size;
+	b->p = malloc(b->n + 1);
+	if (!b->p || pread(fd, b->p, b->n, 0) != (ssize_t)b->n)
+		return -1;
+	return 0;
+}
+
+/* Write a layer of disk[0..n) and hand back the blob bytes. */
+static int write_layer(const unsigned char *disk, size_t n, enum cd_compression comp, int threads,
+		       struct cd_layer_result *res, struct blob *out)
+{
+	char path[] = "/tmp/test-layer-blob-XXXXXX";
+	struct cd_layer_opts o = { .comp = comp, .threads = threads, .mtime = 1700000000 };
+	int dfd = make_disk(disk, n), ofd = mkstemp(path), ret = -1;
+	unlink(path);
+	if (dfd >= 0 && ofd >= 0 && cd_layer_write(dfd, (long long)n, ofd, &o, res) == 0)
+		ret = read_fd(ofd, out);
+	else
+		fprintf(stderr, "layer: %s\n", cd_errmsg());
+	if (dfd >= 0)
+		close(dfd);
+	if (ofd >= 0)
+		close(ofd);
+	return ret;
+}
+
+static int gunzip(const struct blob *in, struct blob *out, size_t cap)
+{
+	z_stream z;
+	int r;
+	memset(&z, 0, sizeof(z));
+	out->p = malloc(cap);
+	out->n = 0;
+	if (!out->p || inflateInit2(&z, 16 + 15) != Z_OK)
+		return -1;
+	z.next_in = in->p;
+	z.avail_in = (uInt)in->n;
+	z.next_out = out->p;
+	z.avail_out = (uInt)cap;
+	r = inflate(&z, Z_FINISH);
+	out->n = cap - z.avail_out;
+	/* one member, nothing after it */
+	r = r == Z_STREAM_END && z.avail_in == 0 ? 0 : -1;
+	inflateEnd(&z);
+	return r;
+}
+
+static int unzstd(const struct blob *in, struct blob *out, size_t cap)
+{
+	size_t r;
+	out->p = malloc(cap);
+	if (!out->p)
+		return -1;
+	r = ZSTD_decompress(out->p, cap, in->p, in->n);
+	if (ZSTD_isError(r))
+		return -1;
+	out->n = r;
+	return 0;
+}
+
+static int gzip_t(const struct blob *b)
+{
+	char path[] = "/tmp/test-layer-gz-XXXXXX";
+	int fd = mkstemp(path), st;
+	if (fd < 0)
+		return -1;
+	st = write(fd, b->p, b->n) == (ssize_t)b->n ? 0 : -1;
+	close(fd);
+	if (st == 0) {
+		char cmd[128];
+		if (cd_snprintf(cmd, sizeof(cmd), "gzip -t < %s", path) < 0)
+			st = -1;
+		else
+			st = system(cmd);
+	}
+	unlink(path);
+	return st;
+}
+
+/* The tar has exactly disk/ and disk/disk.img, as layer.h says. */
+static void check_tar(const struct blob *tar, const unsigned char *disk, size_t n)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	unsigned char *got = malloc(n + 1);
+	size_t have = 0;
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, tar->p, tar->n) == ARCHIVE_OK);
+
+	CHECK(archive_read_next_header(a, &e) == ARCHIVE_OK);
+	CHECK_STR(archive_entry_pathname(e), "disk/");
+	CHECK(archive_entry_filetype(e) == AE_IFDIR);
+	CHECK((archive_entry_perm(e) & 07777) == 0555);
+	CHECK(archive_entry_uid(e) == 107 && archive_entry_gid(e) == 107);
+	CHECK_STR(archive_entry_uname(e), "qemu");
+	CHECK_STR(archive_entry_gname(e), "qemu");
+	CHECK(archive_entry_mtime(e) == 1700000000);
+
+	CHECK(archive_read_next_header(a, &e) == ARCHIVE_OK);
+	CHECK_STR(archive_entry_pathname(e), "disk/disk.img");
+	CHECK(archive_entry_filetype(e) == AE_IFREG);
+	CHECK((archive_entry_perm(e) & 07777) == 0444);
+	CHECK(archive_entry_uid(e) == 107 && archive_entry_gid(e) == 107);
+	CHECK_STR(archive_entry_uname(e), "qemu");
+	CHECK_STR(archive_entry_gname(e), "qemu");
+	CHECK(archive_entry_size(e) == (la_int64_t)n);
+	for (;;) {
+		la_ssize_t r = archive_read_data(a, got + have, n + 1 - have);
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	CHECK(have == n && (n == 0 || memcmp(got, disk, n) == 0));
+	CHECK(archive_read_next_header(a, &e) == ARCHIVE_EOF);
+	archive_read_free(a);
+	free(got);
+}
+
+static void check_layer(const char *what, const unsigned char *disk, size_t n, enum cd_compression comp)
+{
+	struct cd_layer_result res, res2;
+	struct blob b = { 0 }, b2 = { 0 }, tar = { 0 };
+	char d[CD_DIGEST_MAX];
+	size_t cap = n + 64 * 1024;
+
+	fprintf(stderr, "layer: %s, %s\n", what, cd_compression_name(comp));
+	if (write_layer(disk, n, comp, 2, &res, &b) < 0) {
+		CHECK(!"layer written");
+		return;
+	}
+	cd_sha256_digest(b.p, b.n, d);
+	CHECK_STR(res.digest, d);
+	CHECK(res.size == (long long)b.n);
+	if (comp == CD_COMP_GZIP) {
+		CHECK(b.n >= 18 && b.p[0] == 0x1f && b.p[1] == 0x8b);
+		CHECK(gunzip(&b, &tar, cap) == 0);
+		CHECK(gzip_t(&b) == 0);
+	} else if (comp == CD_COMP_ZSTD) {
+		CHECK(unzstd(&b, &tar, cap) == 0);
+	} else {
+		tar.p = malloc(b.n);
+		memcpy(tar.p, b.p, b.n);
+		tar.n = b.n;
+		CHECK_STR(res.diff_id, res.digest);
+	}
+	CHECK(tar.n % 512 == 0);
+	cd_sha256_digest(tar.p, tar.n, d);
+	CHECK_STR(res.diff_id, d);
+	check_tar(&tar, disk, n);
+
+	/* reproducible, whatever the thread count */
+	int tc[] = { 1, 3 };
+	for (size_t i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		if (write_layer(disk, n, comp, tc[i], &res2, &b2) == 0) {
+			CHECK(b2.n == b.n && memcmp(b2.p, b.p, b.n) == 0);
+			CHECK_STR(res2.digest, res.digest);
+			CHECK_STR(res2.diff_id, res.diff_id);
+		} else {
+			CHECK(!"layer written again");
+		}
+		blob_free(&b2);
+	}
+	blob_free(&b);
+	blob_free(&tar);
+}
+
+static void test_layers(void)
+{
+	size_t big = 3 * (1 << 20) + 12345; /* not a multiple of 512 or of a block */
+	unsigned char *p = malloc(big);
+	enum cd_compression comps[] = { CD_COMP_GZIP, CD_COMP_ZSTD, CD_COMP_NONE };
+
+	for (size_t c = 0; c < 3; c++) {
+		enum cd_compression comp = comps[c];
+		check_layer("empty", p, 0, comp);
+		fill_text(p, 1);
+		check_layer("one byte", p, 1, comp);
+		fill_random(p, 512, 1);
+		check_layer("512 random", p, 512, comp);
+		memset(p, 0, big);
+		check_layer("zeros", p, big, comp);
+		fill_random(p, big, 2);
+		check_layer("random", p, big, comp);
+		/* a mix: text, random, zeros, text, in uneven pieces */
+		fill_text(p, big);
+		fill_random(p + 100000, 1500000, 3);
+		memset(p + 1700000, 0, 300000);
+		check_layer("mixed", p, big, comp);
+	}
+	free(p);
+}
+
+/* Stored blocks for random data: the gzip layer is barely bigger than the tar. */
+static void test_gzip_stores_random(void)
+{
+	size_t n = 4 << 20;
+	unsigned char *p = malloc(n);
+	struct cd_layer_result res;
+	struct blob b = { 0 };
+	fill_random(p, n, 9);
+	CHECK(write_layer(p, n, CD_COMP_GZIP, 2, &res, &b) == 0);
+	CHECK(b.n < n + n / 100);
+	blob_free(&b);
+	fill_text(p, n);
+	CHECK(write_layer(p, n, CD_COMP_GZIP, 2, &res, &b) == 0);
+	CHECK(b.n < n / 10);
+	blob_free(&b);
+	free(p);
+}
+
+static void test_failures(void)
+{
+	unsigned char p[4096];
+	struct cd_layer_opts o = { .comp = CD_COMP_GZIP, .threads = 2 };
+	struct cd_layer_result res;
+	enum cd_compression comps[] = { CD_COMP_GZIP, CD_COMP_ZSTD, CD_COMP_NONE };
+	int dfd, ofd;
+
+	fill_random(p, sizeof(p), 4);
+	for (size_t c = 0; c < 3; c++) {
+		o.comp = comps[c];
+		/* a short disk: 4096 bytes where 10000 were promised */
+		dfd = make_disk(p, sizeof(p));
+		ofd = open("/dev/null", O_WRONLY);
+		CHECK(cd_layer_write(dfd, 10000, ofd, &o, &res) == -1);
+		CHECK(strstr(cd_errmsg(), "disk ended after 4096 of 10000 bytes") != NULL);
+		close(dfd);
+		close(ofd);
+
+		/* a full disk for the output */
+		dfd = make_disk(p, sizeof(p));
+		ofd = open("/dev/full", O_WRONLY);
+		CHECK(cd_layer_write(dfd, sizeof(p), ofd, &o, &res) == -1);
+		CHECK(strstr(cd_errmsg(), "No space left on device") != NULL);
+		close(dfd);
+		close(ofd);
+
+		/* a read error: the disk fd is write-only */
+		ofd = open("/dev/null", O_WRONLY);
+		dfd = open("/dev/null", O_WRONLY);
+		CHECK(cd_layer_write(dfd, 10, ofd, &o, &res) == -1);
+		CHECK(strstr(cd_errmsg(), "cannot read disk") != NULL);
+		close(dfd);
+		close(ofd);
+	}
+}
+
+/* Over 8 GiB the size goes in a pax record; check the headers alone. */
+static void test_pax_size(void)
+{
+	unsigned char buf[4 * TAR_BLOCK];
+	long long big = 9LL << 30;
+	size_t n = tar_prefix(buf, big, 0);
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	CHECK(n == 4 * TAR_BLOCK);
+	archive_read_support_format_tar(a);
+	CHECK(archive_read_open_memory(a, buf, n) == ARCHIVE_OK);
+	CHECK(archive_read_next_header(a, &e) == ARCHIVE_OK);
+	CHECK_STR(archive_entry_pathname(e), "disk/");
+	CHECK(archive_read_next_header(a, &e) == ARCHIVE_OK);
+	CHECK_STR(archive_entry_pathname(e), "disk/disk.img");
+	CHECK(archive_entry_size(e) == big);
+	CHECK((archive_entry_perm(e) & 07777) == 0444);
+	archive_read_free(a);
+	CHECK(tar_prefix(buf, TAR_USTAR_MAX, 0) == 2 * TAR_BLOCK);
+}
+
+static void test_names(void)
+{
+	enum cd_compression c;
+	CHECK(cd_compression_parse("gzip", &c) == 0 && c == CD_COMP_GZIP);
+	CHECK(cd_compression_parse("zstd", &c) == 0 && c == CD_COMP_ZSTD);
+	CHECK(cd_compression_parse("none", &c) == 0 && c == CD_COMP_NONE);
+	CHECK(cd_compression_parse("xz", &c) == -1);
+	CHECK_STR(cd_compression_name(CD_COMP_ZSTD), "zstd");
+}
+
+int main(void)
+{
+	test_names();
+	test_pax_size();
+	test_layers();
+	test_gzip_stores_random();
+	test_failures();
+	return unit_done("test-layer");
+}

@@ -1,0 +1,246 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "build.h"
+#include "download.h"
+#include "msg.h"
+#include "progress.h"
+#include "record.h"
+#include "banned.h"
+
+#define MAX_ARCHES 16
+
+/* One artifact of the record; strings borrowed from the record. */
+struct art {
+	const char *arch, *url, *checksum, *compression;
+	long long size;
+};
+
+long long cd_build_source_date_epoch(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > 253402300799LL) /* year 9999 */
+		return cd_seterr("invalid SOURCE_DATE_EPOCH '%.40s': expected seconds since 1970", s), -2;
+	return v;
+}
+
+/* A name or version fit for a folder name: no '/', no leading dot. */
+static int safe_part(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+");
+	return *s && s[0] != '.' && !s[n] && n <= 100;
+}
+
+static int wanted(jv changed, const char *arch)
+{
+	if (jv_get_kind(changed) != JV_KIND_ARRAY || jv_array_length(jv_copy(changed)) == 0)
+		return 1;
+	jv_array_foreach(changed, i, a) {
+		int hit = jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), arch);
+		jv_free(a);
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
+/* Read the artifacts to build.  Returns how many, or -1 (cd_seterr; *bad_arch names one). */
+static int read_artifacts(jv rec, jv arts, struct art *out, int *total, const char **bad_arch)
+{
+	jv changed = jv_object_get(jv_copy(rec), jv_string("changed"));
+	int n = 0, r = 0;
+	*total = 0;
+	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
+		jv_free(changed);
+		return cd_seterr("record has no artifacts");
+	}
+	jv_array_foreach(arts, i, a) {
+		struct art t = { 0 };
+		t.arch = cd_jv_str(a, "arch");
+		t.url = cd_jv_str(a, "url");
+		t.checksum = cd_jv_str(a, "checksum");
+		t.compression = cd_jv_str(a, "compression");
+		t.size = (long long)cd_jv_num(a, "size", 0);
+		jv_free(a); /* arts keeps the strings alive */
+		if (r)
+			continue;
+		(*total)++;
+		if (!t.arch || !safe_part(t.arch))
+			r = cd_seterr("artifact %d has no usable arch", i);
+		else if (!t.url)
+			r = cd_seterr("artifact has no url"), *bad_arch = t.arch;
+		else if (n >= MAX_ARCHES)
+			r = cd_seterr("more than %d artifacts", MAX_ARCHES);
+		else if (wanted(changed, t.arch))
+			out[n++] = t;
+	}
+	jv_free(changed);
+	if (!r && n == 0)
+		r = cd_seterr("none of the changed arches is among the artifacts");
+	return r ? -1 : n;
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Write the layer blob of one disk into the layout. */
+static int build_layer(struct cd_layout *l, const struct cd_build_opts *o, const char *disk,
+		       struct cd_layer_result *res)
+{
+	struct stat st;
+	char *tmp = NULL;
+	int in = open(disk, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
+	if (in < 0 || fstat(in, &st) < 0) {
+		r = cd_seterr("cannot read '%s': %s", disk, strerror(errno));
+		goto done;
+	}
+	posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((out = cd_layout_blob_open(l, &tmp)) < 0) {
+		r = -1;
+		goto done;
+	}
+	r = cd_layer_write(in, (long long)st.st_size, out, &o->layer, res);
+	if (close(out) < 0 && !r)
+		r = cd_seterr("cannot write '%s': %s", tmp, strerror(errno));
+	out = -1;
+	if (!r)
+		r = cd_layout_blob_commit(l, tmp, res->digest);
+done:
+	if (in >= 0)
+		close(in);
+	if (r && tmp)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+/* Build the layout; on failure *arch names the artifact at fault (or NULL). */
+static int build_image(jv rec, const struct cd_build_opts *o, const struct art *arts, int n,
+		       int list, const char **arch, jv *fields)
+{
+	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
+	char *dirname = cd_xasprintf("%s-%s", name, version), *id = cd_record_id(rec);
+	struct cd_download dl[MAX_ARCHES];
+	struct cd_image_arch img[MAX_ARCHES];
+	struct cd_layout l = { 0 };
+	char digest[CD_DIGEST_MAX];
+	int r = 0;
+
+	for (int i = 0; i < n; i++) {
+		cd_download_init(&dl[i]);
+		dl[i].url = arts[i].url;
+		dl[i].checksum = arts[i].checksum;
+		dl[i].compression = arts[i].compression;
+		dl[i].size_hint = arts[i].size;
+		dl[i].label = cd_xasprintf("%s %s", id, arts[i].arch);
+	}
+	if (cd_download_all(o->cache, dl, (size_t)n, n)) {
+		for (int i = 0; i < n && !r; i++)
+			if (dl[i].error)
+				r = cd_seterr("%s", dl[i].error), *arch = arts[i].arch;
+		goto out;
+	}
+	if ((r = cd_layout_begin(&l, o->output, dirname)) < 0)
+		goto out;
+	jv env = jv_object_get(jv_copy(rec), jv_string("env"));
+	for (int i = 0; i < n && !r; i++) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		memset(&img[i], 0, sizeof(img[i]));
+		img[i].arch = arts[i].arch;
+		img[i].shasum = dl[i].hex;
+		*arch = arts[i].arch;
+		r = build_layer(&l, o, dl[i].path, &img[i].layer);
+		if (!r)
+			r = cd_image_add_arch(&l, &o->image, env, &img[i]);
+		if (!r) {
+			char sz[32];
+			cd_progress_human(img[i].layer.size, sz, sizeof(sz));
+			cd_progress_note("%s: layer %.19s... %s (%s) in %.1f s", dl[i].label, img[i].layer.digest,
+					 sz, cd_compression_name(o->layer.comp), (double)ms_since(&t0) / 1000);
+		}
+	}
+	jv_free(env);
+	if (!r) {
+		*arch = NULL;
+		r = cd_image_finish(&l, &o->image, img, (size_t)n, list, version, digest);
+	}
+	if (!r)
+		r = cd_layout_commit(&l);
+	if (!r) {
+		jv built = jv_array(), mans = jv_object();
+		for (int i = 0; i < n; i++) {
+			built = jv_array_append(built, jv_string(img[i].arch));
+			mans = jv_object_set(mans, jv_string(img[i].arch), jv_string(img[i].manifest));
+		}
+		*fields = JV_OBJECT(jv_string("layout"), jv_string(l.final), jv_string("digest"), jv_string(digest),
+				    jv_string("built"), built, jv_string("manifests"), mans);
+		cd_progress_note("%s: image %s in '%s'", id, digest, l.final);
+	}
+out:
+	cd_layout_release(&l);
+	for (int i = 0; i < n; i++) {
+		free((char *)dl[i].label);
+		cd_download_release(&dl[i]);
+	}
+	free(dirname);
+	free(id);
+	return r;
+}
+
+static jv merge(jv rec, jv fields)
+{
+	jv_object_foreach(fields, k, v)
+		rec = jv_object_set(rec, k, v);
+	jv_free(fields);
+	return rec;
+}
+
+jv cd_build_record(jv rec, void *opts)
+{
+	const struct cd_build_opts *o = opts;
+	const char *action = cd_jv_str(rec, "action");
+	if (action && !strcmp(action, "skip"))
+		return rec;
+	jv act = jv_object_get(jv_copy(rec), jv_string("action"));
+	int bad_action = jv_get_kind(act) != JV_KIND_INVALID && jv_get_kind(act) != JV_KIND_NULL &&
+			 !(action && !strcmp(action, "build"));
+	jv_free(act);
+	if (bad_action)
+		return cd_record_set_error(rec, NULL, "unknown action (expected \"build\" or \"skip\")");
+	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
+	if (!name || !version || !safe_part(name) || !safe_part(version))
+		return cd_record_set_error(rec, NULL, "record needs a name and a version fit for a folder name");
+
+	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
+	struct art a[MAX_ARCHES];
+	const char *arch = NULL;
+	int total, n = read_artifacts(rec, arts, a, &total, &arch);
+	jv fields = jv_invalid();
+	if (n < 0 || build_image(rec, o, a, n, total > 1, &arch, &fields) < 0) {
+		char *msg = cd_xstrdup(cd_errmsg()), *at = arch ? cd_xstrdup(arch) : NULL;
+		jv_free(arts); /* arch pointed into it */
+		jv_free(fields);
+		rec = cd_record_set_error(rec, at, "%s", msg);
+		free(msg);
+		free(at);
+		return rec;
+	}
+	jv_free(arts);
+	return merge(rec, fields);
+}

@@ -1,0 +1,39 @@
+#ifndef CD_BUILD_H
+#define CD_BUILD_H
+/*
+ * One record in, one containerdisk image out: the work of cd-build.
+ *
+ * Which records are built: "action":"build", and records without any
+ * "action" (cd-build run straight on cd-discover's output builds all).
+ * "skip" records come back untouched; any other action is an error.
+ * When the record carries "changed" (a non-empty list of arches, from
+ * cd-diff) only those artifacts are built.
+ *
+ * Fields added: "layout" (absolute path of the OCI image layout),
+ * "digest" (of what the layout's index.json points at: the manifest list /
+ * index for a multi-arch record, else the manifest), "built" (the arches
+ * built, in record order) and "manifests" ({arch: manifest digest}), so
+ * that cd-push can combine freshly built manifests with published ones.
+ * A multi-arch record always gets a manifest list, also when only some of
+ * its arches were built.
+ */
+#include <jv.h>
+
+#include "cache.h"
+#include "image.h"
+#include "layer.h"
+
+struct cd_build_opts {
+	const char *output;            /* folder the layouts go to (exists) */
+	const struct cd_cache *cache;
+	struct cd_image_opts image;
+	struct cd_layer_opts layer;
+};
+
+/* Consumes rec; returns the record to write (with "error" on failure). */
+jv cd_build_record(jv rec, void *opts);
+
+/* SOURCE_DATE_EPOCH: -1 when unset, -2 (cd_seterr) when malformed, else its value. */
+long long cd_build_source_date_epoch(void);
+
+#endif

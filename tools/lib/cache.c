@@ -1,0 +1,159 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cache.h"
+#include "msg.h"
+#include "banned.h"
+
+char *cd_cache_default_dir(void)
+{
+	const char *x = getenv("XDG_CACHE_HOME");
+	if (x && *x == '/')
+		return cd_xasprintf("%s/cdkit", x);
+	const char *h = getenv("HOME");
+	if (h && *h)
+		return cd_xasprintf("%s/.cache/cdkit", h);
+	return NULL;
+}
+
+/* mkdir -p, for our own paths. */
+static int mkdirs(const char *path)
+{
+	char *p = cd_xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			cd_seterr("cannot create '%s': %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cd_seterr("cannot use '%s' as a folder", path);
+	return 0;
+}
+
+/* Remove partial files that no running process holds (left by a killed run). */
+static void sweep(const char *tmpdir)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 5, ".part"))
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+int cd_cache_open(struct cd_cache *c, const char *dir)
+{
+	static const char *sub[] = { "sha256", "sha512", "tmp" };
+	c->dir = cd_xstrdup(dir);
+	for (size_t i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
+		char *p = cd_xasprintf("%s/%s", dir, sub[i]);
+		int r = mkdirs(p);
+		free(p);
+		if (r < 0)
+			return cd_adderr("cache");
+	}
+	char *tmp = cd_xasprintf("%s/tmp", dir);
+	sweep(tmp);
+	free(tmp);
+	return 0;
+}
+
+void cd_cache_release(struct cd_cache *c)
+{
+	free(c->dir);
+	c->dir = NULL;
+}
+
+char *cd_cache_path(const struct cd_cache *c, enum cd_hash alg, const char *hex, const char *suffix)
+{
+	return cd_xasprintf("%s/%s/%s%s", c->dir, cd_hash_name(alg), hex, suffix);
+}
+
+int cd_cache_has(const struct cd_cache *c, enum cd_hash alg, const char *hex, const char *suffix)
+{
+	char *p = cd_cache_path(c, alg, hex, suffix);
+	struct stat st;
+	int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	free(p);
+	return ok;
+}
+
+int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path)
+{
+	char *p = cd_xasprintf("%s/tmp/%.40s.XXXXXX.part", c->dir, hint);
+	int fd = mkostemps(p, 5, O_CLOEXEC);
+	if (fd >= 0)
+		flock(fd, LOCK_EX | LOCK_NB); /* in use: see sweep() */
+	if (fd < 0) {
+		cd_seterr("cannot create a file in '%s/tmp': %s", c->dir, strerror(errno));
+		free(p);
+		return -1;
+	}
+	*path = p;
+	return fd;
+}
+
+int cd_cache_commit(const struct cd_cache *c, const char *tmp, enum cd_hash alg,
+		    const char *hex, const char *suffix)
+{
+	char *dst = cd_cache_path(c, alg, hex, suffix);
+	int r = 0;
+	/* An entry is never written again once it has its name. */
+	if (chmod(tmp, 0444) < 0 || rename(tmp, dst) < 0)
+		r = cd_seterr("cannot store '%s' in the cache: %s", dst, strerror(errno));
+	free(dst);
+	return r;
+}
+
+void cd_cache_usage(const struct cd_cache *c, long long *bytes, long *files)
+{
+	static const char *sub[] = { "sha256", "sha512" };
+	*bytes = 0;
+	*files = 0;
+	for (size_t i = 0; i < 2; i++) {
+		char *p = cd_xasprintf("%s/%s", c->dir, sub[i]);
+		DIR *d = opendir(p);
+		free(p);
+		if (!d)
+			continue;
+		struct dirent *e;
+		struct stat st;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+				*bytes += (long long)st.st_size;
+				(*files)++;
+			}
+		}
+		closedir(d);
+	}
+}

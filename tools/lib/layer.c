@@ -1,0 +1,808 @@
+/*
+ * The one-pass layer writer (see layer.h for the contract).
+ *
+ * The tar stream is virtual: a few header blocks made here, the disk bytes
+ * as read, and zero padding.  It is cut into fixed blocks of GZ_BLOCK
+ * bytes; the block layout, never the timing, decides the output bytes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "buf.h"
+#include "layer.h"
+#include "msg.h"
+#include "banned.h"
+
+#define TAR_BLOCK 512
+#define TAR_USTAR_MAX 077777777777LL /* largest size in 11 octal digits */
+#define CD_LAYER_UID 107
+
+#define GZ_BLOCK (1 << 20)  /* input bytes per block */
+#define GZ_SUB (1 << 16)    /* granularity of the store-or-deflate choice */
+#define GZ_DICT 32768       /* deflate window carried between blocks */
+#define GZ_STORED_MAX 65535 /* bytes in one stored deflate block */
+
+int cd_compression_parse(const char *s, enum cd_compression *out)
+{
+	if (!strcmp(s, "gzip"))
+		*out = CD_COMP_GZIP;
+	else if (!strcmp(s, "zstd"))
+		*out = CD_COMP_ZSTD;
+	else if (!strcmp(s, "none"))
+		*out = CD_COMP_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+const char *cd_compression_name(enum cd_compression c)
+{
+	switch (c) {
+	case CD_COMP_GZIP: return "gzip";
+	case CD_COMP_ZSTD: return "zstd";
+	case CD_COMP_NONE: return "none";
+	}
+	return "unknown";
+}
+
+/* ---- tar headers ---- */
+
+/* width counts the field's final NUL. */
+static void tar_octal(unsigned char *field, size_t width, unsigned long long v)
+{
+	field[width - 1] = '\0';
+	for (size_t i = width - 1; i-- > 0; v >>= 3)
+		field[i] = (unsigned char)('0' + (v & 7));
+}
+
+static void tar_header(unsigned char h[TAR_BLOCK], const char *name, char type,
+		       unsigned mode, unsigned long long size, long long mtime)
+{
+	unsigned sum = 0;
+	memset(h, 0, TAR_BLOCK);
+	memcpy(h, name, strlen(name));           /* name[100]; ours are short */
+	tar_octal(h + 100, 8, mode);
+	tar_octal(h + 108, 8, CD_LAYER_UID);
+	tar_octal(h + 116, 8, CD_LAYER_UID);
+	tar_octal(h + 124, 12, size);
+	tar_octal(h + 136, 12, (unsigned long long)mtime);
+	memset(h + 148, ' ', 8);                 /* checksum, counted as spaces */
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 265, "qemu", 4);              /* uname[32] */
+	memcpy(h + 297, "qemu", 4);              /* gname[32] */
+	tar_octal(h + 329, 8, 0);                /* devmajor */
+	tar_octal(h + 337, 8, 0);                /* devminor */
+	for (int i = 0; i < TAR_BLOCK; i++)
+		sum += h[i];
+	tar_octal(h + 148, 7, sum);
+	h[155] = ' ';
+}
+
+/*
+ * The bytes before the disk: disk/, then (over 8 GiB) a pax header giving
+ * the size, then disk/disk.img.  buf holds 4 blocks.  Returns the length.
+ */
+static size_t tar_prefix(unsigned char *buf, long long size, long long mtime)
+{
+	size_t len = 0;
+	tar_header(buf, "disk/", '5', 0555, 0, mtime);
+	len += TAR_BLOCK;
+	if (size > TAR_USTAR_MAX) {
+		char rec[64];
+		int n = 0, total;
+		/* A pax record counts its own length digits: iterate to the fixed point. */
+		do {
+			total = n;
+			n = snprintf(rec, sizeof(rec), "%d size=%lld\n", total, size);
+		} while (n != total);
+		tar_header(buf + len, "disk/PaxHeaders/disk.img", 'x', 0444, (unsigned long long)n, mtime);
+		len += TAR_BLOCK;
+		memset(buf + len, 0, TAR_BLOCK);
+		memcpy(buf + len, rec, (size_t)n);
+		len += TAR_BLOCK;
+		size = 0; /* the pax record wins; ustar readers see 0 */
+	}
+	tar_header(buf + len, "disk/disk.img", '0', 0444, (unsigned long long)size, mtime);
+	return len + TAR_BLOCK;
+}
+
+/* ---- the tar byte source ---- */
+
+struct tar_src {
+	unsigned char prefix[4 * TAR_BLOCK];
+	size_t prefix_len, prefix_pos;
+	int fd;
+	long long disk_size, disk_read;
+	long long zeros;              /* padding and end-of-archive left */
+	long long total;              /* tar bytes in all */
+};
+
+static void tar_src_init(struct tar_src *s, int fd, long long disk_size, long long mtime)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->disk_size = disk_size;
+	s->prefix_len = tar_prefix(s->prefix, disk_size, mtime);
+	s->zeros = (TAR_BLOCK - disk_size % TAR_BLOCK) % TAR_BLOCK + 2 * TAR_BLOCK;
+	s->total = (long long)s->prefix_len + disk_size + s->zeros;
+}
+
+/* Fill buf with up to n tar bytes; 0 at the end, -1 on a read error or short disk. */
+static ssize_t tar_src_fill(struct tar_src *s, unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	if (s->prefix_pos < s->prefix_len) {
+		size_t k = s->prefix_len - s->prefix_pos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->prefix + s->prefix_pos, k);
+		s->prefix_pos += k;
+		got += k;
+	}
+	while (got < n && s->disk_read < s->disk_size) {
+		size_t want = n - got;
+		ssize_t r;
+		if ((long long)want > s->disk_size - s->disk_read)
+			want = (size_t)(s->disk_size - s->disk_read);
+		r = read(s->fd, buf + got, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cd_seterr("cannot read disk: %s", strerror(errno));
+		if (r == 0)
+			return cd_seterr("disk ended after %lld of %lld bytes", s->disk_read, s->disk_size);
+		s->disk_read += r;
+		got += (size_t)r;
+	}
+	if (got < n && s->zeros > 0) {
+		size_t k = n - got;
+		if ((long long)k > s->zeros)
+			k = (size_t)s->zeros;
+		memset(buf + got, 0, k);
+		s->zeros -= (long long)k;
+		got += k;
+	}
+	return (ssize_t)got;
+}
+
+/* ---- output ---- */
+
+struct sink {
+	int fd;
+	struct cd_hasher blob;
+	long long size;
+};
+
+/* Write without hashing: the caller hashes these bytes elsewhere. */
+static int sink_put(struct sink *o, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	o->size += (long long)n;
+	while (n > 0) {
+		ssize_t w = write(o->fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cd_seterr("cannot write layer: %s", strerror(errno));
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sink_write(struct sink *o, const void *p, size_t n)
+{
+	cd_hasher_update(&o->blob, p, n);
+	return sink_put(o, p, n);
+}
+
+/* ---- gzip: blocks of deflate, stored where the data does not compress ---- */
+
+/* Stored encoding of n bytes: 5 header bytes per GZ_STORED_MAX. */
+static size_t gz_stored_size(size_t n)
+{
+	return n + 5 * ((n + GZ_STORED_MAX - 1) / GZ_STORED_MAX);
+}
+
+/* Bytes a block's output can take: never more than storing it. */
+static size_t gz_out_max(size_t n)
+{
+	return gz_stored_size(n);
+}
+
+static unsigned char *gz_store(unsigned char *out, const unsigned char *in, size_t n)
+{
+	while (n > 0) {
+		size_t k = n > GZ_STORED_MAX ? GZ_STORED_MAX : n;
+		out[0] = 0; /* BFINAL 0, BTYPE 00; we are on a byte boundary */
+		out[1] = (unsigned char)(k & 0xff);
+		out[2] = (unsigned char)(k >> 8);
+		out[3] = (unsigned char)(~k & 0xff);
+		out[4] = (unsigned char)((~k >> 8) & 0xff);
+		memcpy(out + 5, in, k);
+		out += 5 + k;
+		in += k;
+		n -= k;
+	}
+	return out;
+}
+
+/*
+ * Would deflate waste its time here?  The order-0 entropy of a sample:
+ * compressed data (most of a cloud qcow2) sits near 8 bits a byte.
+ * NEEDSWORK: data with a flat byte histogram but long repeats (a copied
+ * random block) is stored too; deflate would have found the repeat.
+ */
+static int gz_looks_random(const unsigned char *p, size_t n)
+{
+	enum { SLICES = 8, SLICE = 1024 };
+	uint32_t c[4][256];
+	double h = 0, total;
+	size_t step;
+
+	if (n < SLICES * SLICE)
+		return 0; /* small: deflate tries, stored is the fallback */
+	memset(c, 0, sizeof(c));
+	step = n / SLICES;
+	for (size_t s = 0; s < SLICES; s++) {
+		const unsigned char *q = p + s * step;
+		for (size_t i = 0; i < SLICE; i += 4) {
+			c[0][q[i]]++;
+			c[1][q[i + 1]]++;
+			c[2][q[i + 2]]++;
+			c[3][q[i + 3]]++;
+		}
+	}
+	total = SLICES * SLICE;
+	for (int b = 0; b < 256; b++) {
+		uint32_t k = c[0][b] + c[1][b] + c[2][b] + c[3][b];
+		if (k)
+			h -= k * log2(k / total);
+	}
+	return h / total > 7.8;
+}
+
+struct gz_coder {
+	z_stream zs;
+	int level;
+	int ready;
+};
+
+static int gz_coder_init(struct gz_coder *g, int level)
+{
+	memset(g, 0, sizeof(*g));
+	g->level = level;
+	if (deflateInit2(&g->zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return cd_seterr("cannot initialise deflate");
+	g->ready = 1;
+	return 0;
+}
+
+static void gz_coder_release(struct gz_coder *g)
+{
+	if (g->ready)
+		deflateEnd(&g->zs);
+	g->ready = 0;
+}
+
+/*
+ * Deflate in[0..n) (the dict bytes before it are the window) into out,
+ * ending on a byte boundary.  NULL if it does not fit in the stored size.
+ */
+static unsigned char *gz_deflate_run(struct gz_coder *g, const unsigned char *dict, size_t dictlen,
+				     const unsigned char *in, size_t n, unsigned char *out)
+{
+	z_stream *z = &g->zs;
+	size_t room = gz_stored_size(n);
+	deflateReset(z);
+	if (dictlen)
+		deflateSetDictionary(z, dict, (uInt)dictlen);
+	z->next_in = (unsigned char *)in;
+	z->avail_in = (uInt)n;
+	z->next_out = out;
+	z->avail_out = (uInt)room;
+	deflate(z, Z_SYNC_FLUSH);
+	if (z->avail_in != 0 || z->avail_out == 0)
+		return NULL;
+	return z->next_out;
+}
+
+/*
+ * Encode one block: runs of sub-blocks that look random are stored, the
+ * others deflated (and stored after all if deflate did not win).  The
+ * GZ_DICT bytes before in are readable (the previous block's tail), or
+ * dictlen says how many are.  Returns the output length.
+ */
+static size_t gz_block(struct gz_coder *g, const unsigned char *in, size_t n, size_t dictlen,
+		       unsigned char *out)
+{
+	unsigned char *o = out;
+	char rnd[GZ_BLOCK / GZ_SUB + 1];
+	size_t nsub = (n + GZ_SUB - 1) / GZ_SUB, s = 0;
+
+	for (size_t i = 0; i < nsub; i++) {
+		size_t off = i * GZ_SUB;
+		rnd[i] = (char)gz_looks_random(in + off, n - off < GZ_SUB ? n - off : GZ_SUB);
+	}
+	while (s < nsub) {
+		size_t e = s + 1, pos = s * GZ_SUB, end;
+		unsigned char *d = NULL;
+		while (e < nsub && rnd[e] == rnd[s])
+			e++;
+		end = e * GZ_SUB < n ? e * GZ_SUB : n;
+		if (!rnd[s]) {
+			size_t back = pos + dictlen < GZ_DICT ? pos + dictlen : GZ_DICT;
+			d = gz_deflate_run(g, in + pos - back, back, in + pos, end - pos, o);
+		}
+		o = d ? d : gz_store(o, in + pos, end - pos);
+		s = e;
+	}
+	return (size_t)(o - out);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * ---- the pipeline ----
+ *
+ * A reader thread fills slots with consecutive tar blocks; a hasher thread
+ * takes the diff_id over them in order; gzip workers encode any filled
+ * block (crc32, then deflate or store) and another hasher takes the blob
+ * digest over their output in order; the calling thread, the writer,
+ * writes the blocks in order (encoding zstd itself, hashing as it goes:
+ * libzstd has its own workers).  With none the diff_id is the digest.  A
+ * slot is reused once written and hashed.  One mutex and one condition variable: blocks are 1 MiB, a
+ * few thousand hand-overs per GiB.
+ *
+ * Memory: slots * (GZ_DICT + GZ_BLOCK input + gz_out_max(GZ_BLOCK) output
+ * for gzip), at most PIPE_MAX_SLOTS, plus a deflate state per worker
+ * (about 270 KiB): under 40 MiB with the most workers, 12 MiB with 2.
+ */
+
+#define PIPE_MAX_WORKERS 8
+#define PIPE_MAX_SLOTS (2 * PIPE_MAX_WORKERS + 2)
+#define ZSTD_MAX_WORKERS 4
+
+struct slot {
+	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
+	unsigned char *out;  /* gzip only */
+	size_t n, dictlen, olen;
+	uint32_t crc;
+	int filled, hashed, coded, bhashed, written;
+};
+
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slots[PIPE_MAX_SLOTS];
+	int nslots;
+	enum cd_compression comp;
+	struct tar_src *src;
+	struct cd_hasher *tar;  /* diff_id, over the tar blocks */
+	struct cd_hasher *blob; /* digest, over gzip's blocks; else NULL */
+	long long nread;        /* blocks filled so far */
+	long long nclaimed;     /* blocks taken by gzip workers */
+	int eof;                /* the reader is done: nread is the block count */
+	int failed;
+	char err[512];
+};
+
+struct gz_worker {
+	struct pipe *p;
+	struct gz_coder coder;
+	pthread_t tid;
+	int started;
+};
+
+static struct slot *pipe_slot(struct pipe *p, long long seq)
+{
+	return &p->slots[seq % p->nslots];
+}
+
+/* Record this thread's cd_errmsg() as the pipeline's failure; the first one wins. */
+static void pipe_fail(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->failed) {
+		size_t n = strlen(cd_errmsg());
+		if (n >= sizeof(p->err))
+			n = sizeof(p->err) - 1;
+		memcpy(p->err, cd_errmsg(), n);
+		p->err[n] = '\0';
+		p->failed = 1;
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *pipe_reader(void *arg)
+{
+	struct pipe *p = arg;
+	unsigned char tail[GZ_DICT];
+	size_t taillen = 0;
+
+	for (long long seq = 0;; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		ssize_t n;
+		int stop;
+
+		pthread_mutex_lock(&p->mu);
+		while (s->filled && !(s->written && s->hashed && s->bhashed) && !p->failed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		stop = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		n = tar_src_fill(p->src, s->in + GZ_DICT, GZ_BLOCK);
+		if (n < 0) {
+			pipe_fail(p);
+			break;
+		}
+		if (n > 0) {
+			memcpy(s->in + GZ_DICT - taillen, tail, taillen);
+			s->dictlen = taillen;
+			s->n = (size_t)n;
+			/* only the last block is short: nothing needs its tail */
+			taillen = (size_t)n >= GZ_DICT ? GZ_DICT : 0;
+			memcpy(tail, s->in + GZ_DICT + n - taillen, taillen);
+		}
+		pthread_mutex_lock(&p->mu);
+		if (n == 0) {
+			p->eof = 1;
+		} else {
+			s->filled = 1;
+			s->bhashed = p->blob == NULL;
+			s->hashed = s->coded = s->written = 0;
+			p->nread = seq + 1;
+		}
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (n == 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Block seq is read (and, for want_coded, encoded): 1, 0 the end, -1 failed. */
+static int pipe_wait(struct pipe *p, long long seq, int want_coded)
+{
+	struct slot *s = pipe_slot(p, seq);
+	int r;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->failed) {
+			r = -1;
+			break;
+		}
+		if (p->nread > seq && (!want_coded || s->coded)) {
+			r = 1;
+			break;
+		}
+		if (p->eof && p->nread <= seq) {
+			r = 0;
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+static void *pipe_tar_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	for (long long seq = 0; pipe_wait(p, seq, 0) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		cd_hasher_update(p->tar, s->in + GZ_DICT, s->n);
+		pthread_mutex_lock(&p->mu);
+		s->hashed = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void *pipe_blob_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	for (long long seq = 0; pipe_wait(p, seq, 1) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		cd_hasher_update(p->blob, s->out, s->olen);
+		pthread_mutex_lock(&p->mu);
+		s->bhashed = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void *pipe_gzip_worker(void *arg)
+{
+	struct gz_worker *w = arg;
+	struct pipe *p = w->p;
+	for (;;) {
+		struct slot *s;
+		long long seq;
+		pthread_mutex_lock(&p->mu);
+		while (p->nclaimed >= p->nread && !p->eof && !p->failed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->failed || p->nclaimed >= p->nread) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		seq = p->nclaimed++;
+		pthread_mutex_unlock(&p->mu);
+		s = pipe_slot(p, seq);
+		s->crc = (uint32_t)crc32(0, s->in + GZ_DICT, (uInt)s->n);
+		s->olen = gz_block(&w->coder, s->in + GZ_DICT, s->n, s->dictlen, s->out);
+		pthread_mutex_lock(&p->mu);
+		s->coded = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void pipe_written(struct pipe *p, long long seq)
+{
+	pthread_mutex_lock(&p->mu);
+	pipe_slot(p, seq)->written = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+struct zs {
+	ZSTD_CCtx *cc;
+	unsigned char *out;
+	size_t cap;
+};
+
+static int zs_init(struct zs *z, int level, int threads)
+{
+	z->cap = ZSTD_CStreamOutSize();
+	z->out = malloc(z->cap);
+	z->cc = ZSTD_createCCtx();
+	if (!z->out || !z->cc)
+		return cd_seterr("cannot initialise zstd");
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level)))
+		return cd_seterr("bad zstd level %d", level);
+	/* nbWorkers >= 1 gives the same bytes whatever the count */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_nbWorkers,
+						threads > ZSTD_MAX_WORKERS ? ZSTD_MAX_WORKERS : threads)))
+		return cd_seterr("libzstd has no multithreading");
+	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+static void zs_release(struct zs *z)
+{
+	ZSTD_freeCCtx(z->cc);
+	free(z->out);
+}
+
+static int zs_feed(struct zs *z, struct sink *o, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer ib = { p, n, 0 };
+	for (;;) {
+		ZSTD_outBuffer ob = { z->out, z->cap, 0 };
+		size_t left = ZSTD_compressStream2(z->cc, &ob, &ib, mode);
+		if (ZSTD_isError(left))
+			return cd_seterr("zstd: %s", ZSTD_getErrorName(left));
+		if (ob.pos && sink_write(o, z->out, ob.pos) < 0)
+			return -1;
+		if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size)
+			return 0;
+	}
+}
+
+static const unsigned char gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+
+/*
+ * The writer's side: blocks in order to the sink, the gzip crc32 into *crc
+ * (the trailer waits for the blob hasher).  0 or -1 (cd_errmsg).
+ */
+static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
+{
+	long long seq;
+	int r;
+
+	if (p->comp == CD_COMP_GZIP && sink_put(o, gz_head, sizeof(gz_head)) < 0)
+		return -1;
+	for (seq = 0; (r = pipe_wait(p, seq, p->comp == CD_COMP_GZIP)) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		const unsigned char *in = s->in + GZ_DICT;
+		switch (p->comp) {
+		case CD_COMP_GZIP:
+			*crc = crc32_combine(*crc, s->crc, (z_off_t)s->n);
+			r = sink_put(o, s->out, s->olen);
+			break;
+		case CD_COMP_ZSTD:
+			r = zs_feed(z, o, in, s->n, ZSTD_e_continue);
+			break;
+		case CD_COMP_NONE:
+			r = sink_put(o, in, s->n);
+			break;
+		}
+		if (r < 0)
+			return -1;
+		pipe_written(p, seq);
+	}
+	if (r < 0)
+		return cd_seterr("%s", p->err);
+	if (p->comp == CD_COMP_ZSTD)
+		return zs_feed(z, o, NULL, 0, ZSTD_e_end);
+	return 0;
+}
+
+static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
+		     enum cd_compression comp, int level, int threads)
+{
+	struct pipe p;
+	struct gz_worker w[PIPE_MAX_WORKERS];
+	struct zs z = { 0 };
+	uLong crc = crc32(0, NULL, 0);
+	pthread_t reader, hasher, bhasher;
+	int nw = comp == CD_COMP_GZIP ? (threads > PIPE_MAX_WORKERS ? PIPE_MAX_WORKERS : threads) : 0;
+	int have_reader = 0, have_hasher = 0, have_bhasher = 0, ret = -1;
+
+	memset(&p, 0, sizeof(p));
+	memset(w, 0, sizeof(w));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.comp = comp;
+	p.src = src;
+	p.tar = tar;
+	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
+	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 2 : 4;
+	for (int i = 0; i < p.nslots; i++) {
+		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
+		if (comp == CD_COMP_GZIP)
+			p.slots[i].out = malloc(gz_out_max(GZ_BLOCK));
+		if (!p.slots[i].in || (comp == CD_COMP_GZIP && !p.slots[i].out)) {
+			cd_seterr("out of memory for the layer buffers");
+			goto out;
+		}
+	}
+	if (comp == CD_COMP_ZSTD && zs_init(&z, level, threads) < 0)
+		goto out;
+	for (int i = 0; i < nw; i++) {
+		w[i].p = &p;
+		if (gz_coder_init(&w[i].coder, level) < 0)
+			goto out;
+	}
+	if (pthread_create(&reader, NULL, pipe_reader, &p) != 0) {
+		cd_seterr("cannot start the reader thread");
+		goto out;
+	}
+	have_reader = 1;
+	if (pthread_create(&hasher, NULL, pipe_tar_hasher, &p) != 0) {
+		cd_seterr("cannot start the hasher thread");
+		pipe_fail(&p);
+		goto out;
+	}
+	have_hasher = 1;
+	if (p.blob) {
+		cd_hasher_update(p.blob, gz_head, sizeof(gz_head));
+		if (pthread_create(&bhasher, NULL, pipe_blob_hasher, &p) != 0) {
+			cd_seterr("cannot start the hasher thread");
+			pipe_fail(&p);
+			goto out;
+		}
+		have_bhasher = 1;
+	}
+	for (int i = 0; i < nw; i++) {
+		if (pthread_create(&w[i].tid, NULL, pipe_gzip_worker, &w[i]) != 0) {
+			cd_seterr("cannot start a compression thread");
+			pipe_fail(&p);
+			goto out;
+		}
+		w[i].started = 1;
+	}
+	ret = pipe_write(&p, o, &z, &crc);
+	if (ret < 0)
+		pipe_fail(&p); /* stop the others; our message stays in cd_errmsg() */
+out:
+	if (have_bhasher)
+		pthread_join(bhasher, NULL);
+	if (ret == 0 && comp == CD_COMP_GZIP) {
+		/* empty final fixed block, then RFC 1952's crc32 and size mod 2^32 */
+		unsigned char tail[2 + 8] = { 0x03, 0x00 };
+		put_le32(tail + 2, (uint32_t)crc);
+		put_le32(tail + 6, (uint32_t)src->total);
+		ret = sink_write(o, tail, sizeof(tail));
+	}
+	if (have_reader)
+		pthread_join(reader, NULL);
+	if (have_hasher)
+		pthread_join(hasher, NULL);
+	for (int i = 0; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].tid, NULL);
+		gz_coder_release(&w[i].coder);
+	}
+	if (comp == CD_COMP_ZSTD)
+		zs_release(&z);
+	for (int i = 0; i < p.nslots; i++) {
+		free(p.slots[i].in);
+		free(p.slots[i].out);
+	}
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	return ret;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int cd_layer_write(int disk_fd, long long disk_size, int out_fd,
+		   const struct cd_layer_opts *opts, struct cd_layer_result *res)
+{
+	struct tar_src src;
+	struct cd_hasher tar;
+	struct sink o = { .fd = out_fd };
+	char hex[CD_HEX_MAX];
+	int threads = opts->threads > 0 ? opts->threads : online_cpus();
+	int ret;
+
+	if (disk_size < 0)
+		return cd_seterr("bad disk size %lld", disk_size);
+	if (opts->mtime < 0 || opts->mtime > TAR_USTAR_MAX)
+		return cd_seterr("mtime %lld out of the tar range", opts->mtime);
+	tar_src_init(&src, disk_fd, disk_size, opts->mtime);
+	if (cd_hasher_init(&tar, CD_HASH_SHA256) < 0)
+		return -1;
+	if (cd_hasher_init(&o.blob, CD_HASH_SHA256) < 0) {
+		cd_hasher_release(&tar);
+		return -1;
+	}
+	switch (opts->comp) {
+	case CD_COMP_GZIP:
+		if (opts->level < 0 || opts->level > 9)
+			ret = cd_seterr("bad gzip level %d", opts->level);
+		else
+			ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 1, threads);
+		break;
+	case CD_COMP_ZSTD:
+		ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 3, threads);
+		break;
+	case CD_COMP_NONE:
+		ret = layer_run(&src, &tar, &o, opts->comp, 0, threads);
+		break;
+	default:
+		ret = cd_seterr("unknown compression %d", (int)opts->comp);
+	}
+	if (ret == 0) {
+		cd_hasher_final_hex(&tar, hex);
+		if (cd_snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%s", hex) < 0)
+			ret = -1;
+		if (opts->comp == CD_COMP_NONE) {
+			memcpy(res->digest, res->diff_id, sizeof(res->digest));
+		} else {
+			cd_hasher_final_hex(&o.blob, hex);
+			if (cd_snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex) < 0)
+				ret = -1;
+		}
+		res->size = o.size;
+	}
+	cd_hasher_release(&tar);
+	cd_hasher_release(&o.blob);
+	return ret;
+}
