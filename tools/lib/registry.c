@@ -274,7 +274,7 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 	pthread_mutex_unlock(&r->mu);
 	int ret = -1;
 	if (!realm || (strncasecmp(realm, "https://", 8) && strncasecmp(realm, "http://", 7))) {
-		ret = fail(CD_REG_AUTH, "%s: token realm missing or not an http(s) URL", r->host);
+		ret = fail(CD_REG_AUTH, "token realm missing or not an http(s) URL");
 		goto out;
 	}
 	char *url = token_url(realm, service, scope);
@@ -286,17 +286,17 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 	q.headers = h;
 	char *ru = cd_url_redact(realm);
 	if (cd_http_perform(&q) < 0) {
-		ret = fail(CD_REG_UNREACHABLE, "%s: token service: %s", r->host, cd_errmsg());
+		ret = fail(CD_REG_UNREACHABLE, "token service: %s", cd_errmsg());
 	} else if (q.status == 401 || q.status == 403) {
 		if (r->creds.user)
-			ret = fail(CD_REG_AUTH, "%s: authentication failed for user '%s' at token service %s (HTTP %ld)",
-				   r->host, r->creds.user, ru, q.status);
+			ret = fail(CD_REG_AUTH, "authentication failed for user '%s' at token service %s (HTTP %ld)",
+				   r->creds.user, ru, q.status);
 		else
-			ret = fail(CD_REG_AUTH, "%s: token service %s refused anonymous access (HTTP %ld)",
-				   r->host, ru, q.status);
+			ret = fail(CD_REG_AUTH, "token service %s refused anonymous access (HTTP %ld)",
+				   ru, q.status);
 	} else if (q.status != 200) {
 		cd_http_status_error(&q);
-		ret = fail(q.status == 429 ? CD_REG_TOO_MANY : CD_REG_OTHER, "%s: token service: %s", r->host, cd_errmsg());
+		ret = fail(q.status == 429 ? CD_REG_TOO_MANY : CD_REG_OTHER, "token service: %s", cd_errmsg());
 	} else {
 		jv doc = jv_parse_sized(q.body.p ? q.body.p : "", (int)q.body.len);
 		const char *t = cd_jv_str(doc, "token");
@@ -306,7 +306,7 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 		if (exp < 10)
 			exp = 10;
 		if (!t || !*t || strlen(t) > TOKEN_BODY_MAX || strpbrk(t, "\r\n")) {
-			ret = fail(CD_REG_AUTH, "%s: token service %s answered without a usable token", r->host, ru);
+			ret = fail(CD_REG_AUTH, "token service %s answered without a usable token", ru);
 		} else {
 			token_put(r, scope, t, mono_ms() + (long long)(exp - 5) * 1000);
 			ret = 0;
@@ -339,12 +339,12 @@ static int learn_challenge(struct cd_registry *r, const struct cd_http_req *q)
 	char v[URL_HDR_MAX];
 	struct cd_challenge c;
 	if (!cd_http_header(q, "WWW-Authenticate", v, sizeof(v)))
-		return fail(CD_REG_AUTH, "%s: HTTP 401 without a WWW-Authenticate challenge", r->host);
+		return fail(CD_REG_AUTH, "HTTP 401 without a WWW-Authenticate challenge");
 	if (cd_challenge_parse(&c, v) < 0)
-		return fail(CD_REG_AUTH, "%s: %s", r->host, cd_errmsg());
+		return fail(CD_REG_AUTH, "%s", cd_errmsg());
 	if (c.scheme != CD_AUTH_BASIC && c.scheme != CD_AUTH_BEARER) {
 		cd_challenge_release(&c);
-		return fail(CD_REG_AUTH, "%s: unsupported authentication scheme", r->host);
+		return fail(CD_REG_AUTH, "unsupported authentication scheme");
 	}
 	pthread_mutex_lock(&r->mu);
 	r->auth = c.scheme;
@@ -360,17 +360,19 @@ static int learn_challenge(struct cd_registry *r, const struct cd_http_req *q)
 	return 0;
 }
 
-/* The Authorization header line for scope, or NULL (anonymous / not yet known). */
-static char *auth_line(struct cd_registry *r, const char *scope)
+/* The Authorization header line for scope, or NULL; *sent: the scheme used. */
+static char *auth_line(struct cd_registry *r, const char *scope, enum cd_auth_scheme *sent)
 {
 	pthread_mutex_lock(&r->mu);
 	enum cd_auth_scheme a = r->auth;
 	char *line = (a == CD_AUTH_BASIC && r->basic) ? cd_xasprintf("Authorization: %s", r->basic) : NULL;
 	pthread_mutex_unlock(&r->mu);
+	*sent = line ? CD_AUTH_BASIC : CD_AUTH_NONE;
 	if (a == CD_AUTH_BEARER) {
 		char *t = token_get(r, scope);
 		if (t) {
 			line = cd_xasprintf("Authorization: Bearer %s", t);
+			*sent = CD_AUTH_BEARER;
 			wipe_free(t);
 		}
 	}
@@ -414,10 +416,11 @@ static int reg_do(struct cd_registry *r, struct cd_http_req *q, const char *scop
 	int fresh = 0;
 	q->flags |= CD_HTTP_NO_MIRROR;
 	for (int attempt = 0; attempt < 3; attempt++) {
+		enum cd_auth_scheme sent;
 		struct curl_slist *h = NULL;
 		for (struct curl_slist *i = headers; i; i = i->next)
 			h = curl_slist_append(h, i->data);
-		char *a = auth_line(r, scope);
+		char *a = auth_line(r, scope, &sent);
 		if (a) {
 			h = curl_slist_append(h, a);
 			wipe_free(a);
@@ -428,33 +431,37 @@ static int reg_do(struct cd_registry *r, struct cd_http_req *q, const char *scop
 		slist_wipe_free(h);
 		if (ret < 0) {
 			tl_kind = CD_REG_UNREACHABLE;
-			if (q->result == CURLE_PEER_FAILED_VERIFICATION)
-				cd_adderr("%s: TLS certificate not trusted (use --ca-file, or --insecure-skip-tls)", r->host);
+			if (q->result == CURLE_PEER_FAILED_VERIFICATION) {
+				char why[1024];
+				snprintf(why, sizeof(why), "%s", cd_errmsg());
+				cd_seterr("%s (TLS certificate not trusted: use --ca-file, or --insecure-skip-tls)", why);
+			}
 			return -1;
 		}
 		if (q->status != 401)
 			return 0;
-		if (attempt == 2 || (rewind && rewind(rctx) < 0))
+		if (attempt == 2)
 			break;
-		pthread_mutex_lock(&r->mu);
-		int was_basic = r->auth == CD_AUTH_BASIC;
-		pthread_mutex_unlock(&r->mu);
 		if (learn_challenge(r, q) < 0)
 			return -1;
 		pthread_mutex_lock(&r->mu);
 		enum cd_auth_scheme now = r->auth;
+		int have_basic = r->basic != NULL;
 		pthread_mutex_unlock(&r->mu);
 		if (now == CD_AUTH_BASIC) {
-			if (!r->basic || was_basic)
+			/* Credentials we sent were refused, or we have none. */
+			if (!have_basic || sent == CD_AUTH_BASIC)
 				break;
-			continue;
+		} else {
+			if (fresh)
+				break; /* a token fetched just now was refused too */
+			token_put(r, scope, NULL, 0);
+			if (token_fetch(r, scope) < 0)
+				return -1;
+			fresh = 1;
 		}
-		if (fresh)
-			break; /* a new token was refused too */
-		token_put(r, scope, NULL, 0);
-		if (token_fetch(r, scope) < 0)
-			return -1;
-		fresh = 1;
+		if (rewind && rewind(rctx) < 0)
+			break;
 	}
 	/* Refused: say why without any secret. */
 	char v[URL_HDR_MAX], msg[512] = "";
@@ -464,12 +471,12 @@ static int reg_do(struct cd_registry *r, struct cd_http_req *q, const char *scop
 	cd_registry_error_body(q->body.p, q->body.len, msg, sizeof(msg));
 	const char *why = msg[0] ? msg : "HTTP 401";
 	if (c.scheme == CD_AUTH_BEARER)
-		fail(CD_REG_AUTH, "%s: token refused for '%s'%s%s%s (%s)", r->host, scope,
-		     c.error ? " (" : "", c.error ? c.error : "", c.error ? ")" : "", why);
+		fail(CD_REG_AUTH, "token refused for scope '%s'%s%s: %s", scope,
+		     c.error ? ": " : "", c.error ? c.error : "", why);
 	else if (r->creds.user)
-		fail(CD_REG_AUTH, "%s: authentication failed for user '%s' (%s)", r->host, r->creds.user, why);
+		fail(CD_REG_AUTH, "authentication failed for user '%s': %s", r->creds.user, why);
 	else
-		fail(CD_REG_AUTH, "%s: authentication required and no credentials found (%s)", r->host, why);
+		fail(CD_REG_AUTH, "authentication required and no credentials found for '%s': %s", r->host, why);
 	cd_challenge_release(&c);
 	return -1;
 }

@@ -1,0 +1,246 @@
+# The real registry (CNCF distribution, Debian's docker-registry) on loopback,
+# for cdkit's bats files:
+#
+#   load lib/common
+#   load lib/registry
+#   setup_file()    { registry_start token; registry_publish_fixtures; }
+#   teardown_file() { registry_stop; }
+#
+# registry_start MODE, MODE one of
+#   plain     plain HTTP, anonymous
+#   tls       HTTPS with a certificate signed by a CA made here ($REGISTRY_CA)
+#   htpasswd  plain HTTP, Basic auth (bcrypt htpasswd)
+#   token     plain HTTP, Bearer tokens from tests/lib/token-issuer.py
+# sets REGISTRY (127.0.0.1:PORT), REGISTRY_PORT, REGISTRY_PID, REGISTRY_DIR,
+# REGISTRY_LOG (its log, with the access log: count requests there);
+# for htpasswd and token also REGISTRY_USER, REGISTRY_PASS and
+# REGISTRY_AUTHFILE (a containers auth.json holding them); for token also
+# TOKEN_PID, TOKEN_URL, TOKEN_LOG and TOKEN_RULES (write
+# '{"expired": true}' or '{"deny": true}' there to make the issuer misbehave).
+# Every server binds 127.0.0.1 on a free port and is stopped by PID.
+#
+# Publishing (skopeo, from OCI layouts made with umoci):
+#   oci_image LAYOUT TAG ARCH SHASUM      a one-layer image like medius makes
+#   oci_index LAYOUT TAG TAG...           an OCI index of those images
+#   registry_push LAYOUT:TAG REPO:TAG FORMAT   FORMAT v2s2 or oci (--all)
+#   registry_publish_fixtures             the standard set:
+#     containerdisks/cirros:6.1    single-arch Docker schema 2 (amd64)
+#     containerdisks/fedora:41     Docker manifest list (amd64, arm64)
+#     containerdisks/ubuntu:24.04  OCI index (amd64, arm64)
+#   fixture_sum NAME VERSION ARCH         the shasum label the set carries
+
+REGISTRY_USER=cdkit-tester
+REGISTRY_PASS='s3cret-Pa55word'
+
+# A free loopback port (a small race with other processes is retried by the caller).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http URL [CURL-ARGS...]: poll until anything answers (max ~10 s).
+wait_http() {
+	local url=$1 i
+	shift
+	for i in $(seq 200); do
+		curl -s -o /dev/null "$@" "$url" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+_registry_tls_files() {
+	local d=$REGISTRY_DIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=cdkit-test-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj /CN=127.0.0.1 -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/server.ext" -out "$d/server.crt" 2>/dev/null
+	REGISTRY_CA=$d/ca.crt
+	export REGISTRY_CA
+}
+
+_registry_authfile() {
+	local auth
+	auth=$(printf '%s:%s' "$REGISTRY_USER" "$REGISTRY_PASS" | base64 -w0)
+	REGISTRY_AUTHFILE=$REGISTRY_DIR/auth.json
+	printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY" "$auth" > "$REGISTRY_AUTHFILE"
+	export REGISTRY_USER REGISTRY_PASS REGISTRY_AUTHFILE
+}
+
+_token_issuer_start() {
+	local d=$REGISTRY_DIR pf="$REGISTRY_DIR/token.port"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cdkit-token-issuer \
+		-keyout "$d/token.key" -out "$d/token.crt" 2>/dev/null
+	printf '%s:%s\n' "$REGISTRY_USER" "$REGISTRY_PASS" > "$d/token.users"
+	TOKEN_RULES=$d/token-rules.json
+	TOKEN_LOG=$d/token.log
+	echo '{}' > "$TOKEN_RULES"
+	python3 "$CDKIT_ROOT/tests/lib/token-issuer.py" --key "$d/token.key" --cert "$d/token.crt" \
+		--users "$d/token.users" --issuer cdkit-test-issuer --service cdkit-registry \
+		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --port-file "$pf" &
+	TOKEN_PID=$!
+	local i
+	for i in $(seq 200); do
+		[ -s "$pf" ] && break
+		sleep 0.05
+	done
+	TOKEN_URL="http://127.0.0.1:$(cat "$pf")/token"
+	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES
+}
+
+_registry_config() {
+	local mode=$1 port=$2 d=$REGISTRY_DIR
+	cat <<-EOF
+	version: 0.1
+	log:
+	  level: warn
+	  accesslog:
+	    disabled: false
+	storage:
+	  filesystem:
+	    rootdirectory: $d/data
+	  delete:
+	    enabled: true
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: cdkit-test-secret
+	EOF
+	case $mode in
+	tls)
+		printf '  tls:\n    certificate: %s\n    key: %s\n' "$d/server.crt" "$d/server.key" ;;
+	htpasswd)
+		printf 'auth:\n  htpasswd:\n    realm: cdkit-test\n    path: %s\n' "$d/htpasswd" ;;
+	token)
+		printf 'auth:\n  token:\n    realm: %s\n    service: cdkit-registry\n    issuer: cdkit-test-issuer\n    rootcertbundle: %s\n' \
+			"$TOKEN_URL" "$d/token.crt" ;;
+	esac
+}
+
+registry_start() {
+	local mode=${1:-plain} scheme=http try port
+	REGISTRY_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/registry.XXXXXX")
+	REGISTRY_LOG=$REGISTRY_DIR/registry.log
+	case $mode in
+	plain) ;;
+	tls) _registry_tls_files; scheme=https ;;
+	htpasswd) htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASS" > "$REGISTRY_DIR/htpasswd" 2>/dev/null ;;
+	token) _token_issuer_start ;;
+	*) echo "registry_start: unknown mode '$mode'" >&2; return 1 ;;
+	esac
+	for try in 1 2 3; do
+		port=$(free_port)
+		_registry_config "$mode" "$port" > "$REGISTRY_DIR/config.yml"
+		docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 &
+		REGISTRY_PID=$!
+		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
+			break
+		fi
+		kill "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null
+		REGISTRY_PID=
+	done
+	[ -n "$REGISTRY_PID" ] || { echo "registry_start: the registry did not start" >&2; cat "$REGISTRY_LOG" >&2; return 1; }
+	REGISTRY_PORT=$port
+	REGISTRY=127.0.0.1:$port
+	REGISTRY_MODE=$mode
+	export REGISTRY REGISTRY_PORT REGISTRY_PID REGISTRY_DIR REGISTRY_LOG REGISTRY_MODE
+	case $mode in htpasswd|token) _registry_authfile ;; esac
+}
+
+registry_stop() {
+	if [ -n "${REGISTRY_PID:-}" ]; then
+		kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+		REGISTRY_PID=
+	fi
+	if [ -n "${TOKEN_PID:-}" ]; then
+		kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
+		TOKEN_PID=
+	fi
+	return 0
+}
+
+# The skopeo flags to talk to the running registry.
+registry_skopeo_flags() {
+	case ${REGISTRY_MODE:-plain} in
+	tls) printf '%s\n' --dest-cert-dir "$REGISTRY_DIR/skopeo-certs" ;;
+	htpasswd|token) printf '%s\n' --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASS" ;;
+	*) printf '%s\n' --dest-tls-verify=false ;;
+	esac
+}
+
+fixture_sum() {
+	printf '%s:%s:%s' "$1" "$2" "$3" | sha256sum | cut -d' ' -f1
+}
+
+# oci_image LAYOUT TAG ARCH SHASUM: one image with medius's config and a tiny disk layer.
+oci_image() {
+	local layout=$1 tag=$2 arch=$3 sum=$4 src
+	[ -d "$layout" ] || umoci init --layout "$layout"
+	umoci new --image "$layout:$tag"
+	umoci config --image "$layout:$tag" --architecture "$arch" --os linux \
+		--config.label "shasum=$sum" --config.entrypoint no-entrypoint \
+		--config.env INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE=u1.medium
+	src=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/disk.XXXXXX")
+	mkdir -p "$src/disk"
+	printf 'disk of %s %s\n' "$tag" "$sum" > "$src/disk/disk.img"
+	umoci insert --image "$layout:$tag" "$src/disk" /disk
+	rm -rf "$src"
+}
+
+# oci_index LAYOUT TAG TAG...: an OCI image index of the tagged images (their
+# platforms read from their configs), tagged TAG in the layout.
+oci_index() {
+	local layout=$1 tag=$2
+	shift 2
+	python3 - "$layout" "$tag" "$@" <<-'EOF'
+	import hashlib, json, os, sys
+	layout, tag, parts = sys.argv[1], sys.argv[2], sys.argv[3:]
+	def blob(d):
+	    return os.path.join(layout, "blobs", *d.split(":", 1))
+	idx = json.load(open(os.path.join(layout, "index.json")))
+	byname = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in idx["manifests"]}
+	ms = []
+	for p in parts:
+	    d = byname[p]
+	    man = json.load(open(blob(d["digest"])))
+	    cfg = json.load(open(blob(man["config"]["digest"])))
+	    ms.append({"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"],
+	               "platform": {"architecture": cfg["architecture"], "os": cfg["os"]}})
+	body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+	                   "manifests": ms}).encode()
+	dg = "sha256:" + hashlib.sha256(body).hexdigest()
+	open(blob(dg), "wb").write(body)
+	idx["manifests"] = [m for m in idx["manifests"]
+	                    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag]
+	idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": dg,
+	                         "size": len(body), "annotations": {"org.opencontainers.image.ref.name": tag}})
+	json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
+	EOF
+}
+
+# registry_push LAYOUT:TAG REPO:TAG FORMAT
+registry_push() {
+	local src=$1 dst=$2 format=${3:-v2s2} flags
+	mapfile -t flags < <(registry_skopeo_flags)
+	if [ "${REGISTRY_MODE:-}" = tls ] && [ ! -d "$REGISTRY_DIR/skopeo-certs" ]; then
+		mkdir -p "$REGISTRY_DIR/skopeo-certs"
+		cp "$REGISTRY_CA" "$REGISTRY_DIR/skopeo-certs/ca.crt"
+	fi
+	skopeo --insecure-policy copy -q --all --format "$format" "${flags[@]}" \
+		"oci:$src" "docker://$REGISTRY/$dst"
+}
+
+registry_publish_fixtures() {
+	local l=$REGISTRY_DIR/layout
+	oci_image "$l" cirros-amd64 amd64 "$(fixture_sum cirros 6.1 amd64)"
+	oci_image "$l" fedora-amd64 amd64 "$(fixture_sum fedora 41 amd64)"
+	oci_image "$l" fedora-arm64 arm64 "$(fixture_sum fedora 41 arm64)"
+	oci_index "$l" fedora fedora-amd64 fedora-arm64
+	oci_image "$l" ubuntu-amd64 amd64 "$(fixture_sum ubuntu 24.04 amd64)"
+	oci_image "$l" ubuntu-arm64 arm64 "$(fixture_sum ubuntu 24.04 arm64)"
+	oci_index "$l" ubuntu ubuntu-amd64 ubuntu-arm64
+	registry_push "$l:cirros-amd64" containerdisks/cirros:6.1 v2s2
+	registry_push "$l:fedora" containerdisks/fedora:41 v2s2
+	registry_push "$l:ubuntu" containerdisks/ubuntu:24.04 oci
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""A small registry token issuer for cdkit's tests (docker token auth).
+
+    token-issuer.py --key KEY.pem --cert CERT.pem --users FILE
+                    --issuer NAME --service NAME --port-file FILE
+                    [--rules FILE] [--log FILE]
+
+Binds 127.0.0.1 on a free port (written to --port-file) and answers
+GET /token?service=S&scope=A&scope=B with {"token", "access_token",
+"expires_in", "issued_at"}: an RS256 JWT signed with KEY (the `openssl`
+command line signs), carrying CERT in its x5c header so that a registry
+whose rootcertbundle holds CERT trusts it.
+
+Credentials: a Basic Authorization header must match a "user:password"
+line of --users, else 401.  With credentials the token grants every action
+asked for; without (anonymous) it grants "pull" only.
+
+--rules names a JSON object re-read on every request:
+  {"expired": true}   tokens that expired an hour ago
+  {"deny": true}      tokens that grant nothing
+Each request is logged to --log as "GET <scope...> <user|-> <status>"
+(never a password).
+"""
+import argparse
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+LOCK = threading.Lock()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def load_json(path):
+    if not path or not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def log(self, scopes, user, status):
+        if self.server.logfile:
+            with LOCK, open(self.server.logfile, "a") as f:
+                f.write("GET %s %s %d\n" % (",".join(scopes) or "-", user or "-", status))
+
+    def reply(self, status, obj, extra=None):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def user(self):
+        """(user, ok): user None when anonymous; ok False on bad credentials."""
+        h = self.headers.get("Authorization")
+        if not h:
+            return None, True
+        if not h.startswith("Basic "):
+            return None, False
+        try:
+            u, _, p = base64.b64decode(h[6:], validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None, False
+        return u, self.server.users.get(u) == p
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        q = parse_qs(url.query)
+        scopes = []
+        for s in q.get("scope", []):
+            scopes.extend(s.split(" "))
+        user, ok = self.user()
+        if url.path != "/token":
+            self.log(scopes, user, 404)
+            self.reply(404, {"errors": [{"code": "NOT_FOUND", "message": "no such path"}]})
+            return
+        if not ok:
+            self.log(scopes, user, 401)
+            self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
+                       {"WWW-Authenticate": 'Basic realm="cdkit-token-issuer"'})
+            return
+        rules = load_json(self.server.rules)
+        access = []
+        for s in scopes:
+            parts = s.split(":")
+            if len(parts) < 3 or rules.get("deny"):
+                continue
+            typ, name, actions = parts[0], ":".join(parts[1:-1]), parts[-1].split(",")
+            if user is None:
+                actions = [a for a in actions if a == "pull"]
+            access.append({"type": typ, "name": name, "actions": actions})
+        now = int(time.time())
+        if rules.get("expired"):
+            now -= 7200
+        claims = {
+            "iss": self.server.issuer,
+            "sub": user or "",
+            "aud": q.get("service", [self.server.service])[0],
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "access": access,
+        }
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self.server.cert_b64]}
+        signing_input = (b64url(json.dumps(header).encode()) + "." +
+                         b64url(json.dumps(claims).encode())).encode()
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.server.key],
+                             input=signing_input, capture_output=True, check=True).stdout
+        token = signing_input.decode() + "." + b64url(sig)
+        self.log(scopes, user, 200)
+        self.reply(200, {"token": token, "access_token": token, "expires_in": 300,
+                         "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--users", required=True)
+    ap.add_argument("--issuer", required=True)
+    ap.add_argument("--service", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--rules")
+    ap.add_argument("--log")
+    a = ap.parse_args()
+    der = subprocess.run(["openssl", "x509", "-in", a.cert, "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.key = a.key
+    srv.cert_b64 = base64.b64encode(der).decode()
+    srv.issuer = a.issuer
+    srv.service = a.service
+    srv.rules = a.rules
+    srv.logfile = a.log
+    srv.users = {}
+    with open(a.users) as f:
+        for line in f:
+            u, _, p = line.rstrip("\n").partition(":")
+            if u:
+                srv.users[u] = p
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, a.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
