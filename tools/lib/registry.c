@@ -1151,6 +1151,8 @@ static int upload_post(struct cd_registry *r, const char *repo, const char *quer
 			cd_upload_release(up);
 			ret = -1;
 		}
+		/* A new session holds nothing; distribution says "Range: 0-0" all the same. */
+		up->offset = 0;
 	}
 	curl_slist_free_all(h);
 	cd_http_req_release(&q);
