@@ -287,6 +287,74 @@ static void test_gzip_stores_random(void)
 	free(p);
 }
 
+/* Raw-inflate gz_block's output (plus a final empty block) and compare. */
+static int block_roundtrip(struct gz_coder *g, const unsigned char *in, size_t n, size_t *olen)
+{
+	size_t cap = gz_out_max(n) + 2;
+	unsigned char *out = malloc(cap), *back = malloc(n + 1);
+	z_stream z;
+	int ok;
+	*olen = gz_block(g, in, n, 0, out);
+	out[(*olen)++] = 0x03;
+	out[(*olen)++] = 0x00;
+	memset(&z, 0, sizeof(z));
+	inflateInit2(&z, -15);
+	z.next_in = out;
+	z.avail_in = (uInt)*olen;
+	z.next_out = back;
+	z.avail_out = (uInt)n + 1;
+	ok = inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == n && memcmp(back, in, n) == 0;
+	inflateEnd(&z);
+	free(out);
+	free(back);
+	return ok;
+}
+
+/* The block encoder's runs, its stored fallback and its output bound. */
+static void test_gz_block(void)
+{
+	size_t n = GZ_BLOCK, olen;
+	unsigned char *p = malloc(n);
+	struct gz_coder g;
+	CHECK(gz_coder_init(&g, 1) == 0);
+
+	/* alternating sub-blocks: a run each, stored and deflated in turn */
+	for (size_t i = 0; i < n / GZ_SUB; i++) {
+		if (i % 2)
+			fill_random(p + i * GZ_SUB, GZ_SUB, i);
+		else
+			fill_text(p + i * GZ_SUB, GZ_SUB);
+	}
+	CHECK(block_roundtrip(&g, p, n, &olen));
+	CHECK(olen < n / 2 + n / 8);
+
+	/* random data whose sampled slices look compressible: deflate is
+	 * tried, loses, and the run is stored after all */
+	fill_random(p, n, 7);
+	for (size_t i = 0; i < n; i += GZ_SUB / 8)
+		for (size_t j = 0; j < 1024; j++)
+			p[i + j] &= 0x3f;
+	CHECK(!gz_looks_random(p, GZ_SUB));
+	CHECK(block_roundtrip(&g, p, n, &olen));
+	CHECK(olen <= gz_stored_size(n) + 10 * (n / GZ_SUB));
+
+	/* pure random: deflate cannot beat storing it; stored, 5 bytes a 64 KiB */
+	fill_random(p, n, 8);
+	CHECK(gz_looks_random(p, GZ_SUB));
+	unsigned char *o = malloc(gz_stored_size(GZ_SUB));
+	CHECK(gz_deflate_run(&g, NULL, 0, p, GZ_SUB, o) == NULL);
+	free(o);
+	CHECK(block_roundtrip(&g, p, n, &olen));
+	CHECK(olen == gz_stored_size(n) + 2);
+
+	/* odd sizes: shorter than a sub-block, not a multiple of it */
+	CHECK(block_roundtrip(&g, p, 1000, &olen));
+	fill_text(p, n);
+	CHECK(block_roundtrip(&g, p, GZ_SUB * 3 + 17, &olen));
+	gz_coder_release(&g);
+	free(p);
+}
+
 static void test_failures(void)
 {
 	unsigned char p[4096];
@@ -359,6 +427,7 @@ int main(void)
 {
 	test_names();
 	test_pax_size();
+	test_gz_block();
 	test_layers();
 	test_gzip_stores_random();
 	test_failures();

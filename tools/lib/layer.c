@@ -6,7 +6,6 @@
  * bytes; the block layout, never the timing, decides the output bytes.
  */
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -213,10 +212,14 @@ static size_t gz_stored_size(size_t n)
 	return n + 5 * ((n + GZ_STORED_MAX - 1) / GZ_STORED_MAX);
 }
 
-/* Bytes a block's output can take: never more than storing it. */
+/*
+ * Bytes a block's output can take: each run (of whole sub-blocks but the
+ * last) is at most its stored size, which rounds its 5-byte headers up:
+ * at most n / GZ_STORED_MAX + 1 headers per run, a run per sub-block.
+ */
 static size_t gz_out_max(size_t n)
 {
-	return gz_stored_size(n);
+	return n + 10 * (n / GZ_SUB + 1);
 }
 
 static unsigned char *gz_store(unsigned char *out, const unsigned char *in, size_t n)
@@ -237,19 +240,23 @@ static unsigned char *gz_store(unsigned char *out, const unsigned char *in, size
 }
 
 /*
- * Would deflate waste its time here?  The order-0 entropy of a sample:
- * compressed data (most of a cloud qcow2) sits near 8 bits a byte.
- * NEEDSWORK: data with a flat byte histogram but long repeats (a copied
- * random block) is stored too; deflate would have found the repeat.
+ * Would deflate waste its time here?  Compressed data (most of a cloud
+ * qcow2) has a flat byte histogram.  The test is on a sample of 8 KiB: its
+ * collision entropy -log2(sum p^2), a lower bound of the Shannon entropy,
+ * above 7.8 bits a byte, where deflate could save 2.5% at best.  Integers
+ * only, so every machine decides alike.  Random data sits near
+ * sum c^2 = 270000; the bound is N^2 * 2^-7.8 = 301000.
+ * NEEDSWORK: data with a flat histogram but long repeats (a copied random
+ * block) is stored too; deflate would have found the repeat.
  */
 static int gz_looks_random(const unsigned char *p, size_t n)
 {
-	enum { SLICES = 8, SLICE = 1024 };
+	enum { SLICES = 8, SLICE = 1024, N = SLICES * SLICE };
 	uint32_t c[4][256];
-	double h = 0, total;
+	uint64_t sq = 0;
 	size_t step;
 
-	if (n < SLICES * SLICE)
+	if (n < N)
 		return 0; /* small: deflate tries, stored is the fallback */
 	memset(c, 0, sizeof(c));
 	step = n / SLICES;
@@ -262,13 +269,12 @@ static int gz_looks_random(const unsigned char *p, size_t n)
 			c[3][q[i + 3]]++;
 		}
 	}
-	total = SLICES * SLICE;
 	for (int b = 0; b < 256; b++) {
-		uint32_t k = c[0][b] + c[1][b] + c[2][b] + c[3][b];
-		if (k)
-			h -= k * log2(k / total);
+		uint64_t k = c[0][b] + c[1][b] + c[2][b] + c[3][b];
+		sq += k * k;
 	}
-	return h / total > 7.8;
+	/* sum p^2 < 2^-7.8 (= 10 / 2228.6) */
+	return sq * 2229 < (uint64_t)N * N * 10;
 }
 
 struct gz_coder {
@@ -366,17 +372,20 @@ static void put_le32(unsigned char *p, uint32_t v)
  * digest over their output in order; the calling thread, the writer,
  * writes the blocks in order (encoding zstd itself, hashing as it goes:
  * libzstd has its own workers).  With none the diff_id is the digest.  A
- * slot is reused once written and hashed.  One mutex and one condition variable: blocks are 1 MiB, a
- * few thousand hand-overs per GiB.
+ * slot is reused once written and hashed.  One mutex; a condition
+ * variable per event, so that only the threads it concerns wake up.
  *
- * Memory: slots * (GZ_DICT + GZ_BLOCK input + gz_out_max(GZ_BLOCK) output
- * for gzip), at most PIPE_MAX_SLOTS, plus a deflate state per worker
- * (about 270 KiB): under 40 MiB with the most workers, 12 MiB with 2.
+ * Memory, whatever the disk size: slots of GZ_DICT + GZ_BLOCK input and,
+ * for gzip, gz_out_max(GZ_BLOCK) output: 2 per gzip worker + 4, at most
+ * PIPE_MAX_SLOTS (about 2.06 MiB each: 16.5 MiB with 2 workers, 25 MiB at
+ * most), plus a deflate state per worker (about 270 KiB); none and zstd
+ * take 6 MiB of slots, and libzstd 15 to 25 MiB more (2 to 4 workers).
  */
 
 #define PIPE_MAX_WORKERS 8
-#define PIPE_MAX_SLOTS (2 * PIPE_MAX_WORKERS + 2)
+#define PIPE_MAX_SLOTS 12
 #define ZSTD_MAX_WORKERS 4
+#define ZSTD_JOB_SIZE (1 << 20)
 
 struct slot {
 	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
@@ -388,7 +397,8 @@ struct slot {
 
 struct pipe {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	/* a slot was freed (the reader waits), a block read, a block encoded */
+	pthread_cond_t freed, filled, coded;
 	struct slot slots[PIPE_MAX_SLOTS];
 	int nslots;
 	enum cd_compression comp;
@@ -426,7 +436,9 @@ static void pipe_fail(struct pipe *p)
 		p->err[n] = '\0';
 		p->failed = 1;
 	}
-	pthread_cond_broadcast(&p->cv);
+	pthread_cond_broadcast(&p->freed);
+	pthread_cond_broadcast(&p->filled);
+	pthread_cond_broadcast(&p->coded);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -443,7 +455,7 @@ static void *pipe_reader(void *arg)
 
 		pthread_mutex_lock(&p->mu);
 		while (s->filled && !(s->written && s->hashed && s->bhashed) && !p->failed)
-			pthread_cond_wait(&p->cv, &p->mu);
+			pthread_cond_wait(&p->freed, &p->mu);
 		stop = p->failed;
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
@@ -464,13 +476,14 @@ static void *pipe_reader(void *arg)
 		pthread_mutex_lock(&p->mu);
 		if (n == 0) {
 			p->eof = 1;
+			pthread_cond_broadcast(&p->coded);
 		} else {
 			s->filled = 1;
 			s->bhashed = p->blob == NULL;
 			s->hashed = s->coded = s->written = 0;
 			p->nread = seq + 1;
 		}
-		pthread_cond_broadcast(&p->cv);
+		pthread_cond_broadcast(&p->filled);
 		pthread_mutex_unlock(&p->mu);
 		if (n == 0)
 			break;
@@ -497,7 +510,7 @@ static int pipe_wait(struct pipe *p, long long seq, int want_coded)
 			r = 0;
 			break;
 		}
-		pthread_cond_wait(&p->cv, &p->mu);
+		pthread_cond_wait(want_coded ? &p->coded : &p->filled, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return r;
@@ -511,7 +524,7 @@ static void *pipe_tar_hasher(void *arg)
 		cd_hasher_update(p->tar, s->in + GZ_DICT, s->n);
 		pthread_mutex_lock(&p->mu);
 		s->hashed = 1;
-		pthread_cond_broadcast(&p->cv);
+		pthread_cond_signal(&p->freed);
 		pthread_mutex_unlock(&p->mu);
 	}
 	return NULL;
@@ -525,7 +538,7 @@ static void *pipe_blob_hasher(void *arg)
 		cd_hasher_update(p->blob, s->out, s->olen);
 		pthread_mutex_lock(&p->mu);
 		s->bhashed = 1;
-		pthread_cond_broadcast(&p->cv);
+		pthread_cond_signal(&p->freed);
 		pthread_mutex_unlock(&p->mu);
 	}
 	return NULL;
@@ -540,7 +553,7 @@ static void *pipe_gzip_worker(void *arg)
 		long long seq;
 		pthread_mutex_lock(&p->mu);
 		while (p->nclaimed >= p->nread && !p->eof && !p->failed)
-			pthread_cond_wait(&p->cv, &p->mu);
+			pthread_cond_wait(&p->filled, &p->mu);
 		if (p->failed || p->nclaimed >= p->nread) {
 			pthread_mutex_unlock(&p->mu);
 			break;
@@ -552,7 +565,7 @@ static void *pipe_gzip_worker(void *arg)
 		s->olen = gz_block(&w->coder, s->in + GZ_DICT, s->n, s->dictlen, s->out);
 		pthread_mutex_lock(&p->mu);
 		s->coded = 1;
-		pthread_cond_broadcast(&p->cv);
+		pthread_cond_broadcast(&p->coded);
 		pthread_mutex_unlock(&p->mu);
 	}
 	return NULL;
@@ -562,7 +575,7 @@ static void pipe_written(struct pipe *p, long long seq)
 {
 	pthread_mutex_lock(&p->mu);
 	pipe_slot(p, seq)->written = 1;
-	pthread_cond_broadcast(&p->cv);
+	pthread_cond_signal(&p->freed);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -586,6 +599,13 @@ static int zs_init(struct zs *z, int level, int threads)
 						threads > ZSTD_MAX_WORKERS ? ZSTD_MAX_WORKERS : threads)))
 		return cd_seterr("libzstd has no multithreading");
 	ZSTD_CCtx_setParameter(z->cc, ZSTD_c_checksumFlag, 1);
+	/*
+	 * libzstd buffers a few jobs per worker, 4 windows each by default:
+	 * over 100 MiB at level 3.  Fixed 1 MiB jobs bound that (and, fixed,
+	 * keep the output the same on every machine).
+	 */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_jobSize, ZSTD_JOB_SIZE)))
+		return cd_seterr("cannot set the zstd job size");
 	return 0;
 }
 
@@ -663,12 +683,16 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 	memset(&p, 0, sizeof(p));
 	memset(w, 0, sizeof(w));
 	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
+	pthread_cond_init(&p.freed, NULL);
+	pthread_cond_init(&p.filled, NULL);
+	pthread_cond_init(&p.coded, NULL);
 	p.comp = comp;
 	p.src = src;
 	p.tar = tar;
 	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
-	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 2 : 4;
+	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
+	if (p.nslots > PIPE_MAX_SLOTS)
+		p.nslots = PIPE_MAX_SLOTS;
 	for (int i = 0; i < p.nslots; i++) {
 		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
 		if (comp == CD_COMP_GZIP)
@@ -741,7 +765,9 @@ out:
 		free(p.slots[i].in);
 		free(p.slots[i].out);
 	}
-	pthread_cond_destroy(&p.cv);
+	pthread_cond_destroy(&p.freed);
+	pthread_cond_destroy(&p.filled);
+	pthread_cond_destroy(&p.coded);
 	pthread_mutex_destroy(&p.mu);
 	return ret;
 }
