@@ -81,7 +81,21 @@ slowproxy_start() {
 }
 
 slowproxy_stop() {
-	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	if [ -n "${PROXY_PID:-}" ]; then
+		kill "$PROXY_PID" 2>/dev/null
+		wait "$PROXY_PID" 2>/dev/null || true
+	fi
 	PROXY_PID=
 	return 0
+}
+
+# registry_kill: SIGKILL the running registry (by PID) and wait until it is gone.
+registry_kill() {
+	local i
+	kill -9 "$REGISTRY_PID"
+	for i in $(seq 100); do
+		kill -0 "$REGISTRY_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	REGISTRY_PID=
 }
