@@ -64,11 +64,11 @@ push_scripts() {
 	cat >"$WORK/push-ours" <<-EOF
 	#!/bin/bash
 	n=\$(( \$(cat "$WORK/n-ours" 2>/dev/null || echo 0) + 1 )); echo \$n > "$WORK/n-ours"
-	exec "$ROOT/bin/cd-push" -q --dry-run=false --target-registry "$PUSH_REG/ours\$n" < "$WORK/push.built"
+	exec "$ROOT/bin/cd-push" -q --plain-http --dry-run=false --target-registry "$PUSH_REG/ours\$n" < "$WORK/push.built"
 	EOF
 	cat >"$WORK/push-second" <<-EOF
 	#!/bin/bash
-	exec "$ROOT/bin/cd-push" -q --dry-run=false --target-registry "$PUSH_REG/second" < "$WORK/push.built"
+	exec "$ROOT/bin/cd-push" -q --plain-http --dry-run=false --target-registry "$PUSH_REG/second" < "$WORK/push.built"
 	EOF
 	cat >"$WORK/push-skopeo" <<-EOF
 	#!/bin/bash

@@ -20,6 +20,7 @@ setup_file() {
 }
 
 teardown_file() {
+	registry_restarted_stop
 	slowproxy_stop
 	httpd_stop
 	registry_stop

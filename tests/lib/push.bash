@@ -13,6 +13,7 @@ blob_writes() {
 # parts.  Sets what registry_start sets, with REGISTRY_MODE=tls-token.
 tls_token_start() {
 	local try port
+	registry_unexport
 	REGISTRY_DIR=$(mktemp -d "$BATS_FILE_TMPDIR/registry.XXXXXX")
 	REGISTRY_LOG=$REGISTRY_DIR/registry.log
 	_registry_tls_files
@@ -35,13 +36,35 @@ tls_token_start() {
 	_registry_authfile
 }
 
+# docker-registry reads REGISTRY_* environment variables as configuration
+# ("REGISTRY_LOG=/path" replaces the log: section and it will not start), so
+# the ones lib/registry exports must not reach a second registry.
+registry_unexport() {
+	local v
+	for v in $(compgen -e | grep '^REGISTRY_'); do
+		export -n "$v"
+	done
+}
+
 # registry_restart: start the stopped (or killed) registry again, same port
 # and storage.
 registry_restart() {
+	registry_unexport
 	docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 &
 	REGISTRY_PID=$!
 	export REGISTRY_PID
+	# a test's variables do not reach teardown_file: registry_restarted_stop kills it
+	echo "$REGISTRY_PID" >> "$BATS_FILE_TMPDIR/restarted.pids"
 	wait_http "http://$REGISTRY/v2/"
+}
+
+registry_restarted_stop() {
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/restarted.pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done < "$BATS_FILE_TMPDIR/restarted.pids"
+	rm -f "$BATS_FILE_TMPDIR/restarted.pids"
 }
 
 # sk ARGS...: skopeo with the flags the running registry needs (source side).
