@@ -64,7 +64,7 @@ setup() {
 
 @test "cd-promote: the verified record is copied with all its tags, the rejected one is not, production keeps its old image" {
 	# production already has an older "bad:1" (and :latest): it must keep it.
-	record bad 1 "$(artifact amd64 a.qcow2)" | cd-build -q "${MIRROR_ARGS[@]}" --cache cache --output old |
+	record bad 1 "$(artifact amd64 a.qcow2)" | jq -c '. + {latest: true}' | cd-build -q "${MIRROR_ARGS[@]}" --cache cache --output old |
 		cd-push -q --dry-run=false --target-registry "$PROD/prod" > old.ndjson
 	old=$(jq -r .pushed.digest old.ndjson)
 	run --separate-stderr -0 cd-promote --dry-run=false --source-registry "$STAGING" --target-registry "$PROD/prod" \
