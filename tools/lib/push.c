@@ -217,7 +217,9 @@ static int load_layout(struct image *im)
 		return cd_seterr("'%s/index.json' must name exactly one image", im->layout);
 	}
 	struct cd_descriptor top;
-	r = get_desc(jv_array_get(ms, 0), &top);
+	jv d = jv_array_get(ms, 0);
+	r = get_desc(d, &top);
+	jv_free(d);
 	if (!r)
 		r = load_manifest(im->layout, &top, &im->top);
 	if (!r && cd_manifest_is_index(top.media_type))
