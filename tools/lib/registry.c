@@ -1252,6 +1252,7 @@ static int session_send(struct cd_upload *up, const char *method, const char *ur
 			struct cd_http_req *q, struct curl_slist *h)
 {
 	char *scope = scope_push(up->repo);
+	struct curl_slist *own = NULL;
 	struct src_reader sr = { src, up->offset, len, len, 0, "" };
 	cd_http_req_init(q, url);
 	q->method = method;
@@ -1266,9 +1267,14 @@ static int session_send(struct cd_upload *up, const char *method, const char *ur
 			q->progress_ctx = &sr;
 		}
 	} else {
-		h = curl_slist_append(h, "Content-Length: 0");
+		/* appended to the caller's list (it frees it), or a list of our own */
+		struct curl_slist *l = curl_slist_append(h, "Content-Length: 0");
+		if (!h)
+			own = l;
+		h = l;
 	}
 	int ret = reg_do(up->reg, q, scope, h, src && len > 0 ? src_rewind : NULL, &sr);
+	curl_slist_free_all(own);
 	if (ret < 0 && sr.failed)
 		cd_seterr("%s", sr.err);
 	if (src && len > 0 && !src->seek && ret == 0 && q->status == 401)
