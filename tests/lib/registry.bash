@@ -137,7 +137,7 @@ registry_start() {
 		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 			break
 		fi
-		kill "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null
+		{ kill "$REGISTRY_PID"; wait "$REGISTRY_PID"; } 2>/dev/null || true
 		REGISTRY_PID=
 	done
 	[ -n "$REGISTRY_PID" ] || { echo "registry_start: the registry did not start" >&2; cat "$REGISTRY_LOG" >&2; return 1; }
@@ -150,11 +150,11 @@ registry_start() {
 
 registry_stop() {
 	if [ -n "${REGISTRY_PID:-}" ]; then
-		kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+		{ kill "$REGISTRY_PID" && wait "$REGISTRY_PID"; } 2>/dev/null || true
 		REGISTRY_PID=
 	fi
 	if [ -n "${TOKEN_PID:-}" ]; then
-		kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
+		{ kill "$TOKEN_PID" && wait "$TOKEN_PID"; } 2>/dev/null || true
 		TOKEN_PID=
 	fi
 	return 0
@@ -243,4 +243,50 @@ registry_publish_fixtures() {
 	registry_push "$l:cirros-amd64" containerdisks/cirros:6.1 v2s2
 	registry_push "$l:fedora" containerdisks/fedora:41 v2s2
 	registry_push "$l:ubuntu" containerdisks/ubuntu:24.04 oci
+}
+
+# regproxy_start: tests/lib/regproxy.py in front of the running registry
+# (plain mode only), for faults the real registry cannot make.  Sets PROXY
+# (127.0.0.1:PORT), PROXY_PID, PROXY_RULES, PROXY_LOG.
+regproxy_start() {
+	local pf=$REGISTRY_DIR/proxy.port i
+	PROXY_RULES=$REGISTRY_DIR/proxy-rules.json
+	PROXY_LOG=$REGISTRY_DIR/proxy.log
+	echo '[]' > "$PROXY_RULES"
+	python3 "$CDKIT_ROOT/tests/lib/regproxy.py" --upstream "http://$REGISTRY" \
+		--rules "$PROXY_RULES" --log "$PROXY_LOG" --port-file "$pf" &
+	PROXY_PID=$!
+	for i in $(seq 200); do
+		[ -s "$pf" ] && break
+		sleep 0.05
+	done
+	PROXY=127.0.0.1:$(cat "$pf")
+	export PROXY PROXY_PID PROXY_RULES PROXY_LOG
+}
+
+regproxy_stop() {
+	if [ -n "${PROXY_PID:-}" ]; then
+		{ kill "$PROXY_PID" && wait "$PROXY_PID"; } 2>/dev/null || true
+	fi
+	PROXY_PID=
+	return 0
+}
+
+# proxy_rules 'JSON': replace the proxy's fault rules.
+proxy_rules() {
+	printf '%s\n' "$1" > "$PROXY_RULES.tmp" && mv "$PROXY_RULES.tmp" "$PROXY_RULES"
+}
+
+# arch_digest REPO:TAG ARCH: the digest of ARCH's image manifest, read with
+# skopeo (an independent client) from the running registry.
+arch_digest() {
+	local ref=$1 arch=$2 raw flags=(--tls-verify=false)
+	[ "${REGISTRY_MODE:-}" = tls ] && flags=(--cert-dir "$REGISTRY_DIR/skopeo-certs")
+	case ${REGISTRY_MODE:-} in htpasswd|token) flags+=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;; esac
+	raw=$(skopeo inspect --raw "${flags[@]}" "docker://$REGISTRY/$ref")
+	if jq -e '.manifests' <<<"$raw" >/dev/null; then
+		jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a) | .digest' <<<"$raw"
+	else
+		printf 'sha256:%s\n' "$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)"
+	fi
 }

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy in front of the real registry, for tests.
+
+    regproxy.py --upstream http://127.0.0.1:PORT --port-file FILE
+                [--rules FILE] [--log FILE]
+
+The real registry cannot misbehave on demand, so this forwards every
+request to it and, where a rule matches, changes the answer.  --rules names
+a JSON list re-read on every request; the first rule whose "path" matches
+(exact, or a prefix when it ends in "*") and whose "method" (if given)
+matches applies:
+
+  {"path": "/v2/x/manifests/1", "status": 429, "retry_after": 0, "times": 1}
+        answer 429 TOOMANYREQUESTS (the first N times)
+  {"path": "...", "status": 404, "body": "{...}"}   answer with this body
+  {"path": "...", "query": "n=2&last=b", "status": 200, "body": "...",
+   "headers": {"Link": "<...>; rel=\"next\""}}
+        "query" must equal the request's query string ("" for none);
+        "headers" are added to the answer (a registry that pages)
+  {"path": "...", "tamper": true}    forward, but change one byte of the
+        body (headers, Docker-Content-Digest included, kept)
+  {"path": "...", "oversize": N}     forward, then pad the body with
+        spaces to N bytes (still valid JSON)
+
+"times" counts per rule for the life of the proxy.  Each request is logged
+to --log as "METHOD PATH STATUS".
+"""
+import argparse
+import http.client
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+COUNTS = {}
+LOCK = threading.Lock()
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+       "proxy-authorization", "proxy-authenticate", "content-length", "host"}
+
+
+def load_rules(path):
+    if not path or not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return []
+
+
+def match(rules, method, path, query):
+    for i, r in enumerate(rules):
+        p = r.get("path", "")
+        if r.get("method") and r["method"] != method:
+            continue
+        if "query" in r and r["query"] != query:
+            continue
+        if p == path or (p.endswith("*") and path.startswith(p[:-1])):
+            if "times" in r:
+                with LOCK:
+                    n = COUNTS.get(i, 0)
+                    if n >= r["times"]:
+                        continue
+                    COUNTS[i] = n + 1
+            return r
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def log(self, status):
+        if self.server.logfile:
+            with LOCK, open(self.server.logfile, "a") as f:
+                f.write("%s %s %s\n" % (self.command, self.path.split("?", 1)[0], status))
+
+    def send(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.log(status)
+
+    def handle_any(self):
+        path, _, query = self.path.partition("?")
+        n = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(n) if n else b""
+        rule = match(load_rules(self.server.rules), self.command, path, query) or {}
+        if "status" in rule:
+            body = rule.get("body")
+            if body is None:
+                body = json.dumps({"errors": [{"code": "TOOMANYREQUESTS" if rule["status"] == 429 else "UNKNOWN",
+                                               "message": "injected failure", "detail": {}}]})
+            hdrs = [("Content-Type", "application/json")]
+            if "retry_after" in rule:
+                hdrs.append(("Retry-After", str(rule["retry_after"])))
+            hdrs.extend((rule.get("headers") or {}).items())
+            self.send(rule["status"], hdrs, body.encode())
+            return
+        up = urlparse(self.server.upstream)
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        hdrs["Host"] = self.headers.get("Host", up.netloc)
+        conn.request(self.command, self.path, body=data if n else None, headers=hdrs)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        out = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP]
+        if rule.get("tamper") and body:
+            i = body.rfind(b"}")
+            body = body[:i] + b" }" + body[i + 1:] if i > 0 else body + b" "
+        if rule.get("oversize") and len(body) < rule["oversize"]:
+            i = body.rfind(b"}")
+            pad = b" " * (rule["oversize"] - len(body))
+            body = body[:i] + pad + body[i:]
+        self.send(resp.status, out, body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--rules")
+    ap.add_argument("--log")
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.upstream = a.upstream
+    srv.rules = a.rules
+    srv.logfile = a.log
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, a.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
