@@ -217,6 +217,19 @@ cdb() {
 	[[ $stderr != *"fedora:41 amd64"* ]]   # amd64 was neither fetched nor built
 }
 
+@test "cd-build: progress bars redrawn in place on a terminal, plain lines otherwise" {
+	record fedora 41 "$(artifact amd64 a.qcow2)" "$(artifact arm64 b.qcow2)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[[ $stderr != *$'\e'* ]]
+	[[ $stderr == *"fedora:41 amd64: downloaded and verified"* ]]
+	# On a terminal (script(1) gives the tool a pty for stderr).
+	run -0 script -qec "cd-build ${MIRROR_ARGS[*]} --cache '$CACHE.tty' -o '$OUT.tty' < in.ndjson > tty.ndjson" tty.log
+	[ "$(jq -r .digest tty.ndjson)" != null ]
+	grep -q $'\e\[K' tty.log                    # lines cleared and redrawn
+	grep -q 'fedora:41 arm64 ' tty.log             # a bar per download
+	grep -q 'fedora:41 amd64: downloaded and verified' tty.log
+}
+
 @test "cd-build: skip and error records pass untouched; an unknown action is an error" {
 	{
 		echo '{"name":"a","version":"1","action":"skip"}'

@@ -18,6 +18,7 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
                                                send 1000 bytes, close
   {"path": "/x", "rate": 65536}                bytes per second
   {"path": "/x", "body": "text"}               answer with this body
+  {"path": "/x", "norange": true}              ignore Range: always the whole file
 
 "times" counts per rule (index in the list) for the life of the server;
 without it the rule always applies.  Each request is logged as
@@ -111,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
         size = os.path.getsize(fs)
         start, end = 0, size - 1
         status = 200
-        rng = self.headers.get("Range")
+        rng = None if rule.get("norange") else self.headers.get("Range")
         if rng and rng.startswith("bytes="):
             a, _, b = rng[6:].partition("-")
             try:

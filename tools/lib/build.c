@@ -30,8 +30,10 @@ long long cd_build_source_date_epoch(void)
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > 253402300799LL) /* year 9999 */
-		return cd_seterr("invalid SOURCE_DATE_EPOCH '%.40s': expected seconds since 1970", s), -2;
+	if (errno || *end || v < 0 || v > 253402300799LL) { /* up to year 9999 */
+		cd_seterr("invalid SOURCE_DATE_EPOCH '%.40s': expected seconds since 1970", s);
+		return -2;
+	}
 	return v;
 }
 
@@ -76,11 +78,12 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total, const ch
 		if (r)
 			continue;
 		(*total)++;
-		if (!t.arch || !safe_part(t.arch))
+		if (!t.arch || !safe_part(t.arch)) {
 			r = cd_seterr("artifact %d has no usable arch", i);
-		else if (!t.url)
-			r = cd_seterr("artifact has no url"), *bad_arch = t.arch;
-		else if (n >= MAX_ARCHES)
+		} else if (!t.url) {
+			r = cd_seterr("artifact has no url");
+			*bad_arch = t.arch;
+		} else if (n >= MAX_ARCHES)
 			r = cd_seterr("more than %d artifacts", MAX_ARCHES);
 		else if (wanted(changed, t.arch))
 			out[n++] = t;
@@ -151,8 +154,10 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 	}
 	if (cd_download_all(o->cache, dl, (size_t)n, n)) {
 		for (int i = 0; i < n && !r; i++)
-			if (dl[i].error)
-				r = cd_seterr("%s", dl[i].error), *arch = arts[i].arch;
+			if (dl[i].error) {
+				r = cd_seterr("%s", dl[i].error);
+				*arch = arts[i].arch;
+			}
 		goto out;
 	}
 	if ((r = cd_layout_begin(&l, o->output, dirname)) < 0)

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,27 +81,35 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The first bytes of a resumed attempt: is this the part we asked for? */
+/*
+ * The first bytes of a resumed attempt: is this the part we asked for?
+ * (A 200 to a Range request never gets here: libcurl stops it with
+ * CURLE_RANGE_ERROR, and cd_download_all() starts that file over.)
+ */
 static int check_resume(struct fetch *f)
 {
 	char cr[128];
-	if (f->req.status == 200) {
-		/* The server sent the whole file again: start over. */
-		if (ftruncate(f->fd, 0) < 0 || lseek(f->fd, 0, SEEK_SET) < 0) {
-			f->write_errno = errno;
-			return -1;
-		}
-		cd_hasher_release(&f->h);
-		if (cd_hasher_init(&f->h, f->alg) < 0)
-			return -1;
-		f->written = 0;
-		return 0;
-	}
 	if (!cd_http_header(&f->req, "Content-Range", cr, sizeof(cr)) ||
 	    strncmp(cr, "bytes ", 6) || strtoll(cr + 6, NULL, 10) != f->written) {
 		f->bad_range = 1;
 		return -1;
 	}
+	return 0;
+}
+
+/* Throw away what was fetched and ask for the whole file again. */
+static int start_over(struct fetch *f)
+{
+	if (ftruncate(f->fd, 0) < 0 || lseek(f->fd, 0, SEEK_SET) < 0) {
+		f->write_errno = errno;
+		return -1;
+	}
+	cd_hasher_release(&f->h);
+	if (cd_hasher_init(&f->h, f->alg) < 0)
+		return -1;
+	f->written = 0;
+	f->req.range_from = 0;
+	cd_progress_note("%s: the server cannot resume; downloading again from the start", f->d->label);
 	return 0;
 }
 
@@ -238,6 +247,10 @@ static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 			unlink(out);
 		free(named);
 	} else {
+		struct stat st;
+		char size[32];
+		cd_progress_human(stat(named, &st) == 0 ? (long long)st.st_size : 0, size, sizeof(size));
+		cd_progress_note("%s: decompressed (%s) to %s", d->label, d->compression, size);
 		d->path = named;
 	}
 	free(out);
@@ -283,6 +296,12 @@ size_t cd_download_all(const struct cd_cache *c, struct cd_download *d, size_t n
 		reqs[nreq++] = &f[i].req;
 	}
 	cd_http_perform_all(reqs, nreq, parallel);
+	size_t again = 0;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].d && f[i].req.result == CURLE_RANGE_ERROR && f[i].req.range_from > 0 && start_over(&f[i]) == 0)
+			reqs[again++] = &f[i].req;
+	if (again)
+		cd_http_perform_all(reqs, again, parallel);
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].d && !d[i].error && fetch_finish(c, &f[i]) < 0)
 			fail(&d[i], "%s", cd_errmsg());

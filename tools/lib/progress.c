@@ -11,6 +11,7 @@
 #include "progress.h"
 #include "banned.h"
 
+/* Display lines are cut to fit on purpose: their snprintf results go unchecked. */
 #define MAX_BARS 64
 #define REDRAW_MS 200
 
