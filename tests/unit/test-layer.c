@@ -292,9 +292,21 @@ static int block_roundtrip(struct gz_coder *g, const unsigned char *in, size_t n
 {
 	size_t cap = gz_out_max(n) + 2;
 	unsigned char *out = malloc(cap), *back = malloc(n + 1);
+	struct gz_out *o = malloc(sizeof(*o));
 	z_stream z;
 	int ok;
-	*olen = gz_block(g, in, n, 0, out);
+	o->buf = malloc(gz_out_max(n));
+	gz_out_reset(o);
+	gz_block(g, in, n, 0, o);
+	CHECK(o->niov <= GZ_IOV_MAX && (size_t)(o->end - o->buf) <= gz_out_max(n));
+	*olen = 0;
+	for (int i = 0; i < o->niov; i++) {
+		memcpy(out + *olen, o->iov[i].iov_base, o->iov[i].iov_len);
+		*olen += o->iov[i].iov_len;
+	}
+	CHECK(*olen == o->len);
+	free(o->buf);
+	free(o);
 	out[(*olen)++] = 0x03;
 	out[(*olen)++] = 0x00;
 	memset(&z, 0, sizeof(z));
@@ -352,6 +364,92 @@ static void test_gz_block(void)
 	fill_text(p, n);
 	CHECK(block_roundtrip(&g, p, GZ_SUB * 3 + 17, &olen));
 	gz_coder_release(&g);
+	free(p);
+}
+
+struct feeder {
+	int fd;
+	const unsigned char *p;
+	size_t n;
+};
+
+/* Write the disk into a pipe in odd-sized pieces, so reads come short. */
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off = 0, k = 1;
+	while (off < f->n) {
+		size_t m = f->n - off < k ? f->n - off : k;
+		ssize_t w = write(f->fd, f->p + off, m);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+		k = k * 7 % 100003 + 1;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+struct drain {
+	int fd;
+	char digest[CD_DIGEST_MAX];
+	long long n;
+};
+
+/* Read the layer from a pipe in small pieces and hash it. */
+static void *drain(void *arg)
+{
+	struct drain *d = arg;
+	struct cd_hasher h;
+	unsigned char buf[3000];
+	char hex[CD_HEX_MAX];
+	ssize_t r;
+	cd_hasher_init(&h, CD_HASH_SHA256);
+	while ((r = read(d->fd, buf, sizeof(buf))) > 0) {
+		cd_hasher_update(&h, buf, (size_t)r);
+		d->n += r;
+	}
+	cd_hasher_final_hex(&h, hex);
+	cd_hasher_release(&h);
+	cd_snprintf(d->digest, sizeof(d->digest), "sha256:%s", hex);
+	close(d->fd);
+	return NULL;
+}
+
+/* A disk read from a pipe, a layer written to one: the same layer as with files. */
+static void test_pipe_input(void)
+{
+	size_t n = 2 * (1 << 20) + 777;
+	unsigned char *p = malloc(n);
+	struct cd_layer_opts o = { .comp = CD_COMP_GZIP, .threads = 2, .mtime = 1700000000 };
+	struct cd_layer_result want, got;
+	struct blob b = { 0 };
+	struct feeder f;
+	struct drain d = { 0 };
+	pthread_t t, u;
+	int fds[2], ofds[2], ofd;
+
+	fill_text(p, n);
+	fill_random(p + 500000, 700000, 11);
+	CHECK(write_layer(p, n, CD_COMP_GZIP, 2, &want, &b) == 0);
+	blob_free(&b);
+	CHECK(pipe(fds) == 0);
+	f = (struct feeder){ .fd = fds[1], .p = p, .n = n };
+	CHECK(pipe(ofds) == 0);
+	ofd = ofds[1];
+	d.fd = ofds[0];
+	CHECK(pthread_create(&t, NULL, feed, &f) == 0);
+	CHECK(pthread_create(&u, NULL, drain, &d) == 0);
+	CHECK(cd_layer_write(fds[0], (long long)n, ofd, &o, &got) == 0);
+	pthread_join(t, NULL);
+	close(fds[0]);
+	close(ofd);
+	pthread_join(u, NULL);
+	CHECK_STR(got.digest, want.digest);
+	CHECK_STR(got.diff_id, want.diff_id);
+	CHECK(got.size == want.size);
+	CHECK_STR(d.digest, want.digest);
+	CHECK(d.n == want.size);
 	free(p);
 }
 
@@ -430,6 +528,7 @@ int main(void)
 	test_gz_block();
 	test_layers();
 	test_gzip_stores_random();
+	test_pipe_input();
 	test_failures();
 	return unit_done("test-layer");
 }

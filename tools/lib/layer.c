@@ -6,10 +6,12 @@
  * bytes; the block layout, never the timing, decides the output bytes.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -198,6 +200,29 @@ static int sink_put(struct sink *o, const void *p, size_t n)
 	return 0;
 }
 
+/* The same for a vector (the iovecs are used up). */
+static int sink_putv(struct sink *o, struct iovec *v, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(o->fd, v, n > IOV_MAX ? IOV_MAX : n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cd_seterr("cannot write layer: %s", strerror(errno));
+		o->size += (long long)w;
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 static int sink_write(struct sink *o, const void *p, size_t n)
 {
 	cd_hasher_update(&o->blob, p, n);
@@ -222,21 +247,57 @@ static size_t gz_out_max(size_t n)
 	return n + 10 * (n / GZ_SUB + 1);
 }
 
-static unsigned char *gz_store(unsigned char *out, const unsigned char *in, size_t n)
+/*
+ * A block's output, without copying what is stored: the headers and the
+ * deflated runs go to buf, stored bytes are pointed at in the input.  At
+ * most 2 iovecs per stored piece (a run of k sub-blocks has k + 1) and
+ * one per deflated run.
+ */
+#define GZ_IOV_MAX (5 * (GZ_BLOCK / GZ_SUB + 1))
+
+struct gz_out {
+	unsigned char *buf, *end;   /* buf holds gz_out_max(GZ_BLOCK); end: first free byte */
+	struct iovec iov[GZ_IOV_MAX];
+	int niov;
+	size_t len;                 /* bytes in all */
+};
+
+static void gz_out_reset(struct gz_out *o)
+{
+	o->end = o->buf;
+	o->niov = 0;
+	o->len = 0;
+}
+
+static void gz_out_add(struct gz_out *o, const unsigned char *p, size_t k)
+{
+	struct iovec *last = o->niov ? &o->iov[o->niov - 1] : NULL;
+	if (last && (const unsigned char *)last->iov_base + last->iov_len == p) {
+		last->iov_len += k;
+	} else {
+		o->iov[o->niov].iov_base = (void *)p;
+		o->iov[o->niov].iov_len = k;
+		o->niov++;
+	}
+	o->len += k;
+}
+
+static void gz_store(struct gz_out *o, const unsigned char *in, size_t n)
 {
 	while (n > 0) {
 		size_t k = n > GZ_STORED_MAX ? GZ_STORED_MAX : n;
-		out[0] = 0; /* BFINAL 0, BTYPE 00; we are on a byte boundary */
-		out[1] = (unsigned char)(k & 0xff);
-		out[2] = (unsigned char)(k >> 8);
-		out[3] = (unsigned char)(~k & 0xff);
-		out[4] = (unsigned char)((~k >> 8) & 0xff);
-		memcpy(out + 5, in, k);
-		out += 5 + k;
+		unsigned char *h = o->end;
+		h[0] = 0; /* BFINAL 0, BTYPE 00; we are on a byte boundary */
+		h[1] = (unsigned char)(k & 0xff);
+		h[2] = (unsigned char)(k >> 8);
+		h[3] = (unsigned char)(~k & 0xff);
+		h[4] = (unsigned char)((~k >> 8) & 0xff);
+		o->end += 5;
+		gz_out_add(o, h, 5);
+		gz_out_add(o, in, k);
 		in += k;
 		n -= k;
 	}
-	return out;
 }
 
 /*
@@ -326,12 +387,11 @@ static unsigned char *gz_deflate_run(struct gz_coder *g, const unsigned char *di
  * Encode one block: runs of sub-blocks that look random are stored, the
  * others deflated (and stored after all if deflate did not win).  The
  * GZ_DICT bytes before in are readable (the previous block's tail), or
- * dictlen says how many are.  Returns the output length.
+ * dictlen says how many are.  out points into in: keep in until written.
  */
-static size_t gz_block(struct gz_coder *g, const unsigned char *in, size_t n, size_t dictlen,
-		       unsigned char *out)
+static void gz_block(struct gz_coder *g, const unsigned char *in, size_t n, size_t dictlen,
+		     struct gz_out *out)
 {
-	unsigned char *o = out;
 	char rnd[GZ_BLOCK / GZ_SUB + 1];
 	size_t nsub = (n + GZ_SUB - 1) / GZ_SUB, s = 0;
 
@@ -347,12 +407,16 @@ static size_t gz_block(struct gz_coder *g, const unsigned char *in, size_t n, si
 		end = e * GZ_SUB < n ? e * GZ_SUB : n;
 		if (!rnd[s]) {
 			size_t back = pos + dictlen < GZ_DICT ? pos + dictlen : GZ_DICT;
-			d = gz_deflate_run(g, in + pos - back, back, in + pos, end - pos, o);
+			d = gz_deflate_run(g, in + pos - back, back, in + pos, end - pos, out->end);
 		}
-		o = d ? d : gz_store(o, in + pos, end - pos);
+		if (d) {
+			gz_out_add(out, out->end, (size_t)(d - out->end));
+			out->end = d;
+		} else {
+			gz_store(out, in + pos, end - pos);
+		}
 		s = e;
 	}
-	return (size_t)(o - out);
 }
 
 static void put_le32(unsigned char *p, uint32_t v)
@@ -389,8 +453,8 @@ static void put_le32(unsigned char *p, uint32_t v)
 
 struct slot {
 	unsigned char *in;   /* GZ_DICT bytes of the previous block's tail, then the block */
-	unsigned char *out;  /* gzip only */
-	size_t n, dictlen, olen;
+	struct gz_out out;    /* gzip only */
+	size_t n, dictlen;
 	uint32_t crc;
 	int filled, hashed, coded, bhashed, written;
 };
@@ -535,7 +599,8 @@ static void *pipe_blob_hasher(void *arg)
 	struct pipe *p = arg;
 	for (long long seq = 0; pipe_wait(p, seq, 1) > 0; seq++) {
 		struct slot *s = pipe_slot(p, seq);
-		cd_hasher_update(p->blob, s->out, s->olen);
+		for (int i = 0; i < s->out.niov; i++)
+			cd_hasher_update(p->blob, s->out.iov[i].iov_base, s->out.iov[i].iov_len);
 		pthread_mutex_lock(&p->mu);
 		s->bhashed = 1;
 		pthread_cond_signal(&p->freed);
@@ -562,7 +627,8 @@ static void *pipe_gzip_worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		s = pipe_slot(p, seq);
 		s->crc = (uint32_t)crc32(0, s->in + GZ_DICT, (uInt)s->n);
-		s->olen = gz_block(&w->coder, s->in + GZ_DICT, s->n, s->dictlen, s->out);
+		gz_out_reset(&s->out);
+		gz_block(&w->coder, s->in + GZ_DICT, s->n, s->dictlen, &s->out);
 		pthread_mutex_lock(&p->mu);
 		s->coded = 1;
 		pthread_cond_broadcast(&p->coded);
@@ -638,6 +704,7 @@ static const unsigned char gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
  */
 static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
 {
+	struct iovec iov[GZ_IOV_MAX];
 	long long seq;
 	int r;
 
@@ -649,7 +716,9 @@ static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
 		switch (p->comp) {
 		case CD_COMP_GZIP:
 			*crc = crc32_combine(*crc, s->crc, (z_off_t)s->n);
-			r = sink_put(o, s->out, s->olen);
+			/* sink_putv consumes its iovecs; the blob hasher reads these */
+			memcpy(iov, s->out.iov, (size_t)s->out.niov * sizeof(*iov));
+			r = sink_putv(o, iov, s->out.niov);
 			break;
 		case CD_COMP_ZSTD:
 			r = zs_feed(z, o, in, s->n, ZSTD_e_continue);
@@ -669,6 +738,40 @@ static int pipe_write(struct pipe *p, struct sink *o, struct zs *z, uLong *crc)
 	return 0;
 }
 
+/* The ring for nw gzip workers (0: none or zstd).  -1 (cd_seterr) without memory. */
+static int pipe_init(struct pipe *p, enum cd_compression comp, int nw)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->coded, NULL);
+	p->comp = comp;
+	p->nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
+	if (p->nslots > PIPE_MAX_SLOTS)
+		p->nslots = PIPE_MAX_SLOTS;
+	for (int i = 0; i < p->nslots; i++) {
+		p->slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
+		if (comp == CD_COMP_GZIP)
+			p->slots[i].out.buf = malloc(gz_out_max(GZ_BLOCK));
+		if (!p->slots[i].in || (comp == CD_COMP_GZIP && !p->slots[i].out.buf))
+			return cd_seterr("out of memory for the layer buffers");
+	}
+	return 0;
+}
+
+static void pipe_release(struct pipe *p)
+{
+	for (int i = 0; i < p->nslots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out.buf);
+	}
+	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->filled);
+	pthread_cond_destroy(&p->coded);
+	pthread_mutex_destroy(&p->mu);
+}
+
 static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 		     enum cd_compression comp, int level, int threads)
 {
@@ -680,28 +783,12 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 	int nw = comp == CD_COMP_GZIP ? (threads > PIPE_MAX_WORKERS ? PIPE_MAX_WORKERS : threads) : 0;
 	int have_reader = 0, have_hasher = 0, have_bhasher = 0, ret = -1;
 
-	memset(&p, 0, sizeof(p));
 	memset(w, 0, sizeof(w));
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.freed, NULL);
-	pthread_cond_init(&p.filled, NULL);
-	pthread_cond_init(&p.coded, NULL);
-	p.comp = comp;
+	if (pipe_init(&p, comp, nw) < 0)
+		goto out;
 	p.src = src;
 	p.tar = tar;
 	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
-	p.nslots = comp == CD_COMP_GZIP ? 2 * nw + 4 : 6;
-	if (p.nslots > PIPE_MAX_SLOTS)
-		p.nslots = PIPE_MAX_SLOTS;
-	for (int i = 0; i < p.nslots; i++) {
-		p.slots[i].in = malloc(GZ_DICT + GZ_BLOCK);
-		if (comp == CD_COMP_GZIP)
-			p.slots[i].out = malloc(gz_out_max(GZ_BLOCK));
-		if (!p.slots[i].in || (comp == CD_COMP_GZIP && !p.slots[i].out)) {
-			cd_seterr("out of memory for the layer buffers");
-			goto out;
-		}
-	}
 	if (comp == CD_COMP_ZSTD && zs_init(&z, level, threads) < 0)
 		goto out;
 	for (int i = 0; i < nw; i++) {
@@ -761,14 +848,7 @@ out:
 	}
 	if (comp == CD_COMP_ZSTD)
 		zs_release(&z);
-	for (int i = 0; i < p.nslots; i++) {
-		free(p.slots[i].in);
-		free(p.slots[i].out);
-	}
-	pthread_cond_destroy(&p.freed);
-	pthread_cond_destroy(&p.filled);
-	pthread_cond_destroy(&p.coded);
-	pthread_mutex_destroy(&p.mu);
+	pipe_release(&p);
 	return ret;
 }
 
