@@ -178,7 +178,8 @@ static int setup_easy(struct cd_http_req *r)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
 	size_t max = r->write_fn ? 0 : (r->max_body ? r->max_body : DEFAULT_MAX_BODY);
 	r->body.max = r->write_fn ? 0 : max;
-	if (max)
+	/* A HEAD has no body: its Content-Length (a 512 MiB blob's) is no reason to refuse it. */
+	if (max && !(r->flags & CD_HTTP_HEAD))
 		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	if (r->range_from > 0)
 		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->range_from);

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""A TCP proxy on loopback for cdkit's fault tests: client bytes go upstream
+at --rate bytes per second (answers are not slowed), so that a test can act
+(kill the registry) while an upload is under way.
+
+    slowproxy.py --upstream HOST:PORT --rate BYTES --port-file FILE
+"""
+import argparse
+import socket
+import threading
+import time
+
+
+def pump(src, dst, rate):
+    try:
+        while True:
+            data = src.recv(16384 if rate else 65536)
+            if not data:
+                break
+            dst.sendall(data)
+            if rate:
+                time.sleep(len(data) / rate)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def serve(conn, upstream, rate):
+    try:
+        up = socket.create_connection(upstream)
+    except OSError:
+        conn.close()
+        return
+    threading.Thread(target=pump, args=(conn, up, rate), daemon=True).start()
+    threading.Thread(target=pump, args=(up, conn, 0), daemon=True).start()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--rate", type=int, required=True)
+    ap.add_argument("--port-file", required=True)
+    a = ap.parse_args()
+    host, port = a.upstream.rsplit(":", 1)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write(str(ls.getsockname()[1]))
+    import os
+    os.rename(a.port_file + ".tmp", a.port_file)
+    while True:
+        conn, _ = ls.accept()
+        serve(conn, (host, int(port)), a.rate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+/* cd-promote: copy verified images from the staging registry to production. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "opts.h"
+#include "pool.h"
+#include "published.h"
+#include "push.h"
+#include "record.h"
+#include "registry.h"
+#include "banned.h"
+
+enum { OPT_TARGET = CD_OPT_TOOL, OPT_SOURCE, OPT_DRY_RUN, OPT_CHUNK, OPT_PARALLEL };
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	fprintf(f,
+		"usage: cd-promote --source-registry REGISTRY --target-registry REGISTRY/ORG\n"
+		"                  [options] < records.ndjson > records.ndjson\n"
+		"\n"
+		"Copy each verified record's image (\"verified\".ok true, no \"error\") from\n"
+		"\"pushed\".repository@digest to REGISTRY/ORG/<name>: blobs streamed registry to\n"
+		"registry (mounted when both are one registry), the manifests, the index last,\n"
+		"then every tag of \"pushed\".tags.  Adds \"promoted\": {\"repository\", \"digest\",\n"
+		"\"tags\"}.  Records not verified pass through untouched: production keeps\n"
+		"its previous image.  Dry run by default: says what it would copy.\n"
+		"\n"
+		"      --source-registry R  the staging registry cd-push wrote to (required)\n"
+		"      --target-registry R  registry and organisation to promote to (required)\n"
+		"      --dry-run[=BOOL]     only say what would be promoted (default true;\n"
+		"                           --dry-run=false copies)\n"
+		"      --chunk-size BYTES   upload blobs in PATCH chunks of BYTES\n"
+		"      --parallel N         blobs of one image copied at once (default 4)\n"
+		CD_HELP_WORKERS
+		CD_HELP_REGISTRY
+		"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n"
+		"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n"
+		"      --connect-timeout S  connection timeout (default 15)\n"
+		CD_HELP_BASE
+		"\n"
+		"At the end one line on stderr: \"copied N blobs (X MiB), skipped M present,\n"
+		"mounted K\".\n"
+		"\n"
+		"exit status: 0 all records promoted or passed, 1 some failed (they carry\n"
+		"\"error\"), 2 usage error, 3 malformed input lines\n");
+	exit(status);
+}
+
+static struct cd_registry *open_registry(const char *spec, const char *flag, char **prefix)
+{
+	char *host;
+	if (cd_published_parse_source(spec, &host, prefix) < 0)
+		cd_usage_error("%s: %s", flag, cd_errmsg());
+	struct cd_registry *r = cd_registry_new(host, NULL);
+	free(host);
+	if (!r) {
+		cd_error("%s", cd_errmsg());
+		exit(CD_EXIT_FAIL);
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "target-registry", required_argument, NULL, OPT_TARGET },
+		{ "source-registry", required_argument, NULL, OPT_SOURCE },
+		{ "dry-run", optional_argument, NULL, OPT_DRY_RUN },
+		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
+		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
+		{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },
+		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+	};
+	const char *target = NULL, *source = NULL;
+	struct cd_push_opts o = { .dry_run = 1, .xfer = { 0, 4 } };
+	int opt;
+
+	cd_msg_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+		if (opt == OPT_TARGET)
+			target = optarg;
+		else if (opt == OPT_SOURCE)
+			source = optarg;
+		else if (opt == OPT_DRY_RUN)
+			o.dry_run = optarg ? cd_opt_bool("dry-run", optarg) : 1;
+		else if (opt == OPT_CHUNK)
+			o.xfer.chunk_size = cd_opt_long("chunk-size", optarg, 1, 1L << 40);
+		else if (opt == OPT_PARALLEL)
+			o.xfer.parallel = (int)cd_opt_long("parallel", optarg, 1, 16);
+		else if (!cd_opts_common(opt, optarg, usage))
+			usage(CD_EXIT_USAGE);
+	}
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!target || !source)
+		cd_usage_error("--source-registry and --target-registry are required");
+	cd_opts_finish();
+
+	char *dst_prefix, *src_prefix;
+	o.dst = open_registry(target, "--target-registry", &dst_prefix);
+	o.src = open_registry(source, "--source-registry", &src_prefix);
+	if (!strcmp(cd_registry_host(o.src), cd_registry_host(o.dst))) {
+		cd_registry_free(o.src); /* one client, so blobs can be mounted */
+		o.src = o.dst;
+	}
+	o.dst_prefix = dst_prefix;
+	o.src_prefix = src_prefix;
+
+	struct cd_reader rd;
+	struct cd_pool_stats st;
+	cd_reader_init(&rd, stdin, "stdin");
+	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, cd_promote_record, &o, &st);
+	int status = cd_pool_exit_status(&rd, &st);
+	if (ret < 0) {
+		cd_error("%s", cd_errmsg());
+		status = CD_EXIT_FAIL;
+	}
+	char summary[160];
+	cd_xfer_summary("copied", summary, sizeof(summary));
+	cd_info("%s%s", summary, o.dry_run ? " (dry run: nothing sent)" : "");
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_reader_release(&rd);
+	if (o.src != o.dst)
+		cd_registry_free(o.src);
+	cd_registry_free(o.dst);
+	free(dst_prefix);
+	free(src_prefix);
+	cd_opts_release();
+	return status;
+}

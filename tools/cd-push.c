@@ -1,0 +1,143 @@
+/* cd-push: upload each built record's image layout to the target registry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msg.h"
+#include "opts.h"
+#include "pool.h"
+#include "published.h"
+#include "push.h"
+#include "record.h"
+#include "registry.h"
+#include "banned.h"
+
+enum { OPT_TARGET = CD_OPT_TOOL, OPT_SOURCE, OPT_DRY_RUN, OPT_CHUNK, OPT_PARALLEL };
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	fprintf(f,
+		"usage: cd-push --target-registry REGISTRY/ORG [options] < records.ndjson > records.ndjson\n"
+		"\n"
+		"Push the OCI image layout of each built record (\"layout\", from cd-build) to\n"
+		"REGISTRY/ORG/<name>: blobs (skipping those present, mounting those the source\n"
+		"repository has), the manifests and the index by digest, then the tags\n"
+		"<version>-<YYMMDDhhmm>, the record's \"tags\", <version>, and \"latest\" when the\n"
+		"record says so.  Adds \"pushed\": {\"repository\", \"digest\", \"tags\"}.\n"
+		"Dry run by default: says what it would push and changes nothing.\n"
+		"\n"
+		"      --target-registry R  registry and organisation to push to (required)\n"
+		"      --source-registry R  where the record's \"published\" images are, for\n"
+		"                           arches not rebuilt (default: the target)\n"
+		"      --dry-run[=BOOL]     only say what would be pushed (default true;\n"
+		"                           --dry-run=false pushes)\n"
+		"      --chunk-size BYTES   upload blobs in PATCH chunks of BYTES (default: one\n"
+		"                           streaming PUT per blob)\n"
+		"      --parallel N         blobs of one image uploaded at once (default 4)\n"
+		CD_HELP_WORKERS
+		CD_HELP_REGISTRY
+		"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n"
+		"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n"
+		"      --connect-timeout S  connection timeout (default 15)\n"
+		CD_HELP_BASE
+		"\n"
+		"At the end one line on stderr: \"pushed N blobs (X MiB), skipped M present,\n"
+		"mounted K\".\n"
+		"\n"
+		"exit status: 0 all records pushed or passed, 1 some failed (they carry\n"
+		"\"error\"), 2 usage error, 3 malformed input lines\n");
+	exit(status);
+}
+
+static struct cd_registry *open_registry(const char *spec, const char *flag, char **prefix)
+{
+	char *host;
+	if (cd_published_parse_source(spec, &host, prefix) < 0)
+		cd_usage_error("%s: %s", flag, cd_errmsg());
+	struct cd_registry *r = cd_registry_new(host, NULL);
+	free(host);
+	if (!r) {
+		cd_error("%s", cd_errmsg());
+		exit(CD_EXIT_FAIL);
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "target-registry", required_argument, NULL, OPT_TARGET },
+		{ "source-registry", required_argument, NULL, OPT_SOURCE },
+		{ "dry-run", optional_argument, NULL, OPT_DRY_RUN },
+		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
+		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
+		{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },
+		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+	};
+	const char *target = NULL, *source = NULL;
+	struct cd_push_opts o = { .dry_run = 1, .xfer = { 0, 4 } };
+	char stamp[11];
+	int opt;
+
+	cd_msg_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+		if (opt == OPT_TARGET)
+			target = optarg;
+		else if (opt == OPT_SOURCE)
+			source = optarg;
+		else if (opt == OPT_DRY_RUN)
+			o.dry_run = optarg ? cd_opt_bool("dry-run", optarg) : 1;
+		else if (opt == OPT_CHUNK)
+			o.xfer.chunk_size = cd_opt_long("chunk-size", optarg, 1, 1L << 40);
+		else if (opt == OPT_PARALLEL)
+			o.xfer.parallel = (int)cd_opt_long("parallel", optarg, 1, 16);
+		else if (!cd_opts_common(opt, optarg, usage))
+			usage(CD_EXIT_USAGE);
+	}
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!target)
+		cd_usage_error("--target-registry is required");
+	cd_opts_finish();
+
+	char *dst_prefix, *src_prefix = NULL;
+	o.dst = open_registry(target, "--target-registry", &dst_prefix);
+	o.dst_prefix = dst_prefix;
+	if (source) {
+		o.src = open_registry(source, "--source-registry", &src_prefix);
+		if (!strcmp(cd_registry_host(o.src), cd_registry_host(o.dst))) {
+			cd_registry_free(o.src); /* one client, so blobs can be mounted */
+			o.src = NULL;
+		}
+	}
+	o.src_prefix = src_prefix ? src_prefix : dst_prefix;
+	cd_push_stamp((long long)time(NULL), stamp);
+	o.stamp = stamp;
+
+	struct cd_reader rd;
+	struct cd_pool_stats st;
+	cd_reader_init(&rd, stdin, "stdin");
+	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, cd_push_record, &o, &st);
+	int status = cd_pool_exit_status(&rd, &st);
+	if (ret < 0) {
+		cd_error("%s", cd_errmsg());
+		status = CD_EXIT_FAIL;
+	}
+	char summary[160];
+	cd_xfer_summary("pushed", summary, sizeof(summary));
+	cd_info("%s%s", summary, o.dry_run ? " (dry run: nothing sent)" : "");
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_reader_release(&rd);
+	cd_registry_free(o.dst);
+	if (o.src)
+		cd_registry_free(o.src);
+	free(dst_prefix);
+	free(src_prefix);
+	cd_opts_release();
+	return status;
+}
