@@ -365,15 +365,14 @@ static void say_plan(const struct cd_push_opts *o, const struct image *im, const
 		joined = jv_string_concat(joined, i ? jv_string(", ") : jv_string(""));
 		joined = jv_string_concat(joined, t);
 	}
-	char reuse[256] = "";
-	size_t at = 0;
-	for (size_t i = 0; i < im->nreuse && at < sizeof(reuse); i++)
-		at += (size_t)snprintf(reuse + at, sizeof(reuse) - at, ", published %s reused",
-				       im->reuse[i]);
+	jv reuse = jv_string("");
+	for (size_t i = 0; i < im->nreuse; i++)
+		reuse = jv_string_concat(reuse, jv_string_fmt(", published %s reused", im->reuse[i]));
 	cd_info("dry run: would push %s to %s/%s: %zu blobs (%.1f MiB), %zu manifests%s, %s %s; tags %s",
 		id, cd_registry_host(o->dst), im->repo, im->nblob, (double)bytes / 1048576.0,
-		im->nchild, reuse, im->nreuse ? "a new index over" : "then",
+		im->nchild, jv_string_value(reuse), im->nreuse ? "a new index over" : "then",
 		im->nreuse ? "all arches" : im->top.d.digest, jv_string_value(joined));
+	jv_free(reuse);
 	jv_free(joined);
 }
 

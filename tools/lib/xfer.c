@@ -32,7 +32,7 @@ struct feed {
 	const char *repo, *digest;
 	int fd;           /* our end: written, then closed */
 	int ret;
-	char err[512];
+	char err[1024];          /* as large as msg.c's error buffer: never truncated */
 };
 
 static size_t feed_write(const char *p, size_t n, void *ctx)
@@ -56,7 +56,7 @@ static void *feed_run(void *arg)
 	struct feed *f = arg;
 	f->ret = cd_registry_blob_get(f->src, f->repo, f->digest, feed_write, f);
 	if (f->ret < 0)
-		snprintf(f->err, sizeof(f->err), "%s", cd_errmsg());
+		(void)cd_snprintf(f->err, sizeof(f->err), "%s", cd_errmsg());
 	/* EOF before the announced size makes the upload fail rather than hang. */
 	close(f->fd);
 	cd_http_thread_cleanup();
@@ -165,8 +165,8 @@ static int put_blob(struct cd_registry *dst, const char *repo, const struct cd_x
 	if (!r)
 		r = send_blob(dst, repo, &up, &src, b->digest, o->chunk_size);
 	if (r < 0 && up.location) {
-		char keep[1024];
-		snprintf(keep, sizeof(keep), "%s", cd_errmsg());
+		char keep[1024]; /* msg.c's error buffer size: the copy is whole */
+		(void)cd_snprintf(keep, sizeof(keep), "%s", cd_errmsg());
 		cd_registry_upload_cancel(&up);
 		cd_seterr("%s", keep);
 	}
@@ -195,7 +195,7 @@ struct batch {
 	const struct cd_xfer_opts *o;
 	pthread_mutex_t mu;
 	int failed;
-	char err[1024];
+	char err[1100];          /* a short prefix and a whole error message */
 };
 
 static void batch_work(struct batch *bt, int thread)
@@ -209,7 +209,8 @@ static void batch_work(struct batch *bt, int thread)
 		if (put_blob(bt->dst, bt->repo, &bt->b[i], bt->o) < 0) {
 			pthread_mutex_lock(&bt->mu);
 			if (!bt->failed)
-				snprintf(bt->err, sizeof(bt->err), "blob %.19s...: %s", bt->b[i].digest, cd_errmsg());
+				(void)cd_snprintf(bt->err, sizeof(bt->err), "blob %.19s...: %s",
+						  bt->b[i].digest, cd_errmsg());
 			bt->failed = 1;
 			pthread_mutex_unlock(&bt->mu);
 		}
@@ -254,9 +255,9 @@ static int blob_desc(jv d, struct cd_xfer_blob *out)
 	enum cd_hash alg;
 	const char *hex;
 	memset(out, 0, sizeof(*out));
-	if (!digest || cd_digest_parse(digest, &alg, &hex) < 0 || size < 0 || size > 1e15)
+	if (!digest || cd_digest_parse(digest, &alg, &hex) < 0 || size < 0 || size > 1e15 ||
+	    cd_snprintf(out->digest, sizeof(out->digest), "%s", digest) < 0)
 		return -1;
-	snprintf(out->digest, sizeof(out->digest), "%s", digest);
 	out->size = (long long)size;
 	return 0;
 }
@@ -323,8 +324,8 @@ int cd_xfer_image(struct cd_registry *dst, const char *repo, struct cd_registry 
 	if (!r)
 		r = cd_registry_manifest_put(dst, repo, NULL, m.media_type, m.body, m.len, NULL);
 	if (!r) {
-		snprintf(desc->media_type, sizeof(desc->media_type), "%s", m.media_type);
-		snprintf(desc->digest, sizeof(desc->digest), "%s", m.digest);
+		memcpy(desc->media_type, m.media_type, sizeof(desc->media_type));
+		memcpy(desc->digest, m.digest, sizeof(desc->digest));
 		desc->size = (long long)m.len;
 	}
 	cd_manifest_release(&m);
