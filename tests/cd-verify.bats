@@ -34,7 +34,12 @@ setup_file() {
 	record cut "$d" "amd64:$S1" > "$t/cut.ndjson"
 	d=$(PUBLISH_MODE=0040 publish badmode "amd64:$t/good.qcow2:107:$S1")
 	record badmode "$d" "amd64:$S1" > "$t/badmode.ndjson"
-	d=$(publish tamper "amd64:$t/good.qcow2:107:$S1")
+	# A disk of its own: the test damages this layer blob in the registry's
+	# storage, and a layer shared with another image (umoci's layers of the
+	# same disk made in the same second are identical) would damage that too.
+	cp "$t/good.qcow2" "$t/tamper.qcow2"
+	qemu-io -f qcow2 -c 'write -P 0x5a 0 4k' "$t/tamper.qcow2" > /dev/null
+	d=$(publish tamper "amd64:$t/tamper.qcow2:107:$S1")
 	record tamper "$d" "amd64:$S1" > "$t/tamper.ndjson"
 	d=$(PUBLISH_HOOK=wrong_diff_id publish diffid "amd64:$t/good.qcow2:107:$S1")
 	record diffid "$d" "amd64:$S1" > "$t/diffid.ndjson"
