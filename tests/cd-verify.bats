@@ -187,3 +187,18 @@ teardown_file() {
 	run -3 --separate-stderr cd-verify < "$BATS_TEST_TMPDIR/bad.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = true ]
 }
+
+@test "cd-verify | cd-promote: rejected disks (wrong uid, not qcow2, truncated) stay out of production, the good image goes in" {
+	local t=$BATS_FILE_TMPDIR
+	cat "$t/baduid.ndjson" "$t/good.ndjson" "$t/notqcow2.ndjson" "$t/cut.ndjson" > "$t/promote-in.ndjson"
+	run -1 --separate-stderr cd-verify < "$t/promote-in.ndjson"
+	printf '%s\n' "${lines[@]}" > "$t/verified-mixed.ndjson"
+	run -0 --separate-stderr cd-promote --dry-run=false --source-registry "$REGISTRY" \
+		--target-registry "$REGISTRY/production" < "$t/verified-mixed.ndjson"
+	[ "$(jq -s -c 'map(select(has("promoted")) | .name)' <<< "$output")" = '["good"]' ]
+	run -0 skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/production/good:1"
+	[ "$(jq -r '[.manifests[].platform.architecture] | sort | join(",")' <<< "$output")" = amd64,arm64 ]
+	for bad in baduid notqcow2 cut; do
+		run -1 skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/production/$bad:1"
+	done
+}
