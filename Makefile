@@ -16,6 +16,11 @@ endif
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+# A sanitizer report must fail the test that ran the tool, whatever exit
+# status the test expected (ASan's default, 1, is also our "record failed").
+export ASAN_OPTIONS ?= exitcode=86:detect_leaks=1
+export UBSAN_OPTIONS ?= exitcode=86:print_stacktrace=1
+export LSAN_OPTIONS ?= exitcode=86
 endif
 
 # Libraries: pkg-config where a .pc ships; jq 1.6 ships none, so probe its header.
