@@ -85,18 +85,7 @@ int main(int argc, char **argv)
 		return CD_EXIT_FAIL;
 	}
 
-	struct cd_reader rd;
-	struct cd_pool_stats st;
-	cd_reader_init(&rd, stdin, "stdin");
-	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c, &st);
-	int status = cd_pool_exit_status(&rd, &st);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		status = CD_EXIT_FAIL;
-	}
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
-	cd_reader_release(&rd);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c);
 	cd_registry_free(c.reg);
 	free(host);
 	free(prefix);

@@ -111,21 +111,10 @@ int main(int argc, char **argv)
 	o.dst_prefix = dst_prefix;
 	o.src_prefix = src_prefix;
 
-	struct cd_reader rd;
-	struct cd_pool_stats st;
-	cd_reader_init(&rd, stdin, "stdin");
-	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, cd_promote_record, &o, &st);
-	int status = cd_pool_exit_status(&rd, &st);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		status = CD_EXIT_FAIL;
-	}
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_promote_record, &o);
 	char summary[160];
 	cd_xfer_summary("copied", summary, sizeof(summary));
 	cd_info("%s%s", summary, o.dry_run ? " (dry run: nothing sent)" : "");
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
-	cd_reader_release(&rd);
 	if (o.src != o.dst)
 		cd_registry_free(o.src);
 	cd_registry_free(o.dst);
