@@ -49,20 +49,6 @@ static void usage(int status)
 	exit(status);
 }
 
-static struct cd_registry *open_registry(const char *spec, const char *flag, char **prefix)
-{
-	char *host;
-	if (cd_published_parse_source(spec, &host, prefix) < 0)
-		cd_usage_error("%s: %s", flag, cd_errmsg());
-	struct cd_registry *r = cd_registry_new(host, NULL);
-	free(host);
-	if (!r) {
-		cd_error("%s", cd_errmsg());
-		exit(CD_EXIT_FAIL);
-	}
-	return r;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -102,8 +88,8 @@ int main(int argc, char **argv)
 	cd_opts_finish();
 
 	char *dst_prefix, *src_prefix;
-	o.dst = open_registry(target, "--target-registry", &dst_prefix);
-	o.src = open_registry(source, "--source-registry", &src_prefix);
+	o.dst = cd_opts_registry(target, "--target-registry", &dst_prefix);
+	o.src = cd_opts_registry(source, "--source-registry", &src_prefix);
 	if (!strcmp(cd_registry_host(o.src), cd_registry_host(o.dst))) {
 		cd_registry_free(o.src); /* one client, so blobs can be mounted */
 		o.src = o.dst;
