@@ -5,6 +5,7 @@
 bats_require_minimum_version 1.5.0
 load lib/common
 load lib/cd-build
+load lib/registry
 
 setup_file() {
 	export SRV=$BATS_FILE_TMPDIR/srv

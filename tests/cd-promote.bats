@@ -15,7 +15,6 @@ setup_file() {
 	httpd_start "$SRV"
 	registry_start plain
 	export STAGING=$REGISTRY STAGING_PID=$REGISTRY_PID STAGING_LOG=$REGISTRY_LOG
-	registry_unexport
 	registry_start plain
 	export PROD=$REGISTRY PROD_LOG=$REGISTRY_LOG
 	# Two records built and pushed to staging; "bad" is the one cd-verify rejects.

@@ -13,7 +13,7 @@ setup_file() {
 	export SRV=$BATS_FILE_TMPDIR/srv
 	make_disks "$SRV"
 	httpd_start "$SRV"
-	tls_token_start
+	registry_start tls-token
 }
 
 teardown_file() {

@@ -143,17 +143,8 @@ int main(int argc, char **argv)
 	o.cache = &cache;
 	cd_opts_finish();
 
-	struct cd_reader r;
-	struct cd_pool_stats st;
-	cd_reader_init(&r, stdin, "stdin");
-	int ret = cd_pool_run(&r, cd_opts.workers, CD_POOL_PASS_ERRORS, build_one, &o, &st);
-	if (ret < 0)
-		cd_error("%s", cd_errmsg());
-	int status = ret < 0 ? CD_EXIT_FAIL : cd_pool_exit_status(&r, &st);
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, build_one, &o);
 	report_cache(&cache);
-	cd_reader_release(&r);
 	cd_cache_release(&cache);
 	cd_opts_release();
 	free(cache_dir);

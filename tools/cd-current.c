@@ -70,35 +70,14 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 
-	char *host, *prefix;
-	if (cd_published_parse_source(source, &host, &prefix) < 0)
-		cd_usage_error("%s", cd_errmsg());
+	char *prefix;
 	cd_opts_finish();
+	struct ctx c = { NULL, NULL };
+	c.reg = cd_opts_registry(source, NULL, &prefix);
+	c.prefix = prefix;
 
-	struct ctx c = { NULL, prefix };
-	c.reg = cd_registry_new(host, NULL);
-	if (!c.reg) {
-		cd_error("%s", cd_errmsg());
-		free(host);
-		free(prefix);
-		cd_opts_release();
-		return CD_EXIT_FAIL;
-	}
-
-	struct cd_reader rd;
-	struct cd_pool_stats st;
-	cd_reader_init(&rd, stdin, "stdin");
-	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c, &st);
-	int status = cd_pool_exit_status(&rd, &st);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		status = CD_EXIT_FAIL;
-	}
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
-	cd_reader_release(&rd);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c);
 	cd_registry_free(c.reg);
-	free(host);
 	free(prefix);
 	cd_opts_release();
 	return status;

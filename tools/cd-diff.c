@@ -53,17 +53,5 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 
-	struct cd_reader rd;
-	struct cd_pool_stats st;
-	cd_reader_init(&rd, stdin, "stdin");
-	int ret = cd_pool_run(&rd, 1, CD_POOL_PASS_ERRORS, diff_one, &force, &st);
-	int status = cd_pool_exit_status(&rd, &st);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		status = CD_EXIT_FAIL;
-	}
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
-	cd_reader_release(&rd);
-	return status;
+	return cd_pool_main(1, CD_POOL_PASS_ERRORS, diff_one, &force);
 }

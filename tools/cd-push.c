@@ -51,20 +51,6 @@ static void usage(int status)
 	exit(status);
 }
 
-static struct cd_registry *open_registry(const char *spec, const char *flag, char **prefix)
-{
-	char *host;
-	if (cd_published_parse_source(spec, &host, prefix) < 0)
-		cd_usage_error("%s: %s", flag, cd_errmsg());
-	struct cd_registry *r = cd_registry_new(host, NULL);
-	free(host);
-	if (!r) {
-		cd_error("%s", cd_errmsg());
-		exit(CD_EXIT_FAIL);
-	}
-	return r;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -105,10 +91,10 @@ int main(int argc, char **argv)
 	cd_opts_finish();
 
 	char *dst_prefix, *src_prefix = NULL;
-	o.dst = open_registry(target, "--target-registry", &dst_prefix);
+	o.dst = cd_opts_registry(target, "--target-registry", &dst_prefix);
 	o.dst_prefix = dst_prefix;
 	if (source) {
-		o.src = open_registry(source, "--source-registry", &src_prefix);
+		o.src = cd_opts_registry(source, "--source-registry", &src_prefix);
 		if (!strcmp(cd_registry_host(o.src), cd_registry_host(o.dst))) {
 			cd_registry_free(o.src); /* one client, so blobs can be mounted */
 			o.src = NULL;
@@ -118,21 +104,10 @@ int main(int argc, char **argv)
 	cd_push_stamp((long long)time(NULL), stamp);
 	o.stamp = stamp;
 
-	struct cd_reader rd;
-	struct cd_pool_stats st;
-	cd_reader_init(&rd, stdin, "stdin");
-	int ret = cd_pool_run(&rd, cd_opts.workers, CD_POOL_PASS_ERRORS, cd_push_record, &o, &st);
-	int status = cd_pool_exit_status(&rd, &st);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		status = CD_EXIT_FAIL;
-	}
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_push_record, &o);
 	char summary[160];
 	cd_xfer_summary("pushed", summary, sizeof(summary));
 	cd_info("%s%s", summary, o.dry_run ? " (dry run: nothing sent)" : "");
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
-	cd_reader_release(&rd);
 	cd_registry_free(o.dst);
 	if (o.src)
 		cd_registry_free(o.src);

@@ -79,8 +79,6 @@ int main(int argc, char **argv)
 		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
 	};
 	struct cd_verify_opts o = { .boot_timeout = 300 };
-	struct cd_reader r;
-	struct cd_pool_stats st;
 	int c;
 
 	cd_msg_init(argv[0]);
@@ -104,14 +102,7 @@ int main(int argc, char **argv)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 	cd_opts_finish();
 
-	cd_reader_init(&r, stdin, "stdin");
-	int ret = cd_pool_run(&r, cd_opts.workers, CD_POOL_PASS_ERRORS, verify_one, &o, &st);
-	int status = ret < 0 ? CD_EXIT_FAIL : cd_pool_exit_status(&r, &st);
-	if (ret < 0)
-		cd_error("%s", cd_errmsg());
-	cd_reader_release(&r);
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, verify_one, &o);
 	cd_opts_release();
 	return status;
 }

@@ -54,34 +54,6 @@ mirror_args() {
 	MIRROR_ARGS=(--mirror "https://upstream.example/img/=$HTTPD_URL/")
 }
 
-# registry_start: the real registry (CNCF distribution) on a free loopback port.
-registry_start() {
-	local dir=$BATS_FILE_TMPDIR/registry port
-	mkdir -p "$dir/data"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat > "$dir/config.yml" <<-YML
-	version: 0.1
-	log: {level: error, accesslog: {disabled: true}}
-	storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
-	http: {addr: 127.0.0.1:$port, secret: cdkit-test}
-	YML
-	docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
-	REGISTRY_PID=$!
-	REGISTRY=127.0.0.1:$port
-	local i
-	for i in $(seq 100); do
-		curl -sf "http://$REGISTRY/v2/" > /dev/null && break
-		sleep 0.1
-	done
-	export REGISTRY REGISTRY_PID
-}
-
-registry_stop() {
-	[ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
-	REGISTRY_PID=
-	return 0
-}
-
 # layout_push LAYOUT REPO TAG: upload an image layout with plain curl (an
 # uploader independent of cdkit): every blob, the child manifests by digest,
 # then what index.json points at under TAG.

@@ -11,6 +11,8 @@
 #   tls       HTTPS with a certificate signed by a CA made here ($REGISTRY_CA)
 #   htpasswd  plain HTTP, Basic auth (bcrypt htpasswd)
 #   token     plain HTTP, Bearer tokens from tests/lib/token-issuer.py
+#   tls-token HTTPS as tls, Bearer tokens as token (skopeo's CA in
+#             $REGISTRY_DIR/skopeo-certs)
 # sets REGISTRY (127.0.0.1:PORT), REGISTRY_PORT, REGISTRY_PID, REGISTRY_DIR,
 # REGISTRY_LOG (its log, with the access log: count requests there);
 # for htpasswd and token also REGISTRY_USER, REGISTRY_PASS and
@@ -18,6 +20,8 @@
 # TOKEN_PID, TOKEN_URL, TOKEN_LOG and TOKEN_RULES (write
 # '{"expired": true}' or '{"deny": true}' there to make the issuer misbehave).
 # Every server binds 127.0.0.1 on a free port and is stopped by PID.
+# registry_restart starts a stopped (or killed) registry again on the same
+# port and storage; registry_restarted_stop (in teardown_file) kills those.
 #
 # Publishing (skopeo, from OCI layouts made with umoci):
 #   oci_image LAYOUT TAG ARCH SHASUM      a one-layer image like medius makes
@@ -112,10 +116,26 @@ _registry_config() {
 		printf '  tls:\n    certificate: %s\n    key: %s\n' "$d/server.crt" "$d/server.key" ;;
 	htpasswd)
 		printf 'auth:\n  htpasswd:\n    realm: cdkit-test\n    path: %s\n' "$d/htpasswd" ;;
+	tls-token)
+		_registry_config tls "$port" | sed -n '/^  tls:/,$p'
+		_registry_config token "$port" | sed -n '/^auth:/,$p' ;;
 	token)
 		printf 'auth:\n  token:\n    realm: %s\n    service: cdkit-registry\n    issuer: cdkit-test-issuer\n    rootcertbundle: %s\n' \
 			"$TOKEN_URL" "$d/token.crt" ;;
 	esac
+}
+
+# _registry_serve: docker-registry on $REGISTRY_DIR/config.yml, in the
+# background.  It reads REGISTRY_* environment variables as configuration
+# ("REGISTRY_LOG=/path" replaces the log: section and it will not start), so
+# the ones exported here are removed from its environment.
+_registry_serve() {
+	local unset=() v
+	for v in $(compgen -e | grep '^REGISTRY_'); do
+		unset+=(-u "$v")
+	done
+	env "${unset[@]}" docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 &
+	REGISTRY_PID=$!
 }
 
 registry_start() {
@@ -127,13 +147,13 @@ registry_start() {
 	tls) _registry_tls_files; scheme=https ;;
 	htpasswd) htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASS" > "$REGISTRY_DIR/htpasswd" 2>/dev/null ;;
 	token) _token_issuer_start ;;
+	tls-token) _registry_tls_files; _token_issuer_start; scheme=https ;;
 	*) echo "registry_start: unknown mode '$mode'" >&2; return 1 ;;
 	esac
 	for try in 1 2 3; do
 		port=$(free_port)
 		_registry_config "$mode" "$port" > "$REGISTRY_DIR/config.yml"
-		docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 &
-		REGISTRY_PID=$!
+		_registry_serve
 		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 			break
 		fi
@@ -145,7 +165,30 @@ registry_start() {
 	REGISTRY=127.0.0.1:$port
 	REGISTRY_MODE=$mode
 	export REGISTRY REGISTRY_PORT REGISTRY_PID REGISTRY_DIR REGISTRY_LOG REGISTRY_MODE
-	case $mode in htpasswd|token) _registry_authfile ;; esac
+	case $mode in htpasswd|token|tls-token) _registry_authfile ;; esac
+	if [ "$mode" = tls-token ]; then
+		mkdir -p "$REGISTRY_DIR/skopeo-certs"
+		cp "$REGISTRY_CA" "$REGISTRY_DIR/skopeo-certs/ca.crt"
+	fi
+}
+
+# registry_restart: start the stopped (or killed) registry again, same port
+# and storage.
+registry_restart() {
+	_registry_serve
+	export REGISTRY_PID
+	# a test's variables do not reach teardown_file: registry_restarted_stop kills it
+	echo "$REGISTRY_PID" >> "$BATS_FILE_TMPDIR/restarted.pids"
+	wait_http "http://$REGISTRY/v2/"
+}
+
+registry_restarted_stop() {
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/restarted.pids" ] || return 0
+	while read -r pid; do
+		kill "$pid" 2>/dev/null || true
+	done < "$BATS_FILE_TMPDIR/restarted.pids"
+	rm -f "$BATS_FILE_TMPDIR/restarted.pids"
 }
 
 registry_stop() {

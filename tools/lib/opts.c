@@ -8,6 +8,7 @@
 #include "mirror.h"
 #include "msg.h"
 #include "opts.h"
+#include "published.h"
 #include "banned.h"
 
 struct cd_opts cd_opts = { .workers = 2 };
@@ -104,4 +105,23 @@ void cd_opts_release(void)
 	}
 	cd_mirror_release(&cd_mirrors);
 	cd_http_global_cleanup();
+}
+
+struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix)
+{
+	struct cd_registry *r = NULL;
+	int status = cd_published_open(spec, &r, prefix);
+
+	if (status)
+		cd_opts_release(); /* wipe the credentials before exiting */
+	if (status == CD_EXIT_USAGE) {
+		if (flag)
+			cd_usage_error("%s: %s", flag, cd_errmsg());
+		cd_usage_error("%s", cd_errmsg());
+	}
+	if (status) {
+		cd_error("%s", cd_errmsg());
+		exit(status);
+	}
+	return r;
 }

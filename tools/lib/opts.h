@@ -87,6 +87,15 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status));
 void cd_opts_finish(void);
 void cd_opts_release(void);
 
+struct cd_registry;
+/*
+ * A --source-registry/--target-registry value: parse it and open a client
+ * (cd_published_open).  Exits 2 with "<flag>: <why>" (just "<why>" when
+ * flag is NULL) on a malformed value, 1 when the client cannot be made,
+ * after cd_opts_release().  *prefix is malloc'd.
+ */
+struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix);
+
 /* Strict number parsing for option values: exits 2 with a message. */
 long cd_opt_long(const char *name, const char *arg, long min, long max);
 /* "true"/"false"/"1"/"0"/"yes"/"no"; exits 2 otherwise. */

@@ -185,3 +185,20 @@ int cd_pool_exit_status(const struct cd_reader *r, const struct cd_pool_stats *s
 		return CD_EXIT_FAIL;
 	return CD_EXIT_OK;
 }
+
+int cd_pool_main(int workers, unsigned flags, cd_pool_fn fn, void *ctx)
+{
+	struct cd_reader r;
+	struct cd_pool_stats st;
+
+	cd_reader_init(&r, stdin, "stdin");
+	int status = CD_EXIT_FAIL;
+	if (cd_pool_run(&r, workers, flags, fn, ctx, &st) < 0)
+		cd_error("%s", cd_errmsg());
+	else
+		status = cd_pool_exit_status(&r, &st);
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	cd_reader_release(&r);
+	return status;
+}

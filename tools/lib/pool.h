@@ -34,4 +34,12 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 /* The exit status for a finished run: 3 malformed input, 1 failures, 0. */
 int cd_pool_exit_status(const struct cd_reader *r, const struct cd_pool_stats *st);
 
+/*
+ * The whole record loop of a stage's main(): run fn over the records of
+ * stdin, report an unreadable input on stderr (cd_error), flush stdout.
+ * The one pool function that prints: it stands in for the tail every
+ * tool's main() had. Returns the exit status (CD_EXIT_*).
+ */
+int cd_pool_main(int workers, unsigned flags, cd_pool_fn fn, void *ctx);
+
 #endif

@@ -41,6 +41,22 @@ int cd_published_parse_source(const char *spec, char **host, char **prefix)
 	return 0;
 }
 
+int cd_published_open(const char *spec, struct cd_registry **reg, char **prefix)
+{
+	char *host;
+
+	if (cd_published_parse_source(spec, &host, prefix) < 0)
+		return CD_EXIT_USAGE;
+	*reg = cd_registry_new(host, NULL);
+	free(host);
+	if (!*reg) {
+		free(*prefix);
+		*prefix = NULL;
+		return CD_EXIT_FAIL;
+	}
+	return 0;
+}
+
 /* The "shasum" label of an image config, or null. */
 static jv shasum_of(jv config)
 {

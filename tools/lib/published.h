@@ -22,6 +22,15 @@
 int cd_published_parse_source(const char *spec, char **host, char **prefix);
 
 /*
+ * Parse spec as above and make a client for its host (cd_registry_new(host,
+ * NULL): the command line's credentials and TLS choice).  Returns 0 with
+ * *reg and *prefix (malloc'd) set; CD_EXIT_USAGE when spec is malformed,
+ * CD_EXIT_FAIL when the client cannot be made, both with cd_seterr() and
+ * nothing to free.
+ */
+int cd_published_open(const char *spec, struct cd_registry **reg, char **prefix);
+
+/*
  * Read <prefix>/<name>:<version> through reg for every arch of the
  * record's artifacts and set rec.published.  Consumes rec and returns the
  * new record; on failure (authentication, TLS, unreachable, malformed
