@@ -32,9 +32,7 @@ static void usage(int status)
 		"      --source-registry R  registry and path to read (default quay.io/containerdisks)\n"
 		CD_HELP_WORKERS
 		CD_HELP_REGISTRY
-		"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n"
-		"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n"
-		"      --connect-timeout S  connection timeout (default 15)\n"
+		CD_HELP_NET
 		CD_HELP_BASE
 		"\n"
 		"exit status: 0 all records read, 1 some failed (they carry \"error\"),\n"
@@ -52,10 +50,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "source-registry", required_argument, NULL, OPT_SOURCE },
-		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
-		{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },
-		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
-		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_NET, { 0 }
 	};
 	const char *source = "quay.io/containerdisks";
 	int opt;

@@ -12,7 +12,7 @@
 #include "registry.h"
 #include "banned.h"
 
-enum { OPT_TARGET = CD_OPT_TOOL, OPT_SOURCE, OPT_DRY_RUN, OPT_CHUNK, OPT_PARALLEL };
+enum { OPT_TARGET = CD_OPT_TOOL, OPT_SOURCE };
 
 static void usage(int status)
 {
@@ -30,15 +30,10 @@ static void usage(int status)
 		"\n"
 		"      --source-registry R  the staging registry cd-push wrote to (required)\n"
 		"      --target-registry R  registry and organisation to promote to (required)\n"
-		"      --dry-run[=BOOL]     only say what would be promoted (default true;\n"
-		"                           --dry-run=false copies)\n"
-		"      --chunk-size BYTES   upload blobs in PATCH chunks of BYTES\n"
-		"      --parallel N         blobs of one image copied at once (default 4)\n"
+		CD_HELP_XFER
 		CD_HELP_WORKERS
 		CD_HELP_REGISTRY
-		"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n"
-		"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n"
-		"      --connect-timeout S  connection timeout (default 15)\n"
+		CD_HELP_NET
 		CD_HELP_BASE
 		"\n"
 		"At the end one line on stderr: \"copied N blobs (X MiB), skipped M present,\n"
@@ -54,13 +49,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "target-registry", required_argument, NULL, OPT_TARGET },
 		{ "source-registry", required_argument, NULL, OPT_SOURCE },
-		{ "dry-run", optional_argument, NULL, OPT_DRY_RUN },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "parallel", required_argument, NULL, OPT_PARALLEL },
-		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
-		{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },
-		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
-		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_NET, CD_OPTS_XFER, { 0 }
 	};
 	const char *target = NULL, *source = NULL;
 	struct cd_push_opts o = { .dry_run = 1, .xfer = { 0, 4 } };
@@ -72,13 +61,7 @@ int main(int argc, char **argv)
 			target = optarg;
 		else if (opt == OPT_SOURCE)
 			source = optarg;
-		else if (opt == OPT_DRY_RUN)
-			o.dry_run = optarg ? cd_opt_bool("dry-run", optarg) : 1;
-		else if (opt == OPT_CHUNK)
-			o.xfer.chunk_size = cd_opt_long("chunk-size", optarg, 1, 1L << 40);
-		else if (opt == OPT_PARALLEL)
-			o.xfer.parallel = (int)cd_opt_long("parallel", optarg, 1, 16);
-		else if (!cd_opts_common(opt, optarg, usage))
+		else if (!cd_opts_xfer(opt, optarg, &o.dry_run, &o.xfer.chunk_size, &o.xfer.parallel) && !cd_opts_common(opt, optarg, usage))
 			usage(CD_EXIT_USAGE);
 	}
 	if (optind < argc)

@@ -88,6 +88,23 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 	}
 }
 
+int cd_opts_xfer(int opt, const char *arg, int *dry_run, long long *chunk_size, int *parallel)
+{
+	switch (opt) {
+	case CD_OPT_DRY_RUN:
+		*dry_run = arg ? cd_opt_bool("dry-run", arg) : 1;
+		return 1;
+	case CD_OPT_CHUNK_SIZE:
+		*chunk_size = cd_opt_long("chunk-size", arg, 1, 1L << 40);
+		return 1;
+	case CD_OPT_PARALLEL:
+		*parallel = (int)cd_opt_long("parallel", arg, 1, 16);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void cd_opts_finish(void)
 {
 	const char *env = getenv("CD_MIRRORS");

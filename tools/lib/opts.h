@@ -26,6 +26,9 @@ enum cd_opt {
 	CD_OPT_PLAIN_HTTP,
 	CD_OPT_CREDS,
 	CD_OPT_AUTHFILE,
+	CD_OPT_DRY_RUN,
+	CD_OPT_CHUNK_SIZE,
+	CD_OPT_PARALLEL,
 	CD_OPT_TOOL = 0x200, /* tools number their own options from here */
 };
 
@@ -34,11 +37,15 @@ enum cd_opt {
 	{ "version", no_argument, NULL, CD_OPT_VERSION },         \
 	{ "quiet", no_argument, NULL, CD_OPT_QUIET },             \
 	{ "verbose", no_argument, NULL, CD_OPT_VERBOSE }
-#define CD_OPTS_HTTP                                                      \
-	{ "mirror", required_argument, NULL, CD_OPT_MIRROR },             \
+/* Retries and timeouts: every tool that talks HTTP. */
+#define CD_OPTS_NET                                                       \
 	{ "retries", required_argument, NULL, CD_OPT_RETRIES },           \
 	{ "timeout", required_argument, NULL, CD_OPT_TIMEOUT },           \
 	{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT }
+/* CD_OPTS_NET plus the mirror map: tools that fetch from upstream. */
+#define CD_OPTS_HTTP                                                      \
+	{ "mirror", required_argument, NULL, CD_OPT_MIRROR },             \
+	CD_OPTS_NET
 #define CD_OPTS_WORKERS { "workers", required_argument, NULL, CD_OPT_WORKERS }
 #define CD_OPTS_REGISTRY                                                 \
 	{ "ca-file", required_argument, NULL, CD_OPT_CA_FILE },          \
@@ -47,18 +54,26 @@ enum cd_opt {
 	{ "creds", required_argument, NULL, CD_OPT_CREDS },              \
 	{ "authfile", required_argument, NULL, CD_OPT_AUTHFILE }
 
+/* Tools that write to a registry (cd-push, cd-promote): cd_opts_xfer(). */
+#define CD_OPTS_XFER                                                       \
+	{ "dry-run", optional_argument, NULL, CD_OPT_DRY_RUN },            \
+	{ "chunk-size", required_argument, NULL, CD_OPT_CHUNK_SIZE },      \
+	{ "parallel", required_argument, NULL, CD_OPT_PARALLEL }
+
 /* Help text for the groups, to paste into a tool's usage(). */
 #define CD_HELP_BASE \
 	"  -q, --quiet              only errors on stderr\n" \
 	"  -v, --verbose            more detail on stderr (retries, requests)\n" \
 	"  -h, --help               show this help and exit\n" \
 	"      --version            show the version and exit\n"
-#define CD_HELP_HTTP \
-	"      --mirror PREFIX=URL  fetch URLs starting with PREFIX from URL instead\n" \
-	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\")\n" \
+#define CD_HELP_NET \
 	"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n" \
 	"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n" \
 	"      --connect-timeout S  connection timeout (default 15)\n"
+#define CD_HELP_HTTP \
+	"      --mirror PREFIX=URL  fetch URLs starting with PREFIX from URL instead\n" \
+	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\")\n" \
+	CD_HELP_NET
 #define CD_HELP_WORKERS \
 	"  -j, --workers N          process N records at once (default 2)\n"
 #define CD_HELP_REGISTRY \
@@ -69,6 +84,13 @@ enum cd_opt {
 	"      --creds USER:PASS    registry credentials (else --authfile,\n" \
 	"                           REGISTRY_AUTH_FILE, containers or docker auth)\n" \
 	"      --authfile PATH      containers-auth.json / docker config.json to read\n"
+
+#define CD_HELP_XFER \
+	"      --dry-run[=BOOL]     only say what would be sent (default true;\n" \
+	"                           --dry-run=false sends)\n" \
+	"      --chunk-size BYTES   upload blobs in PATCH chunks of BYTES (default: one\n" \
+	"                           streaming PUT per blob)\n" \
+	"      --parallel N         blobs of one image sent at once (default 4)\n"
 
 struct cd_opts {
 	int workers;
@@ -83,6 +105,11 @@ extern struct cd_opts cd_opts;
  * it.  --help calls usage(0); --version prints and exits; bad values exit 2.
  */
 int cd_opts_common(int opt, const char *arg, void (*usage)(int status));
+/*
+ * Handle a CD_OPTS_XFER option into the caller's settings: 1 when it was
+ * one, 0 otherwise; bad values exit 2.
+ */
+int cd_opts_xfer(int opt, const char *arg, int *dry_run, long long *chunk_size, int *parallel);
 /* After option parsing: read CD_MIRRORS, initialise libcurl. */
 void cd_opts_finish(void);
 void cd_opts_release(void);
