@@ -601,44 +601,65 @@ static int too_large(const struct cd_http_req *q)
 	return q->result == CURLE_FILESIZE_EXCEEDED || q->aborted == 2;
 }
 
+/* One GET or HEAD of manifest repo:ref, kept for the caller to read. */
+struct manifest_call {
+	char *what, *url, *scope;
+	struct curl_slist *h;
+	struct cd_http_req q;
+};
+
+/* 0 when the registry answered 200; -1 (cd_seterr, tl_kind) otherwise.  Release c either way. */
+static int manifest_call(struct cd_registry *r, const char *repo, const char *ref, unsigned flags,
+			 struct manifest_call *c)
+{
+	c->what = what_of(r, repo, ref);
+	c->url = reg_url(r, "/v2/%s/manifests/%s", repo, ref);
+	c->scope = scope_pull(repo);
+	c->h = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	cd_http_req_init(&c->q, c->url);
+	c->q.flags = flags;
+	c->q.max_body = CD_MANIFEST_MAX;
+	int ret = reg_do(r, &c->q, c->scope, c->h, NULL, NULL);
+	if (ret < 0 && too_large(&c->q))
+		return fail(CD_REG_INTEGRITY, "%s: manifest larger than %u MiB: refused", c->what, CD_MANIFEST_MAX >> 20);
+	if (ret < 0)
+		return cd_adderr("%s", c->what);
+	if (c->q.status != 200)
+		return answer_error(r, &c->q, c->what);
+	return 0;
+}
+
+static void manifest_call_release(struct manifest_call *c)
+{
+	curl_slist_free_all(c->h);
+	cd_http_req_release(&c->q);
+	free(c->scope);
+	free(c->url);
+	free(c->what);
+}
+
 int cd_registry_manifest_get(struct cd_registry *r, const char *repo, const char *ref,
 			     struct cd_manifest *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (check_names(repo, ref) < 0)
 		return -1;
-	char *what = what_of(r, repo, ref);
-	char *url = reg_url(r, "/v2/%s/manifests/%s", repo, ref);
-	char *scope = scope_pull(repo);
-	struct curl_slist *h = curl_slist_append(NULL, ACCEPT_MANIFESTS);
-	struct cd_http_req q;
-	cd_http_req_init(&q, url);
-	q.max_body = CD_MANIFEST_MAX;
-	int ret = reg_do(r, &q, scope, h, NULL, NULL);
-	if (ret < 0 && too_large(&q))
-		ret = fail(CD_REG_INTEGRITY, "%s: manifest larger than %u MiB: refused", what, CD_MANIFEST_MAX >> 20);
-	else if (ret < 0)
-		cd_adderr("%s", what);
-	else if (q.status != 200)
-		ret = answer_error(r, &q, what);
+	struct manifest_call c;
+	int ret = manifest_call(r, repo, ref, 0, &c);
 	if (!ret) {
-		out->body = cd_buf_detach(&q.body, &out->len);
+		out->body = cd_buf_detach(&c.q.body, &out->len);
 		if (!out->body)
 			out->body = cd_xstrdup("");
-		content_type(&q, out->media_type, sizeof(out->media_type));
+		content_type(&c.q, out->media_type, sizeof(out->media_type));
 		if (!out->media_type[0] || !strcmp(out->media_type, "application/json"))
 			body_media_type(out->body, out->len, out->media_type, sizeof(out->media_type));
-		ret = verify_manifest(what, ref, &q, out);
+		ret = verify_manifest(c.what, ref, &c.q, out);
 		if (ret < 0)
 			cd_manifest_release(out);
 	}
 	if (!ret)
 		tl_kind = CD_REG_OK;
-	curl_slist_free_all(h);
-	cd_http_req_release(&q);
-	free(scope);
-	free(url);
-	free(what);
+	manifest_call_release(&c);
 	return ret;
 }
 
@@ -649,29 +670,19 @@ int cd_registry_manifest_head(struct cd_registry *r, const char *repo, const cha
 	out->size = -1;
 	if (check_names(repo, ref) < 0)
 		return -1;
-	char *what = what_of(r, repo, ref);
-	char *url = reg_url(r, "/v2/%s/manifests/%s", repo, ref);
-	char *scope = scope_pull(repo);
-	struct curl_slist *h = curl_slist_append(NULL, ACCEPT_MANIFESTS);
-	struct cd_http_req q;
-	cd_http_req_init(&q, url);
-	q.flags = CD_HTTP_HEAD;
-	int ret = reg_do(r, &q, scope, h, NULL, NULL);
+	struct manifest_call c;
+	int ret = manifest_call(r, repo, ref, CD_HTTP_HEAD, &c);
 	char dg[CD_DIGEST_MAX + 8], cl[32];
-	if (ret < 0)
-		cd_adderr("%s", what);
-	else if (q.status != 200)
-		ret = answer_error(r, &q, what);
-	else {
-		content_type(&q, out->media_type, sizeof(out->media_type));
-		if (cd_http_header(&q, "Content-Length", cl, sizeof(cl)))
+	if (!ret) {
+		content_type(&c.q, out->media_type, sizeof(out->media_type));
+		if (cd_http_header(&c.q, "Content-Length", cl, sizeof(cl)))
 			out->size = strtoll(cl, NULL, 10);
 		enum cd_hash alg;
 		const char *hex;
-		if (cd_http_header(&q, "Docker-Content-Digest", dg, sizeof(dg)) &&
+		if (cd_http_header(&c.q, "Docker-Content-Digest", dg, sizeof(dg)) &&
 		    cd_digest_parse(dg, &alg, &hex) == 0) {
 			if (is_digest(ref) && strcmp(dg, ref))
-				ret = fail(CD_REG_INTEGRITY, "%s: registry answered for digest %s", what, dg);
+				ret = fail(CD_REG_INTEGRITY, "%s: registry answered for digest %s", c.what, dg);
 			else
 				memcpy(out->digest, dg, strlen(dg) + 1);
 		} else {
@@ -688,11 +699,7 @@ int cd_registry_manifest_head(struct cd_registry *r, const char *repo, const cha
 	}
 	if (!ret)
 		tl_kind = CD_REG_OK;
-	curl_slist_free_all(h);
-	cd_http_req_release(&q);
-	free(scope);
-	free(url);
-	free(what);
+	manifest_call_release(&c);
 	return ret;
 }
 
