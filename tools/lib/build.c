@@ -168,10 +168,11 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 	char *dirname = cd_xasprintf("%s-%s", name, version), *id = cd_record_id(rec);
 	struct cd_download dl[MAX_ARCHES];
 	struct cd_image_arch img[MAX_ARCHES];
-	struct cd_layout l = { 0 };
+	struct cd_layout l;
 	char digest[CD_DIGEST_MAX];
 	int r = 0;
 
+	cd_layout_init(&l);
 	for (int i = 0; i < n; i++) {
 		cd_download_init(&dl[i]);
 		dl[i].url = arts[i].url;

@@ -67,10 +67,15 @@ static int write_file(const char *path, const char *p, size_t n)
 	return 0;
 }
 
-int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
+void cd_layout_init(struct cd_layout *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->lockfd = -1;
+}
+
+int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
+{
+	cd_layout_init(l);
 	l->final = cd_xasprintf("%s/%s", output, name);
 	l->tmp = cd_xasprintf("%s/" TMP_PREFIX "%s.XXXXXX", output, name);
 	if (!mkdtemp(l->tmp)) {

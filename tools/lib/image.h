@@ -48,6 +48,8 @@ struct cd_image_arch {
  * (left by a killed run).  Only names starting ".cd-build." are touched.
  */
 void cd_layout_sweep(const char *output);
+/* An empty layout that owns nothing (lockfd -1): safe to release. */
+void cd_layout_init(struct cd_layout *l);
 /* Create the temporary layout for <output>/<name>.  -1 and cd_seterr(). */
 int cd_layout_begin(struct cd_layout *l, const char *output, const char *name);
 /* A new temporary blob file in the layout, open for writing; *path is the caller's to free. */
