@@ -56,7 +56,9 @@ setup_file() {
 	record boot "$d" "amd64:$B" > "$t/boot.ndjson"
 	d=$(publish noboot "amd64:$bd/noboot.qcow2:107:$B")
 	record noboot "$d" "amd64:$B" > "$t/noboot.ndjson"
-	export GOOD S1 S2
+	# what --accel auto must find, learnt without cd-verify
+	KVM_BOOTS=$(kvm_boots "$bd/boot.qcow2")
+	export GOOD S1 S2 KVM_BOOTS
 }
 
 teardown_file() {
@@ -149,19 +151,64 @@ teardown_file() {
 	[[ "$(jq -r .error.message <<< "${lines[2]}")" == "top: "*"manifest unknown"* ]]
 }
 
-@test "--boot boots the test disk under TCG and sees the marker" {
+@test "--boot --accel tcg boots the test disk under TCG and sees the marker" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -0 --separate-stderr cd-verify --boot --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	run -0 --separate-stderr cd-verify --boot --accel tcg --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = true ]
-	[[ "$(jq -r '.verified.checks[] | select(.name == "boot") | .detail' <<< "$output")" == "marker seen on the serial console after "*"qemu-system-x86_64)" ]]
+	[[ "$(jq -r '.verified.checks[] | select(.name == "boot") | .detail' <<< "$output")" == "marker seen on the serial console after "*" s (qemu-system-x86_64, TCG: --accel tcg)" ]]
 	# the extracted disk and the seed are removed
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/work")" ]
+}
+
+@test "--boot picks KVM only where KVM boots the guest, TCG otherwise, and says which and why" {
+	mkdir -p "$BATS_TEST_TMPDIR/work"
+	run -0 --separate-stderr cd-verify -v --boot --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = true ]
+	local detail
+	detail=$(jq -r '.verified.checks[] | select(.name == "boot") | .detail' <<< "$output")
+	echo "KVM_BOOTS=$KVM_BOOTS detail: $detail"
+	if [ "$KVM_BOOTS" = yes ]; then
+		[[ "$detail" == "marker seen on the serial console after "*" s (qemu-system-x86_64, KVM: a probe guest ran under KVM)" ]]
+	elif [ "$(uname -m)" != x86_64 ]; then
+		[[ "$detail" == *"(qemu-system-x86_64, TCG: KVM cannot run x86_64 guests on this $(uname -m) host)" ]]
+	elif ! : 2> /dev/null < /dev/kvm; then
+		[[ "$detail" == *"(qemu-system-x86_64, TCG: cannot open /dev/kvm: "*")" ]]
+	else
+		# /dev/kvm opens, yet KVM does not boot the disk (nested virtualisation)
+		[[ "$detail" == "marker seen on the serial console after "*" s (qemu-system-x86_64, TCG: the KVM probe guest "*")" ]]
+	fi
+	# -v says it on stderr too
+	[[ "$stderr" == *"cd-verify: debug: boot:1: amd64: boot: $detail"* ]]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/work")" ]
+}
+
+@test "--boot --accel kvm fails the boot check, saying why, where KVM cannot boot the guest" {
+	[ "$KVM_BOOTS" = no ] || skip "KVM boots guests on this machine: --accel kvm has nothing to refuse"
+	mkdir -p "$BATS_TEST_TMPDIR/work"
+	run -1 --separate-stderr cd-verify --boot --accel kvm --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	local msg
+	msg=$(jq -r .error.message <<< "$output")
+	echo "error: $msg"
+	if [ "$(uname -m)" != x86_64 ]; then
+		[ "$msg" = "boot: --accel kvm: KVM cannot run x86_64 guests on this $(uname -m) host" ]
+	elif ! : 2> /dev/null < /dev/kvm; then
+		[[ "$msg" == "boot: --accel kvm: cannot open /dev/kvm: "* ]]
+	else
+		# qemu's own words: "failed to set MSR 0x10a" here
+		[[ "$msg" == "boot: --accel kvm: the KVM probe guest "*": "?* ]]
+	fi
+	[ "$(jq -r .error.arch <<< "$output")" = amd64 ]
+	[ "$(jq -r '[.verified.checks[] | select(.ok | not) | .name] | join(",")' <<< "$output")" = boot ]
+	[[ "$stderr" == *"cd-verify: boot:1: amd64: $msg"* ]]
+	# no guest was booted: no seed was written, the probe's file is gone
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/work")" ]
 }
 
 @test "--boot fails a disk that does not boot with a timeout message" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
 	run -1 --separate-stderr cd-verify --boot --timeout 10 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/noboot.ndjson"
-	[[ "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s; last console line: "* ]]
+	[[ "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s (KVM: "*"); last console line: "* ||
+	   "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s (TCG: "*"); last console line: "* ]]
 	# the layer itself was fine: only the boot failed
 	[ "$(jq -r '[.verified.checks[] | select(.ok | not) | .name] | join(",")' <<< "$output")" = boot ]
 	# the VM is gone and its files removed
@@ -179,9 +226,12 @@ teardown_file() {
 @test "usage: --help, a bad option, malformed input" {
 	run -0 cd-verify --help
 	[[ "$output" == "usage: cd-verify"* ]]
+	[[ "$output" == *"--accel MODE "* ]]
 	run -2 --separate-stderr cd-verify --timeout 0
 	[[ "$stderr" == *"invalid value '0' for --timeout"* ]]
 	run -2 --separate-stderr cd-verify --no-such-option
+	run -2 --separate-stderr cd-verify --boot --accel hvf
+	[[ "$stderr" == *"invalid value 'hvf' for --accel: expected auto, kvm or tcg"* ]]
 	printf '{oops\n' > "$BATS_TEST_TMPDIR/bad.ndjson"
 	cat "$BATS_FILE_TMPDIR/good.ndjson" >> "$BATS_TEST_TMPDIR/bad.ndjson"
 	run -3 --separate-stderr cd-verify < "$BATS_TEST_TMPDIR/bad.ndjson"

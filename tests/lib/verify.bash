@@ -94,3 +94,19 @@ wrong_diff_id() {
 	json.dump(idx, open(os.path.join(layout, "index.json"), "w"))
 	EOF
 }
+
+# kvm_boots DISK: "yes" when qemu, started by hand under KVM as cd-verify
+# would (-accel kvm -cpu host), boots the test disk DISK to the marker of a
+# seed made with xorriso; "no" otherwise.  What cd-verify --accel auto must
+# find, learnt without cd-verify's own probe.
+kvm_boots() {
+	local d=$BATS_FILE_TMPDIR/kvm-oracle
+	mkdir -p "$d"
+	printf '#cdkit-marker: cdkit-kvm-oracle\n' > "$d/user-data"
+	printf 'instance-id: kvm-oracle\n' > "$d/meta-data"
+	xorriso -as mkisofs -quiet -V cidata -J -r -o "$d/seed.iso" "$d/user-data" "$d/meta-data" 2> /dev/null
+	timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -monitor none -no-reboot -nic none \
+		-drive "file=$1,format=qcow2,if=virtio,snapshot=on" \
+		-drive "file=$d/seed.iso,format=raw,if=virtio,readonly=on" < /dev/null > "$d/console" 2>&1 || true
+	if grep -q cdkit-kvm-oracle "$d/console"; then echo yes; else echo no; fi
+}

@@ -441,8 +441,8 @@ static int make_workdir(struct run *r, const char *arch, char *dir, size_t len)
 static void check_boot(struct run *r, const struct want *w, const char *disk,
 		       const struct cd_cdcheck_result *res, const char *dir)
 {
-	struct cd_boot_opts bo = { .timeout = r->o->boot_timeout, .workdir = dir };
-	char detail[512] = "";
+	struct cd_boot_opts bo = { .timeout = r->o->boot_timeout, .accel = r->o->accel, .workdir = dir };
+	char detail[1024] = "";
 	if (cd_boot_disk(w->arch, disk, format_name(res->disk.format), &bo, detail, sizeof(detail)) < 0)
 		add(r, "boot", w->arch, 0, "%s", cd_errmsg());
 	else

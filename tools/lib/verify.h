@@ -16,11 +16,14 @@
  *   layer     per arch: the blob streamed, digest and size checked, the
  *             uncompressed tar's sha256 == the config's diff_id, and
  *             cdcheck.h's checks of its tar and disk
- *   boot      per arch, with --boot: cd_boot_disk() of the disk
+ *   boot      per arch, with --boot: cd_boot_disk() of the disk (its
+ *             detail names the accelerator and why it was chosen)
  * A check that cannot run because an earlier one failed is not listed.
  */
 #include <stddef.h>
 #include <jv.h>
+
+#include "boot.h"
 
 enum cd_verify_flags {
 	CD_VERIFY_BOOT = 1 << 0,
@@ -29,6 +32,7 @@ enum cd_verify_flags {
 struct cd_verify_opts {
 	unsigned flags;
 	int boot_timeout;     /* seconds */
+	enum cd_boot_accel accel;
 	const char *tmpdir;   /* for the extracted disk and seed; NULL: $TMPDIR or /tmp */
 };
 
