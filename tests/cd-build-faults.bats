@@ -48,9 +48,10 @@ cdb() {
 # The good record was built and is the only thing in --output; the cache holds
 # no partial file.
 assert_only_good() {
-	[ "$(jq -r .layout <<< "$1")" = "$OUT/good-1" ]
+	[ "$(jq -r .layout <<< "$1")" = "$OUT/good/1" ]
 	[ "$(jq -r .digest <<< "$1")" != null ]
-	[ "$(ls -A "$OUT")" = good-1 ]
+	[ "$(ls -A "$OUT")" = good ]
+	[ "$(ls -A "$OUT/good")" = 1 ]
 	[ -z "$(ls -A "$CACHE/tmp")" ]
 }
 
@@ -100,7 +101,7 @@ assert_only_good() {
 	run --separate-stderr -0 cdb < in.ndjson
 	grep -q '^GET /a.qcow2 500 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
-	[ -d "$OUT/retry-1" ]
+	[ -d "$OUT/retry/1" ]
 }
 
 @test "cd-build: a server that stops answering times out" {
@@ -145,9 +146,9 @@ assert_only_good() {
 	run --separate-stderr -1 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$FULL" --workers 1 < in.ndjson
 	[[ $(jq -r .error.message <<< "${lines[0]}") == *"No space left on device"* ]]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
-	[ "$(jq -r .layout <<< "${lines[1]}")" = "$FULL/good-1" ]
-	[ "$(ls -A "$FULL")" = good-1 ]
-	rm -rf "${FULL:?}"/good-1
+	[ "$(jq -r .layout <<< "${lines[1]}")" = "$FULL/good/1" ]
+	[ "$(ls -A "$FULL")" = good ]
+	rm -rf "${FULL:?}"/good
 }
 
 @test "cd-build: malformed records: bad lines exit 3, records without artifacts are errors" {
@@ -177,7 +178,7 @@ assert_only_good() {
 	[ -e "$CACHE/tmp/busy.123456.part" ]
 	[ ! -e "$OUT/.cd-build.old-1.abcdef" ]
 	[ -d "$OUT/.hidden" ]
-	[ -d "$OUT/good-1" ]
+	[ -d "$OUT/good/1" ]
 }
 
 @test "cd-build: a server that cannot resume a cut download is asked for the whole file again" {

@@ -191,7 +191,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 		       int list, const char **arch, jv *fields)
 {
 	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
-	char *dirname = cd_xasprintf("%s-%s", name, version), *id = cd_record_id(rec);
+	char *id = cd_record_id(rec);
 	struct cd_download dl[MAX_ARCHES];
 	struct cd_image_arch img[MAX_ARCHES];
 	struct cd_layout l;
@@ -215,7 +215,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 			}
 		goto out;
 	}
-	if ((r = cd_layout_begin(&l, o->output, dirname)) < 0)
+	if ((r = cd_layout_begin(&l, o->output, name, version)) < 0)
 		goto out;
 	for (int i = 0; i < n && !r; i++) {
 		struct timespec t0;
@@ -259,7 +259,6 @@ out:
 		free((char *)dl[i].label);
 		cd_download_release(&dl[i]);
 	}
-	free(dirname);
 	free(id);
 	return r;
 }
