@@ -177,7 +177,10 @@ cdb() {
 	run --separate-stderr -0 cdb < in.ndjson
 	first=$(jq -r .digest <<< "$output")
 	[ -f "$CACHE/sha256/$(sum a.qcow2)" ]
-	[ -f "$CACHE/sha256/$(sum b.qcow2.gz).disk" ]
+	# the disk of the gzip file is an entry of its own, named by its own sha256
+	disk=$(sha256sum < "$SRV/b.qcow2" | cut -d' ' -f1)
+	[ "$(readlink "$CACHE/sha256/$(sum b.qcow2.gz).disk")" = "../sha256/$disk" ]
+	[ -f "$CACHE/sha256/$disk" ]
 	[ ! -e "$CACHE/sha256/$(sum b.qcow2.gz)" ]
 	[ -z "$(ls -A "$CACHE/tmp")" ]
 	before=$(grep -c '^GET /a.qcow2 \|^GET /b.qcow2.gz ' "$HTTPD_LOG")
@@ -187,6 +190,26 @@ cdb() {
 	[[ $stderr == *"fedora:41 arm64: in the cache"* ]]
 	[[ $stderr == *"cache '$CACHE': "*" in 2 files"* ]]
 	[ "$(jq -r .digest <<< "$output")" = "$first" ]
+}
+
+@test "cd-build: a-b:1 and a:b-1 get a layout each, <output>/<name>/<version>, each with its own image" {
+	record a-b 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	record a b-1 "$(artifact amd64 b.qcow2)" >> in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[ "$(jq -r .layout <<< "${lines[0]}")" = "$OUT/a-b/1" ]
+	[ "$(jq -r .layout <<< "${lines[1]}")" = "$OUT/a/b-1" ]
+	[ "$(ls -A "$OUT" | tr '\n' ' ')" = "a a-b " ]
+	i=0
+	for f in a.qcow2 b.qcow2; do
+		layout=$(jq -r .layout <<< "${lines[$i]}")
+		[ "$(jq -r '.manifests[0].digest' "$layout/index.json")" = "$(jq -r .digest <<< "${lines[$i]}")" ]
+		man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "${lines[$i]}")
+		[ "$(jq -r .config.Labels.shasum "$layout/blobs/sha256/$(jq -r '.config.digest | ltrimstr("sha256:")' "$man")")" = "$(sum "$f")" ]
+		unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" "root$i"
+		cmp "root$i/disk/disk.img" "$SRV/$f"
+		i=$((i + 1))
+	done
+	check_store "$CACHE" "$OUT"
 }
 
 @test "cd-build: sha512 checksums are verified too" {
