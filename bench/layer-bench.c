@@ -76,17 +76,11 @@ int main(int argc, char **argv)
 		cd_error("cannot create '%s': %m", argv[optind + 1]);
 		return CD_EXIT_FAIL;
 	}
-	/* cd-build checks the disk against its cache name in the same pass */
-	struct cd_hasher disk;
-	char hex[CD_HEX_MAX];
-	if (cd_hasher_init(&disk, CD_HASH_SHA256) < 0 ||
-	    cd_layer_write(in, (long long)st.st_size, out, &o, &disk, &res) < 0 || close(out) < 0) {
+	if (cd_layer_write(in, (long long)st.st_size, out, &o, NULL, &res) < 0 || close(out) < 0) {
 		cd_error("%s", cd_errmsg());
 		unlink(argv[optind + 1]);
 		return CD_EXIT_FAIL;
 	}
-	cd_hasher_final_hex(&disk, hex);
-	cd_hasher_release(&disk);
 	printf("%s %s %lld\n", res.digest, res.diff_id, res.size);
 	return CD_EXIT_OK;
 }

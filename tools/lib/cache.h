@@ -20,9 +20,10 @@
  * hashed as they were written, and the name is only ever created by
  * rename(2) of the complete file once that hash matched: a file found there
  * is whole, and right unless something changed it since (a disk fault, an
- * old bug).  So that such a file is never used, the reader hashes it again
- * in the pass that reads it anyway (cd-build's layer writer) and removes it
- * with cd_cache_remove() when it is wrong: the next run fetches it afresh.
+ * old bug).  So that such a file is never used, a reader that reuses it
+ * hashes it again in the pass that reads it anyway (cd-build's layer
+ * writer) and removes it with cd_cache_remove() when it is wrong: the next
+ * run fetches it afresh.
  * Several processes may share one cache: the last rename of identical
  * content wins.
  */
