@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 		cd_error("cannot create '%s': %m", argv[optind + 1]);
 		return CD_EXIT_FAIL;
 	}
-	if (cd_layer_write(in, (long long)st.st_size, out, &o, &res) < 0 || close(out) < 0) {
+	if (cd_layer_write(in, (long long)st.st_size, out, &o, NULL, &res) < 0 || close(out) < 0) {
 		cd_error("%s", cd_errmsg());
 		unlink(argv[optind + 1]);
 		return CD_EXIT_FAIL;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
 # cd-build under faults: each bad record becomes an error record with a clear
 # message, leaves nothing in --output (nor a partial file in the cache), and
-# the other records are still built.
+# the other records are still built.  Runs of 150+ records (more than any
+# stdio buffer holds) with failures at the front, middle and end check that
+# every record comes out, in order, and (tests/lib/check-store) that every
+# cache entry and every layout's disk is what its name and label say.
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -10,18 +13,12 @@ load lib/cd-build
 setup_file() {
 	export SRV=$BATS_FILE_TMPDIR/srv
 	make_disks "$SRV"
-	export FULL=$BATS_FILE_TMPDIR/full
-	mkdir -p "$FULL"
-	export FULL_MOUNTED=0
-	if mount -t tmpfs -o size=2m cdkit-test-full "$FULL"; then
-		FULL_MOUNTED=1
-	fi
-}
-
-teardown_file() {
-	if [ "$FULL_MOUNTED" = 1 ]; then
-		umount "$FULL"
-	fi
+	# A disk that compresses well: 40 KiB of gzip, 3 MiB once decompressed.
+	yes 'cdkit compressible disk' | head -c 3M > "$BATS_FILE_TMPDIR/z.raw"
+	qemu-img convert -q -f raw -O qcow2 "$BATS_FILE_TMPDIR/z.raw" "$BATS_FILE_TMPDIR/z.qcow2"
+	gzip -1 -c "$BATS_FILE_TMPDIR/z.qcow2" > "$SRV/z.qcow2.gz"
+	(cd "$SRV" && sha256sum z.qcow2.gz >> SHA256SUMS)
+	make_tiny_disks "$SRV" 40
 }
 
 setup() {
@@ -39,6 +36,46 @@ setup() {
 
 teardown() {
 	httpd_stop
+	local m
+	for m in "${MOUNTS[@]}"; do
+		umount "$m"
+	done
+}
+
+# small_disk DIR SIZE: a tmpfs of SIZE mounted on DIR for this test (teardown
+# unmounts it).
+MOUNTS=()
+small_disk() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2" cdkit-test-full "$1" || skip "mounting a small tmpfs needs root"
+	MOUNTS+=("$1")
+}
+
+# The tiny upstream files of make_tiny_disks.
+TINY=(t01.qcow2 t02.qcow2 t03.qcow2 t04.qcow2 t05.qcow2 t06.qcow2 t07.qcow2 t08.qcow2 t09.qcow2 t10.qcow2
+      t11.qcow2 t12.qcow2 t13.qcow2 t14.qcow2 t15.qcow2 t16.qcow2 t17.qcow2 t18.qcow2 t19.qcow2 t20.qcow2
+      t21.qcow2 t22.qcow2 t23.qcow2 t24.qcow2 t25.qcow2 t26.qcow2 t27.qcow2 t28.qcow2 t29.qcow2 t30.qcow2
+      t31.qcow2 t32.qcow2 t33.qcow2 t34.qcow2 t35.qcow2 t36.qcow2 t37.qcow2 t38.qcow2 t39.qcow2 t40.qcow2)
+
+# An artifact whose download fails: URL path and the checksum it claims.
+art_at() {
+	printf '{"arch":"amd64","url":"https://upstream.example/img/%s","checksum":"sha256:%s"}' "$1" "$2"
+}
+
+# then_good: 30 good records after the faulty ones: more than the input
+# buffer holds, so a tool that lost its stdin would lose some of them.
+then_good() {
+	good_records 1 30 b.qcow2
+}
+
+# assert_all IN FAILED...: the run's records are IN's, in order, FAILED the
+# ones with an error; stdin was never lost; cache and output hold only whole,
+# right files.
+assert_all() {
+	assert_stream "$@" 
+	[[ $stderr != *"Bad file descriptor"* ]]
+	[[ $stderr != *"malformed record"* ]]
+	check_store "$CACHE" "$OUT"
 }
 
 cdb() {
@@ -48,9 +85,10 @@ cdb() {
 # The good record was built and is the only thing in --output; the cache holds
 # no partial file.
 assert_only_good() {
-	[ "$(jq -r .layout <<< "$1")" = "$OUT/good-1" ]
+	[ "$(jq -r .layout <<< "$1")" = "$OUT/good/1" ]
 	[ "$(jq -r .digest <<< "$1")" != null ]
-	[ "$(ls -A "$OUT")" = good-1 ]
+	[ "$(ls -A "$OUT")" = good ]
+	[ "$(ls -A "$OUT/good")" = 1 ]
 	[ -z "$(ls -A "$CACHE/tmp")" ]
 }
 
@@ -100,7 +138,7 @@ assert_only_good() {
 	run --separate-stderr -0 cdb < in.ndjson
 	grep -q '^GET /a.qcow2 500 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
-	[ -d "$OUT/retry-1" ]
+	[ -d "$OUT/retry/1" ]
 }
 
 @test "cd-build: a server that stops answering times out" {
@@ -138,16 +176,28 @@ assert_only_good() {
 }
 
 @test "cd-build: a full disk for --output leaves no partial image, and smaller images still fit" {
-	[ "$FULL_MOUNTED" = 1 ] || skip "mounting a small tmpfs needs root"
-	[ -z "$(ls -A "$FULL")" ]
+	small_disk "$OUT" 2m
 	record big 1 "$(artifact amd64 a.qcow2)" > in.ndjson
-	cat good.ndjson >> in.ndjson
-	run --separate-stderr -1 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$FULL" --workers 1 < in.ndjson
-	[[ $(jq -r .error.message <<< "${lines[0]}") == *"No space left on device"* ]]
+	then_good >> in.ndjson
+	run --separate-stderr -1 cdb < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "cannot write layer: No space left on device" ]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
-	[ "$(jq -r .layout <<< "${lines[1]}")" = "$FULL/good-1" ]
-	[ "$(ls -A "$FULL")" = good-1 ]
-	rm -rf "${FULL:?}"/good-1
+	assert_all in.ndjson "$output" big:1
+	[ "$(jq -r .layout <<< "${lines[1]}")" = "$OUT/g001/1" ]
+	[ ! -e "$OUT/big" ]
+}
+
+@test "cd-build: a full disk for --cache fails that download, keeps no partial entry, and the others still come out" {
+	small_disk "$CACHE" 2m
+	record big 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	record bigdisk 1 "$(artifact amd64 z.qcow2.gz gzip)" >> in.ndjson
+	then_good >> in.ndjson
+	run --separate-stderr -1 cdb < in.ndjson
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "cannot write '$CACHE/tmp/$(sum a.qcow2 | cut -c1-40)."*".part': No space left on device" ]]
+	[ "$(jq -r .error.message <<< "${lines[1]}")" = "cannot decompress 'https://upstream.example/img/z.qcow2.gz' (gzip): cannot write the disk: No space left on device" ]
+	assert_all in.ndjson "$output" big:1 bigdisk:1
+	[ -z "$(ls -A "$CACHE/tmp")" ]
+	[ "$(ls "$CACHE/sha256")" = "$(sum b.qcow2)" ]
 }
 
 @test "cd-build: malformed records: bad lines exit 3, records without artifacts are errors" {
@@ -177,7 +227,7 @@ assert_only_good() {
 	[ -e "$CACHE/tmp/busy.123456.part" ]
 	[ ! -e "$OUT/.cd-build.old-1.abcdef" ]
 	[ -d "$OUT/.hidden" ]
-	[ -d "$OUT/good-1" ]
+	[ -d "$OUT/good/1" ]
 }
 
 @test "cd-build: a server that cannot resume a cut download is asked for the whole file again" {
@@ -187,4 +237,148 @@ assert_only_good() {
 	[[ $stderr == *"norange:1 amd64: the server cannot resume; downloading again from the start"* ]]
 	[ "$(grep -c '^GET /a.qcow2 200 -$' "$HTTPD_LOG")" -eq 3 ]   # cut, refused range, whole file
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
+}
+
+@test "cd-build -j 1: a checksum mismatch, then 100 records: all 101 come out, in order, and stdin stays open" {
+	record bad 1 "$(art_at a.qcow2 "$(sum b.qcow2)")" > in.ndjson
+	good_records 1 100 b.qcow2 >> in.ndjson
+	run --separate-stderr -1 cdb -j 1 < in.ndjson
+	[ "${#lines[@]}" -eq 101 ]
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "checksum mismatch for 'https://upstream.example/img/a.qcow2': "* ]]
+	assert_all in.ndjson "$output" bad:1
+}
+
+# 154 records over 40 upstream files, failures of several kinds at the front,
+# in the middle and at the end.  The failing ones claim checksums of files
+# no good record has (a file of that checksum already in the cache would
+# rightly be used whatever the URL).
+many_faults() {
+	rules '[{"path": "/err500.qcow2", "status": 500}, {"path": "/loop.qcow2", "redirect": "/loop.qcow2"}]'
+	{
+		record f1 1 "$(art_at t01.qcow2 "$(sum b.qcow2)")"
+		record f2 1 "$(art_at gone.qcow2 "$(sum a.qcow2)")"
+		good_records 1 73 "${TINY[@]}"
+		record m1 1 "$(art_at err500.qcow2 "$(sum a.qcow2)")"
+		record m2 1 "$(artifact amd64 bad.qcow2.xz xz)"
+		good_records 74 148 "${TINY[@]}"
+		record e1 1 "$(art_at loop.qcow2 "$(sum a.qcow2)")"
+		record e2 1 "$(art_at t05.qcow2 "$(sum b.qcow2)")"
+	} > in.ndjson
+	run --separate-stderr -1 cdb --retries 1 -j "$1" < in.ndjson
+	[ "${#lines[@]}" -eq 154 ]
+	assert_all in.ndjson "$output" f1:1 f2:1 m1:1 m2:1 e1:1 e2:1
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "checksum mismatch for 'https://upstream.example/img/t01.qcow2': "* ]]
+	[ "$(jq -r .error.message <<< "${lines[1]}")" = "GET https://upstream.example/img/gone.qcow2: HTTP 404 (not found)" ]
+	[[ $(jq -r .error.message <<< "${lines[75]}") == "GET https://upstream.example/img/err500.qcow2: HTTP 500 "*"(after 2 attempts)" ]]
+	[[ $(jq -r .error.message <<< "${lines[76]}") == "cannot decompress 'https://upstream.example/img/bad.qcow2.xz' (xz): corrupt stream: "* ]]
+	[[ $(jq -r .error.message <<< "${lines[152]}") == "GET https://upstream.example/img/loop.qcow2: "*"redirects"* ]]
+	[[ $(jq -r .error.message <<< "${lines[153]}") == "checksum mismatch for 'https://upstream.example/img/t05.qcow2': "* ]]
+	[ "$(ls "$CACHE/sha256" | wc -l)" -eq 40 ]
+}
+
+@test "cd-build -j 2: 154 records with failures at the front, middle and end: all come out, in order, every file right" {
+	many_faults 2
+}
+
+@test "cd-build -j 4: 154 records with failures at the front, middle and end: all come out, in order, every file right" {
+	many_faults 4
+}
+
+# poison FILE: replace a cache entry's bytes with a.qcow2's (as a wrong
+# download or a disk fault would), keeping its name.
+poison() {
+	chmod u+w "$1"
+	cp "$SRV/a.qcow2" "$1"
+	chmod 0444 "$1"
+}
+
+@test "cd-build: a cache entry whose bytes are not its name fails the record, is removed, and the next run fetches it afresh" {
+	record good 1 "$(artifact amd64 b.qcow2)" > one.ndjson
+	run --separate-stderr -0 cdb < one.ndjson
+	entry=$CACHE/sha256/$(sum b.qcow2)
+	poison "$entry"
+	{ cat one.ndjson; good_records 1 30 "${TINY[@]}"; } > in.ndjson
+	: > "$HTTPD_LOG"
+	OUT=$BATS_TEST_TMPDIR/out2
+	run --separate-stderr -1 cdb < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "cached disk '$entry' is not sha256:$(sum b.qcow2) (its bytes are sha256:$(sum a.qcow2)): removed it; the next run downloads it again" ]
+	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
+	[[ $stderr == *"cd-build: good:1 amd64: cached disk '$entry' is not sha256:"* ]]
+	[ ! -e "$entry" ]
+	[ ! -e "$OUT/good" ]
+	assert_all in.ndjson "$output" good:1
+	run -1 grep -q '^GET /b.qcow2 ' "$HTTPD_LOG"
+
+	run --separate-stderr -0 cdb < one.ndjson
+	grep -q '^GET /b.qcow2 200 -$' "$HTTPD_LOG"
+	layout=$(jq -r .layout <<< "$output")
+	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")
+	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" root
+	cmp root/disk/disk.img "$SRV/b.qcow2"
+	check_store "$CACHE" "$OUT"
+}
+
+@test "cd-build: the disk of a compressed file is kept under its own digest; a damaged one is removed and fetched afresh" {
+	record gz 1 "$(artifact amd64 b.qcow2.gz gzip)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	disk=$(sha256sum < "$SRV/b.qcow2" | cut -d' ' -f1)
+	[ "$(readlink "$CACHE/sha256/$(sum b.qcow2.gz).disk")" = "../sha256/$disk" ]
+	cmp "$CACHE/sha256/$disk" "$SRV/b.qcow2"
+	check_store "$CACHE" "$OUT"
+	poison "$CACHE/sha256/$disk"
+	run --separate-stderr -1 cdb < in.ndjson
+	[ "$(jq -r .error.message <<< "$output")" = "cached disk '$CACHE/sha256/$disk' is not sha256:$disk (its bytes are sha256:$(sum a.qcow2)): removed it; the next run downloads it again" ]
+	[ ! -e "$CACHE/sha256/$disk" ]
+	run --separate-stderr -0 cdb < in.ndjson
+	cmp "$CACHE/sha256/$disk" "$SRV/b.qcow2"
+	check_store "$CACHE" "$OUT"
+}
+
+@test "cd-build: a .disk file of an older cdkit (named by the compressed digest, not checkable) is fetched afresh" {
+	mkdir -p "$CACHE/sha256"
+	cp "$SRV/a.qcow2" "$CACHE/sha256/$(sum b.qcow2.gz).disk"
+	record gz 1 "$(artifact amd64 b.qcow2.gz gzip)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	grep -q '^GET /b.qcow2.gz 200 -$' "$HTTPD_LOG"
+	[ -L "$CACHE/sha256/$(sum b.qcow2.gz).disk" ]
+	check_store "$CACHE" "$OUT"
+}
+
+@test "cd-build: an upstream file replaced between a cut and the resume is a checksum mismatch, never a wrong file" {
+	rules '[{"path": "/a.qcow2", "cut": 300000, "times": 1}, {"path": "/a.qcow2", "file": "/t01.qcow2"}]'
+	record changed 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	then_good >> in.ndjson
+	run --separate-stderr -1 cdb < in.ndjson
+	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "checksum mismatch for 'https://upstream.example/img/a.qcow2': expected sha256:$(sum a.qcow2), got sha256:"* ]]
+	assert_all in.ndjson "$output" changed:1
+	[ ! -e "$CACHE/sha256/$(sum a.qcow2)" ]
+}
+
+@test "cd-build: a stalled upstream fails after --timeout; the records after it still come out" {
+	rules '[{"path": "/a.qcow2", "hang": 30}]'
+	record stalled 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	then_good >> in.ndjson
+	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" -j 2 --timeout 1 --retries 0 < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out" ]
+	assert_all in.ndjson "$output" stalled:1
+}
+
+@test "cd-build: an upstream that answers 500 every time is retried, then an error record; the others still come out" {
+	rules '[{"path": "/a.qcow2", "status": 500}]'
+	record err 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	then_good >> in.ndjson
+	run --separate-stderr -1 cdb --retries 2 < in.ndjson
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2: HTTP 500 "*"(after 3 attempts)" ]]
+	[ "$(grep -c '^GET /a.qcow2 500 -$' "$HTTPD_LOG")" -eq 3 ]
+	assert_all in.ndjson "$output" err:1
+}
+
+@test "cd-build: a redirect loop is an error record; the others still come out" {
+	rules '[{"path": "/a.qcow2", "redirect": "/b-loop"}, {"path": "/b-loop", "redirect": "/a.qcow2"}]'
+	record loop 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	then_good >> in.ndjson
+	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: Maximum (10) redirects followed" ]
+	assert_all in.ndjson "$output" loop:1
 }

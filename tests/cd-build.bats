@@ -54,7 +54,7 @@ cdb() {
 	run --separate-stderr -0 cdb < in.ndjson
 	layout=$(jq -r .layout <<< "$output")
 	digest=$(jq -r .digest <<< "$output")
-	[ "$layout" = "$OUT/fedora-41" ]
+	[ "$layout" = "$OUT/fedora/41" ]
 	[ "$(jq -c .built <<< "$output")" = '["amd64"]' ]
 	[ "$(jq -r .manifests.amd64 <<< "$output")" = "$digest" ]
 	[ "$(jq -r .artifacts[0].arch <<< "$output")" = amd64 ]   # the record is kept
@@ -161,15 +161,15 @@ cdb() {
 	sleep 1
 	run --separate-stderr -0 cd-build "${MIRROR_ARGS[@]}" --cache "$BATS_TEST_TMPDIR/c2" -o "$BATS_TEST_TMPDIR/o2" < in.ndjson
 	[ "$(jq -c '[.digest, .manifests]' <<< "$first")" = "$(jq -c '[.digest, .manifests]' <<< "$output")" ]
-	diff -r "$BATS_TEST_TMPDIR/o1/fedora-41" "$BATS_TEST_TMPDIR/o2/fedora-41"
+	diff -r "$BATS_TEST_TMPDIR/o1/fedora/41" "$BATS_TEST_TMPDIR/o2/fedora/41"
 	# SOURCE_DATE_EPOCH becomes the creation time, and is reproducible too.
 	SOURCE_DATE_EPOCH=1700000000 run --separate-stderr -0 cd-build "${MIRROR_ARGS[@]}" --cache "$BATS_TEST_TMPDIR/c2" -o "$BATS_TEST_TMPDIR/o3" < in.ndjson
 	sde=$(jq -r .digest <<< "$output")
 	[ "$sde" != "$(jq -r .digest <<< "$first")" ]
 	SOURCE_DATE_EPOCH=1700000000 run --separate-stderr -0 cd-build "${MIRROR_ARGS[@]}" --cache "$BATS_TEST_TMPDIR/c2" -o "$BATS_TEST_TMPDIR/o4" < in.ndjson
 	[ "$(jq -r .digest <<< "$output")" = "$sde" ]
-	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$BATS_TEST_TMPDIR/o4/fedora-41/blobs/sha256/$(jq -r '.manifests.amd64 | ltrimstr("sha256:")' <<< "$output")")
-	[ "$(jq -r .created "$BATS_TEST_TMPDIR/o4/fedora-41/blobs/sha256/$cfg")" = 2023-11-14T22:13:20Z ]
+	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$BATS_TEST_TMPDIR/o4/fedora/41/blobs/sha256/$(jq -r '.manifests.amd64 | ltrimstr("sha256:")' <<< "$output")")
+	[ "$(jq -r .created "$BATS_TEST_TMPDIR/o4/fedora/41/blobs/sha256/$cfg")" = 2023-11-14T22:13:20Z ]
 }
 
 @test "cd-build: a file already in the cache is not downloaded again" {
@@ -177,7 +177,10 @@ cdb() {
 	run --separate-stderr -0 cdb < in.ndjson
 	first=$(jq -r .digest <<< "$output")
 	[ -f "$CACHE/sha256/$(sum a.qcow2)" ]
-	[ -f "$CACHE/sha256/$(sum b.qcow2.gz).disk" ]
+	# the disk of the gzip file is an entry of its own, named by its own sha256
+	disk=$(sha256sum < "$SRV/b.qcow2" | cut -d' ' -f1)
+	[ "$(readlink "$CACHE/sha256/$(sum b.qcow2.gz).disk")" = "../sha256/$disk" ]
+	[ -f "$CACHE/sha256/$disk" ]
 	[ ! -e "$CACHE/sha256/$(sum b.qcow2.gz)" ]
 	[ -z "$(ls -A "$CACHE/tmp")" ]
 	before=$(grep -c '^GET /a.qcow2 \|^GET /b.qcow2.gz ' "$HTTPD_LOG")
@@ -189,12 +192,32 @@ cdb() {
 	[ "$(jq -r .digest <<< "$output")" = "$first" ]
 }
 
+@test "cd-build: a-b:1 and a:b-1 get a layout each, <output>/<name>/<version>, each with its own image" {
+	record a-b 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	record a b-1 "$(artifact amd64 b.qcow2)" >> in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[ "$(jq -r .layout <<< "${lines[0]}")" = "$OUT/a-b/1" ]
+	[ "$(jq -r .layout <<< "${lines[1]}")" = "$OUT/a/b-1" ]
+	[ "$(ls -A "$OUT" | tr '\n' ' ')" = "a a-b " ]
+	i=0
+	for f in a.qcow2 b.qcow2; do
+		layout=$(jq -r .layout <<< "${lines[$i]}")
+		[ "$(jq -r '.manifests[0].digest' "$layout/index.json")" = "$(jq -r .digest <<< "${lines[$i]}")" ]
+		man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "${lines[$i]}")
+		[ "$(jq -r .config.Labels.shasum "$layout/blobs/sha256/$(jq -r '.config.digest | ltrimstr("sha256:")' "$man")")" = "$(sum "$f")" ]
+		unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" "root$i"
+		cmp "root$i/disk/disk.img" "$SRV/$f"
+		i=$((i + 1))
+	done
+	check_store "$CACHE" "$OUT"
+}
+
 @test "cd-build: sha512 checksums are verified too" {
 	record debian 12 "$(artifact amd64 a.qcow2 null sha512)" > in.ndjson
 	run --separate-stderr -0 cdb < in.ndjson
 	[ -f "$CACHE/sha512/$(sum a.qcow2 sha512)" ]
-	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$OUT/debian-12/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")")
-	[ "$(jq -r .config.Labels.shasum "$OUT/debian-12/blobs/sha256/$cfg")" = "$(sum a.qcow2 sha512)" ]
+	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$OUT/debian/12/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")")
+	[ "$(jq -r .config.Labels.shasum "$OUT/debian/12/blobs/sha256/$cfg")" = "$(sum a.qcow2 sha512)" ]
 }
 
 @test "cd-build: an artifact without a published checksum is labelled with the sha256 of the download" {
@@ -202,8 +225,8 @@ cdb() {
 	record fedora 44-beta "$a" > in.ndjson
 	run --separate-stderr -0 cdb < in.ndjson
 	[[ $stderr == *"fedora:44-beta amd64: downloaded (no upstream checksum to verify)"* ]]
-	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$OUT/fedora-44-beta/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")")
-	[ "$(jq -r .config.Labels.shasum "$OUT/fedora-44-beta/blobs/sha256/$cfg")" = "$(sum b.qcow2)" ]
+	cfg=$(jq -r '.config.digest | ltrimstr("sha256:")' "$OUT/fedora/44-beta/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")")
+	[ "$(jq -r .config.Labels.shasum "$OUT/fedora/44-beta/blobs/sha256/$cfg")" = "$(sum b.qcow2)" ]
 }
 
 @test "cd-build: with \"changed\", only those arches are built and named in \"built\"" {
@@ -242,7 +265,7 @@ cdb() {
 	[ "${lines[1]}" = '{"name":"b","version":"1","error":{"tool":"cd-current","message":"boom"}}' ]
 	[ "$(jq -r .error.tool <<< "${lines[2]}")" = cd-build ]
 	[[ $(jq -r .error.message <<< "${lines[2]}") == *"unknown action"* ]]
-	[ ! -e "$OUT/a-1" ]
+	[ ! -e "$OUT/a" ]
 }
 
 @test "cd-build --compression none and --oci --compression zstd write readable layers" {

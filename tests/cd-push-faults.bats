@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # cd-push faults against the real registry: the registry killed in the middle
 # of a blob upload (reached through a slow loopback proxy, so the kill lands
-# mid-body) and restarted; an unreachable registry.
+# mid-body) and restarted; an unreachable registry; runs of 150 records with
+# -j 1, 2 and 4 and broken layouts at the front, middle and end.
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -15,8 +16,44 @@ setup_file() {
 	head -c 12M /dev/urandom > "$BATS_FILE_TMPDIR/big.raw"
 	qemu-img convert -q -f raw -O qcow2 "$BATS_FILE_TMPDIR/big.raw" "$SRV/big.qcow2"
 	(cd "$SRV" && sha256sum big.qcow2 > SHA256SUMS)
+	make_tiny_disks "$SRV" 10
 	httpd_start "$SRV"
 	registry_start plain
+	mirror_args
+	build_many
+}
+
+# build_many: 150 records built once for the runs of many (g001..g144 and
+# the faulty f1 f2 m1 m2 e1 e2), then the faulty ones broken:
+#   f1, e1  the record's digest is another image's (g001's)
+#   f2      the layout is gone
+#   m1      the layer blob's bytes were changed (same size)
+#   m2      the record has no digest
+#   e2      a manifest blob of the layout is gone
+build_many() {
+	local d=$BATS_FILE_TMPDIR/many tiny=() i
+	mkdir -p "$d"
+	for i in $(seq -w 1 10); do tiny+=("t$i.qcow2"); done
+	{
+		record f1 1 "$(artifact amd64 t01.qcow2)"
+		record f2 1 "$(artifact amd64 t02.qcow2)"
+		good_records 1 72 "${tiny[@]}"
+		record m1 1 "$(artifact amd64 t03.qcow2)"
+		record m2 1 "$(artifact amd64 t04.qcow2)"
+		good_records 73 144 "${tiny[@]}"
+		record e1 1 "$(artifact amd64 t05.qcow2)"
+		record e2 1 "$(artifact amd64 t06.qcow2)"
+	} > "$d/in.ndjson"
+	cd-build -q -j 2 "${MIRROR_ARGS[@]}" --cache "$d/cache" --output "$d/out" < "$d/in.ndjson" > "$d/built.ndjson"
+	local g001 layer man
+	g001=$(jq -r 'select(.name == "g001") | .digest' "$d/built.ndjson")
+	rm -rf "$d/out/f2"
+	man=$d/out/m1/1/blobs/sha256/$(jq -r 'select(.name == "m1") | .digest | ltrimstr("sha256:")' "$d/built.ndjson")
+	layer=$d/out/m1/1/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")
+	printf 'damaged!' | dd of="$layer" bs=1 seek=100 conv=notrunc status=none
+	rm "$d/out/e2/1/blobs/sha256/$(jq -r 'select(.name == "e2") | .digest | ltrimstr("sha256:")' "$d/built.ndjson")"
+	jq -c --arg g "$g001" 'if .name == "f1" or .name == "e1" then .digest = $g
+		elif .name == "m2" then del(.digest) else . end' "$d/built.ndjson" > "$d/broken.ndjson"
 }
 
 teardown_file() {
@@ -78,4 +115,52 @@ setup() {
 	[[ $(jq -r .error.message <<< "$output") == *"127.0.0.1:$port"* ]]
 	[[ $stderr == *"big:1: "* ]]
 	[[ $stderr == *"pushed 0 blobs (0.0 MiB), skipped 0 present, mounted 0"* ]]
+}
+
+# push_many J: cd-push -j J of the 150 records into org jJ: as many records
+# out as in, in order; the faulty ones are error records and have no tag; every
+# other one is tagged with its own digest, and skopeo reads it whole.
+push_many() {
+	local d=$BATS_FILE_TMPDIR/many org=j$1 name digest code
+	run --separate-stderr -1 cd-push --dry-run=false --retries 1 -j "$1" --target-registry "$REGISTRY/$org" < "$d/broken.ndjson"
+	[ "${#lines[@]}" -eq 150 ]
+	diff <(jq -r .name "$d/in.ndjson") <(jq -r .name <<< "$output")
+	[ "$(jq -r 'select(.error) | .name' <<< "$output" | tr '\n' ' ')" = "f1 f2 m1 m2 e1 e2 " ]
+	[ "$(jq -r 'select(.error) | .error.tool' <<< "$output" | sort -u)" = cd-push ]
+	g001=$(jq -r 'select(.name == "g001") | .digest' "$d/built.ndjson")
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layout '$d/out/f1/1' holds image $(jq -r 'select(.name == "f1") | .digest' "$d/built.ndjson"), not the record's digest $g001" ]
+	[ "$(jq -r .error.message <<< "${lines[1]}")" = "cannot open '$d/out/f2/1/index.json': No such file or directory" ]
+	[[ $(jq -r .error.message <<< "${lines[74]}") == "blob sha256:"*": $REGISTRY/$org/m1@sha256:"*": provided digest did not match uploaded content (DIGEST_INVALID)" ]]
+	[ "$(jq -r .error.message <<< "${lines[75]}")" = "record has a layout but no digest (run cd-build first)" ]
+	[[ $(jq -r .error.message <<< "${lines[148]}") == "layout '$d/out/e1/1' holds image "*", not the record's digest $g001" ]]
+	[[ $(jq -r .error.message <<< "${lines[149]}") == "cannot open '$d/out/e2/1/blobs/sha256/"*"': No such file or directory" ]]
+	jq -r 'select(.error | not) | [.name, .digest, .pushed.digest] | @tsv' <<< "$output" > pushed.tsv
+	[ "$(wc -l < pushed.tsv)" -eq 144 ]
+	[ "$(awk '$2 != $3' pushed.tsv | wc -l)" -eq 0 ]
+	# the registry: each good image under its tag is its digest; no faulty one has a tag
+	while IFS=$'\t' read -r name digest _; do
+		[ "$(curl -sfI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+			"http://$REGISTRY/v2/$org/$name/manifests/1" | tr -d '\r' |
+			awk 'tolower($1) == "docker-content-digest:" { print $2 }')" = "$digest" ]
+	done < pushed.tsv
+	for name in f1 f2 m1 m2 e1 e2; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -I "http://$REGISTRY/v2/$org/$name/manifests/1")
+		[ "$code" = 404 ]
+	done
+	disk_of "$REGISTRY/$org/g001:1" amd64 first
+	cmp first/disk/disk.img "$SRV/t01.qcow2"
+	disk_of "$REGISTRY/$org/g144:1" amd64 last
+	cmp last/disk/disk.img "$SRV/t04.qcow2"
+}
+
+@test "cd-push -j 1: 150 records, broken layouts at the front, middle and end: all come out in order, no faulty image tagged" {
+	push_many 1
+}
+
+@test "cd-push -j 2: 150 records, broken layouts at the front, middle and end: all come out in order, no faulty image tagged" {
+	push_many 2
+}
+
+@test "cd-push -j 4: 150 records, broken layouts at the front, middle and end: all come out in order, no faulty image tagged" {
+	push_many 4
 }

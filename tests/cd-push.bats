@@ -160,6 +160,34 @@ build() {
 	cmp d/disk/disk.img "$SRV/a.qcow2"
 }
 
+@test "cd-push: a record whose layout holds another image than its digest is refused before anything is sent" {
+	record one 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	record two 1 "$(artifact amd64 b.qcow2)" >> in.ndjson
+	build < in.ndjson > built.ndjson
+	one=$(jq -r 'select(.name == "one") | .digest' built.ndjson)
+	two=$(jq -r 'select(.name == "two") | .digest' built.ndjson)
+	lay=$(jq -r 'select(.name == "two") | .layout' built.ndjson)
+	# one's layout folder now holds two's image (as when two records shared one folder)
+	jq -c --arg lay "$lay" 'if .name == "one" then .layout = $lay else . end' built.ndjson > shared.ndjson
+	jq -c 'select(.name == "two") | del(.digest)' built.ndjson >> shared.ndjson
+	writes=$(blob_writes)
+	run --separate-stderr -1 cd-push --target-registry "$REGISTRY/refused" < shared.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layout '$lay' holds image $two, not the record's digest $one" ]
+	[[ $stderr == *"would push two:1"* ]]
+	[ "$(jq -r .error.message <<< "${lines[2]}")" = "record has a layout but no digest (run cd-build first)" ]
+	run --separate-stderr -1 cd-push --dry-run=false --target-registry "$REGISTRY/refused" < shared.ndjson
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "layout '$lay' holds image $two, not the record's digest $one" ]
+	[ "$(jq -r 'has("pushed")' <<< "${lines[0]}")" = false ]
+	[[ $stderr == *"one:1: layout '$lay' holds image $two, not the record's digest $one"* ]]
+	[ "$(jq -r .pushed.digest <<< "${lines[1]}")" = "$two" ]
+	[ "$(jq -r .error.message <<< "${lines[2]}")" = "record has a layout but no digest (run cd-build first)" ]
+	# nothing of one's was sent, not even a HEAD: only two's blobs were written
+	[ "$(grep -c '/v2/refused/one/' "$REGISTRY_LOG")" -eq 0 ]
+	[ "$(( $(blob_writes) - writes ))" -eq 2 ]   # two's config and layer
+	run --separate-stderr -1 sk inspect --raw "docker://$REGISTRY/refused/one:1"
+}
+
 @test "cd-push: skip and error records pass through untouched; a record without layout fails; malformed line exits 3" {
 	{
 		echo '{"name":"a","version":"1","action":"skip"}'

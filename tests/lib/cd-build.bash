@@ -24,6 +24,53 @@ make_disks() {
 	(cd "$d" && sha256sum -- *.qcow2 *.xz *.gz *.bz2 *.zst > SHA256SUMS && sha512sum -- *.qcow2 > SHA512SUMS)
 }
 
+# make_tiny_disks DIR N: N more small qcow2 files t01.qcow2 ... (1 MiB virtual,
+# a different first cluster each; 384 KiB), for runs of many records; their
+# sums are added to DIR/SHA256SUMS.
+make_tiny_disks() {
+	local d=$1 n=$2 w=$BATS_FILE_TMPDIR/raw i
+	mkdir -p "$w"
+	for i in $(seq -w 1 "$n"); do
+		yes "cdkit tiny disk $i" | head -n 200 > "$w/t.raw"
+		truncate -s 1M "$w/t.raw"
+		qemu-img convert -q -f raw -O qcow2 "$w/t.raw" "$d/t$i.qcow2"
+	done
+	(cd "$d" && sha256sum -- t[0-9]*.qcow2 >> SHA256SUMS)
+}
+
+# good_records FIRST LAST FILE...: records gFIRST:1 ... gLAST:1 (g001, g002, ...;
+# one amd64 artifact each, taking the files in turn: many records share one
+# upstream file).
+good_records() {
+	local first=$1 last=$2 i
+	shift 2
+	local files=("$@")
+	for i in $(seq "$first" "$last"); do
+		record "$(printf 'g%03d' "$i")" 1 "$(artifact amd64 "${files[(i - 1) % ${#files[@]}]}")"
+	done
+}
+
+# assert_stream IN OUT FAILED...: OUT (a run's stdout) holds as many records
+# as IN, in the same order; exactly the records named in FAILED (name:version)
+# carry an error (from cd-build), the others a layout and a digest.
+assert_stream() {
+	local in=$1 out=$2 want got
+	shift 2
+	diff <(jq -r '.name + ":" + .version' "$in") <(jq -r '.name + ":" + .version' <<< "$out")
+	want=$(printf '%s\n' "$@")
+	got=$(jq -r 'select(.error) | .name + ":" + .version' <<< "$out")
+	[ "$got" = "$want" ] || { echo "failed: $got, expected: $want"; return 1; }
+	[ "$(jq -r 'select(.error) | .error.tool' <<< "$out" | sort -u)" = cd-build ]
+	[ "$(jq -r 'select(.error | not) | select(.layout and .digest) | .name' <<< "$out" | wc -l)" -eq \
+		"$(( $(wc -l < "$in") - $# ))" ]
+}
+
+# check_store CACHE OUTPUT: every cache entry and every layout's disk is what
+# its name and label say, and nothing partial is left (tests/lib/check-store).
+check_store() {
+	python3 "$CDKIT_ROOT/tests/lib/check-store" --cache "$1" --output "$2"
+}
+
 # sum FILE [ALG]: the upstream checksum of a served file, from its checksum file.
 sum() {
 	local alg=${2:-sha256}

@@ -19,6 +19,9 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
   {"path": "/x", "rate": 65536}                bytes per second
   {"path": "/x", "body": "text"}               answer with this body
   {"path": "/x", "norange": true}              ignore Range: always the whole file
+  {"path": "/x", "redirect": "/y"}             answer 302 with Location /y
+  {"path": "/x", "file": "/y"}                 serve the file /y under /x (an
+                                               upstream file replaced)
 
 "times" counts per rule (index in the list) for the life of the server;
 without it the rule always applies.  Each request is logged as
@@ -105,7 +108,11 @@ class Handler(BaseHTTPRequestHandler):
         if "body" in rule:
             self.plain(200, rule["body"])
             return
-        fs = os.path.normpath(os.path.join(self.server.root, path.lstrip("/")))
+        if "redirect" in rule:
+            self.plain(302, "moved\n", {"Location": rule["redirect"]})
+            return
+        served = rule.get("file", path)
+        fs = os.path.normpath(os.path.join(self.server.root, served.lstrip("/")))
         if not fs.startswith(self.server.root) or not os.path.isfile(fs):
             self.plain(404, "not found\n")
             return

@@ -54,13 +54,13 @@ static void test_single(const char *out)
 	struct cd_image_arch a;
 	char digest[CD_DIGEST_MAX];
 	jv env = JV_OBJECT(jv_string("B"), jv_string("2"), jv_string("A"), jv_string("x=y"));
-	CHECK(cd_layout_begin(&l, out, "one") == 0);
+	CHECK(cd_layout_begin(&l, out, "one", "41") == 0);
 	fake_layer(&a, "amd64");
 	CHECK(cd_image_add_arch(&l, &o, env, &a) == 0);
 	CHECK(cd_image_finish(&l, &o, &a, 1, 0, "41", digest) == 0);
 	CHECK(cd_layout_commit(&l) == 0);
 	CHECK_STR(digest, a.manifest);
-	char *dir = cd_xasprintf("%s/one", out);
+	char *dir = cd_xasprintf("%s/one/41", out);
 	char *m = blob(dir, a.manifest);
 	const char *cfg = strstr(m, "\"digest\":\"sha256:");
 	char cdig[CD_DIGEST_MAX] = "";
@@ -95,14 +95,14 @@ static void test_list_and_replace(const char *out)
 	struct cd_image_arch a[2];
 	char digest[CD_DIGEST_MAX];
 	/* A second build of "one" replaces the first one whole. */
-	CHECK(cd_layout_begin(&l, out, "one") == 0);
+	CHECK(cd_layout_begin(&l, out, "one", "41") == 0);
 	fake_layer(&a[0], "amd64");
 	fake_layer(&a[1], "arm64");
 	CHECK(cd_image_add_arch(&l, &o, jv_null(), &a[0]) == 0);
 	CHECK(cd_image_add_arch(&l, &o, jv_null(), &a[1]) == 0);
 	CHECK(cd_image_finish(&l, &o, a, 2, 1, "41", digest) == 0);
 	CHECK(cd_layout_commit(&l) == 0);
-	char *dir = cd_xasprintf("%s/one", out);
+	char *dir = cd_xasprintf("%s/one/41", out);
 	char *top = blob(dir, digest);
 	CHECK(strstr(top, "\"mediaType\":\"application/vnd.oci.image.index.v1+json\"") != NULL);
 	CHECK(strstr(top, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") != NULL);
@@ -114,7 +114,7 @@ static void test_list_and_replace(const char *out)
 	cd_layout_release(&l);
 
 	/* An aborted layout leaves nothing behind. */
-	CHECK(cd_layout_begin(&l, out, "two") == 0);
+	CHECK(cd_layout_begin(&l, out, "two", "1") == 0);
 	cd_layout_abort(&l);
 	char *two = cd_xasprintf("%s/two", out);
 	struct stat st;
@@ -135,6 +135,37 @@ static void test_list_and_replace(const char *out)
 	cd_layout_release(&l);
 }
 
+/* a-b:1 and a:b-1 get folders of their own; names that are not one folder are refused. */
+static void test_names(const char *out)
+{
+	static const char *nv[][2] = { { "a-b", "1" }, { "a", "b-1" } };
+	struct cd_image_opts o = { .comp = CD_COMP_GZIP, .created = -1 };
+	struct cd_layout l;
+	for (int i = 0; i < 2; i++) {
+		struct cd_image_arch a;
+		char digest[CD_DIGEST_MAX];
+		CHECK(cd_layout_begin(&l, out, nv[i][0], nv[i][1]) == 0);
+		fake_layer(&a, i ? "arm64" : "amd64");
+		CHECK(cd_image_add_arch(&l, &o, jv_null(), &a) == 0);
+		CHECK(cd_image_finish(&l, &o, &a, 1, 0, nv[i][1], digest) == 0);
+		CHECK(cd_layout_commit(&l) == 0);
+		cd_layout_release(&l);
+	}
+	char *ab = cd_xasprintf("%s/a-b/1", out), *a = cd_xasprintf("%s/a/b-1", out);
+	char *i1 = slurp(ab, "index.json"), *i2 = slurp(a, "index.json");
+	CHECK(strstr(i1, "amd64") && strstr(i2, "arm64"));
+	free(i1);
+	free(i2);
+	free(ab);
+	free(a);
+	const char *bad[][2] = { { "..", "1" }, { "a", ".." }, { "a/b", "1" }, { "a", "" }, { ".x", "1" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		CHECK(cd_layout_begin(&l, out, bad[i][0], bad[i][1]) == -1);
+		CHECK(strstr(cd_errmsg(), "cannot name a folder") != NULL);
+		cd_layout_release(&l);
+	}
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/cd-test-image.XXXXXX";
@@ -143,6 +174,7 @@ int main(void)
 		return 1;
 	test_single(tmpl);
 	test_list_and_replace(tmpl);
+	test_names(tmpl);
 	char *cmd = cd_xasprintf("rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)
 		unit_fail++;

@@ -92,7 +92,7 @@ static int write_layer(const unsigned char *disk, size_t n, enum cd_compression 
 	struct cd_layer_opts o = { .comp = comp, .threads = threads, .mtime = 1700000000 };
 	int dfd = make_disk(disk, n), ofd = mkstemp(path), ret = -1;
 	unlink(path);
-	if (dfd >= 0 && ofd >= 0 && cd_layer_write(dfd, (long long)n, ofd, &o, res) == 0)
+	if (dfd >= 0 && ofd >= 0 && cd_layer_write(dfd, (long long)n, ofd, &o, NULL, res) == 0)
 		ret = read_fd(ofd, out);
 	else
 		fprintf(stderr, "layer: %s\n", cd_errmsg());
@@ -440,7 +440,7 @@ static void test_pipe_input(void)
 	d.fd = ofds[0];
 	CHECK(pthread_create(&t, NULL, feed, &f) == 0);
 	CHECK(pthread_create(&u, NULL, drain, &d) == 0);
-	CHECK(cd_layer_write(fds[0], (long long)n, ofd, &o, &got) == 0);
+	CHECK(cd_layer_write(fds[0], (long long)n, ofd, &o, NULL, &got) == 0);
 	pthread_join(t, NULL);
 	close(fds[0]);
 	close(ofd);
@@ -450,6 +450,33 @@ static void test_pipe_input(void)
 	CHECK(got.size == want.size);
 	CHECK_STR(d.digest, want.digest);
 	CHECK(d.n == want.size);
+	free(p);
+}
+
+/* The caller's disk hasher sees exactly the disk bytes: none of the tar around them. */
+static void test_disk_hash(void)
+{
+	size_t sizes[] = { 0, 1, 511, 3 * (1 << 20) + 123 };
+	enum cd_compression comps[] = { CD_COMP_GZIP, CD_COMP_ZSTD, CD_COMP_NONE };
+	unsigned char *p = malloc(sizes[3]);
+	fill_random(p, sizes[3], 21);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+		char want[CD_DIGEST_MAX], got[CD_HEX_MAX];
+		cd_sha256_digest(p, sizes[i], want);
+		for (size_t c = 0; c < 3; c++) {
+			struct cd_layer_opts o = { .comp = comps[c], .threads = 2 };
+			struct cd_layer_result res;
+			struct cd_hasher h;
+			int dfd = make_disk(p, sizes[i]), ofd = open("/dev/null", O_WRONLY);
+			CHECK(cd_hasher_init(&h, CD_HASH_SHA256) == 0);
+			CHECK(cd_layer_write(dfd, (long long)sizes[i], ofd, &o, &h, &res) == 0);
+			cd_hasher_final_hex(&h, got);
+			cd_hasher_release(&h);
+			CHECK_STR(got, want + 7);
+			close(dfd);
+			close(ofd);
+		}
+	}
 	free(p);
 }
 
@@ -467,7 +494,7 @@ static void test_failures(void)
 		/* a short disk: 4096 bytes where 10000 were promised */
 		dfd = make_disk(p, sizeof(p));
 		ofd = open("/dev/null", O_WRONLY);
-		CHECK(cd_layer_write(dfd, 10000, ofd, &o, &res) == -1);
+		CHECK(cd_layer_write(dfd, 10000, ofd, &o, NULL, &res) == -1);
 		CHECK(strstr(cd_errmsg(), "disk ended after 4096 of 10000 bytes") != NULL);
 		close(dfd);
 		close(ofd);
@@ -475,7 +502,7 @@ static void test_failures(void)
 		/* a full disk for the output */
 		dfd = make_disk(p, sizeof(p));
 		ofd = open("/dev/full", O_WRONLY);
-		CHECK(cd_layer_write(dfd, sizeof(p), ofd, &o, &res) == -1);
+		CHECK(cd_layer_write(dfd, sizeof(p), ofd, &o, NULL, &res) == -1);
 		CHECK(strstr(cd_errmsg(), "No space left on device") != NULL);
 		close(dfd);
 		close(ofd);
@@ -483,7 +510,7 @@ static void test_failures(void)
 		/* a read error: the disk fd is write-only */
 		ofd = open("/dev/null", O_WRONLY);
 		dfd = open("/dev/null", O_WRONLY);
-		CHECK(cd_layer_write(dfd, 10, ofd, &o, &res) == -1);
+		CHECK(cd_layer_write(dfd, 10, ofd, &o, NULL, &res) == -1);
 		CHECK(strstr(cd_errmsg(), "cannot read disk") != NULL);
 		close(dfd);
 		close(ofd);
@@ -529,6 +556,7 @@ int main(void)
 	test_layers();
 	test_gzip_stores_random();
 	test_pipe_input();
+	test_disk_hash();
 	test_failures();
 	return unit_done("test-layer");
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "build.h"
@@ -101,31 +102,59 @@ static long long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Write the layer blob of one disk into the layout. */
-static int build_layer(struct cd_layout *l, const struct cd_build_opts *o, const char *disk,
+/*
+ * The disk read for the layer is not what its cache name says (damaged
+ * since it was stored): remove the entry, so that the next run fetches it
+ * again, and fail this image.
+ */
+static int wrong_entry(const struct cd_build_opts *o, const struct cd_download *d, const char *got)
+{
+	const char *alg = cd_hash_name(d->disk_alg);
+	cd_cache_remove(o->cache, d->disk_alg, d->disk_hex);
+	return cd_seterr("cached disk '%s' is not %s:%s (its bytes are %s:%s): removed it; the next run downloads it again",
+			 d->path, alg, d->disk_hex, alg, got);
+}
+
+/*
+ * Write the layer blob of one disk into the layout.  A disk reused from
+ * the cache is checked against its cache name on the way: the layer writer
+ * hashes it in the same pass, so there is no second read.  (A disk just
+ * downloaded was hashed as it was written, a moment ago: hashing it again
+ * would cost a third of the layer's CPU time for nothing.)
+ */
+static int build_layer(struct cd_layout *l, const struct cd_build_opts *o, const struct cd_download *d,
 		       struct cd_layer_result *res)
 {
 	struct stat st;
-	char *tmp = NULL;
-	int in = open(disk, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
+	struct cd_hasher h = { 0 };
+	char *tmp = NULL, got[CD_HEX_MAX];
+	int in = open(d->path, O_RDONLY | O_CLOEXEC), out = -1, r = 0;
 	if (in < 0 || fstat(in, &st) < 0) {
-		r = cd_seterr("cannot read '%s': %s", disk, strerror(errno));
+		r = cd_seterr("cannot read '%s': %s", d->path, strerror(errno));
 		goto done;
 	}
 	posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((out = cd_layout_blob_open(l, &tmp)) < 0) {
+	if ((d->from_cache && cd_hasher_init(&h, d->disk_alg) < 0) ||
+	    (out = cd_layout_blob_open(l, &tmp)) < 0) {
 		r = -1;
 		goto done;
 	}
-	r = cd_layer_write(in, (long long)st.st_size, out, &o->layer, res);
+	r = cd_layer_write(in, (long long)st.st_size, out, &o->layer, d->from_cache ? &h : NULL, res);
 	if (close(out) < 0 && !r)
 		r = cd_seterr("cannot write '%s': %s", tmp, strerror(errno));
 	out = -1;
+	if (!r && d->from_cache) {
+		cd_hasher_final_hex(&h, got);
+		if (CRYPTO_memcmp(got, d->disk_hex, cd_hash_hexlen(d->disk_alg)))
+			r = wrong_entry(o, d, got);
+	}
 	if (!r)
 		r = cd_layout_blob_commit(l, tmp, res->digest);
 done:
 	if (in >= 0)
 		close(in);
+	if (h.ctx)
+		cd_hasher_release(&h);
 	if (r && tmp)
 		unlink(tmp);
 	free(tmp);
@@ -165,7 +194,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 		       int list, const char **arch, jv *fields)
 {
 	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
-	char *dirname = cd_xasprintf("%s-%s", name, version), *id = cd_record_id(rec);
+	char *id = cd_record_id(rec);
 	struct cd_download dl[MAX_ARCHES];
 	struct cd_image_arch img[MAX_ARCHES];
 	struct cd_layout l;
@@ -189,7 +218,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 			}
 		goto out;
 	}
-	if ((r = cd_layout_begin(&l, o->output, dirname)) < 0)
+	if ((r = cd_layout_begin(&l, o->output, name, version)) < 0)
 		goto out;
 	for (int i = 0; i < n && !r; i++) {
 		struct timespec t0;
@@ -198,7 +227,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 		img[i].arch = arts[i].arch;
 		img[i].shasum = dl[i].hex;
 		*arch = arts[i].arch;
-		r = build_layer(&l, o, dl[i].path, &img[i].layer);
+		r = build_layer(&l, o, &dl[i], &img[i].layer);
 		if (!r) {
 			jv env = arch_env(rec, arts[i].arch);
 			r = cd_image_add_arch(&l, &o->image, env, &img[i]);
@@ -233,7 +262,6 @@ out:
 		free((char *)dl[i].label);
 		cd_download_release(&dl[i]);
 	}
-	free(dirname);
 	free(id);
 	return r;
 }

@@ -9,7 +9,8 @@
  * When the record carries "changed" (a non-empty list of arches, from
  * cd-diff) only those artifacts are built.
  *
- * Fields added: "layout" (absolute path of the OCI image layout),
+ * Fields added: "layout" (absolute path of the OCI image layout,
+ * <output>/<name>/<version>: see image.h),
  * "digest" (of what the layout's index.json points at: the manifest list /
  * index for a multi-arch record, else the manifest), "built" (the arches
  * built, in record order) and "manifests" ({arch: manifest digest}), so

@@ -92,28 +92,41 @@ void cd_cache_release(struct cd_cache *c)
 	c->dir = NULL;
 }
 
-char *cd_cache_path(const struct cd_cache *c, enum cd_hash alg, const char *hex, const char *suffix)
+char *cd_cache_path(const struct cd_cache *c, enum cd_hash alg, const char *hex)
 {
-	return cd_xasprintf("%s/%s/%s%s", c->dir, cd_hash_name(alg), hex, suffix);
+	return cd_xasprintf("%s/%s/%s", c->dir, cd_hash_name(alg), hex);
 }
 
-int cd_cache_has(const struct cd_cache *c, enum cd_hash alg, const char *hex, const char *suffix)
+int cd_cache_has(const struct cd_cache *c, enum cd_hash alg, const char *hex)
 {
-	char *p = cd_cache_path(c, alg, hex, suffix);
+	char *p = cd_cache_path(c, alg, hex);
 	struct stat st;
 	int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
 	free(p);
 	return ok;
 }
 
+void cd_cache_remove(const struct cd_cache *c, enum cd_hash alg, const char *hex)
+{
+	char *p = cd_cache_path(c, alg, hex);
+	unlink(p);
+	free(p);
+}
+
 int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path)
 {
 	char *p = cd_xasprintf("%s/tmp/%.40s.XXXXXX.part", c->dir, hint);
 	int fd = mkostemps(p, 5, O_CLOEXEC);
-	if (fd >= 0)
-		flock(fd, LOCK_EX | LOCK_NB); /* in use: see sweep() */
 	if (fd < 0) {
 		cd_seterr("cannot create a file in '%s/tmp': %s", c->dir, strerror(errno));
+		free(p);
+		return -1;
+	}
+	/* in use: see sweep().  Unlocked, another run would remove it under us. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		cd_seterr("cannot lock '%s': %s", p, strerror(errno));
+		close(fd);
+		unlink(p);
 		free(p);
 		return -1;
 	}
@@ -121,15 +134,63 @@ int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path)
 	return fd;
 }
 
-int cd_cache_commit(const struct cd_cache *c, const char *tmp, enum cd_hash alg,
-		    const char *hex, const char *suffix)
+int cd_cache_commit(const struct cd_cache *c, const char *tmp, enum cd_hash alg, const char *hex)
 {
-	char *dst = cd_cache_path(c, alg, hex, suffix);
+	char *dst = cd_cache_path(c, alg, hex);
 	int r = 0;
 	/* An entry is never written again once it has its name. */
 	if (chmod(tmp, 0444) < 0 || rename(tmp, dst) < 0)
 		r = cd_seterr("cannot store '%s' in the cache: %s", dst, strerror(errno));
 	free(dst);
+	return r;
+}
+
+#define DISK_LINK_DIR "../sha256/"
+
+int cd_cache_disk_find(const struct cd_cache *c, enum cd_hash alg, const char *hex,
+		       char disk_hex[CD_HEX_MAX])
+{
+	char *link = cd_xasprintf("%s/%s/%s.disk", c->dir, cd_hash_name(alg), hex);
+	char target[sizeof(DISK_LINK_DIR) + CD_HEX_MAX], digest[CD_DIGEST_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	const char *h = target + strlen(DISK_LINK_DIR);
+	enum cd_hash a;
+	int found = 0;
+	if (n < 0) {
+		if (errno == EINVAL) /* not a link: see the header */
+			unlink(link);
+		free(link);
+		return 0;
+	}
+	target[n] = '\0';
+	if (strncmp(target, DISK_LINK_DIR, strlen(DISK_LINK_DIR)) ||
+	    cd_snprintf(digest, sizeof(digest), "sha256:%s", h) < 0 ||
+	    cd_digest_parse(digest, &a, &h) < 0) {
+		unlink(link); /* not one of ours */
+	} else if (cd_cache_has(c, CD_HASH_SHA256, h)) {
+		memcpy(disk_hex, h, cd_hash_hexlen(CD_HASH_SHA256) + 1);
+		found = 1;
+	}
+	free(link);
+	return found;
+}
+
+int cd_cache_disk_link(const struct cd_cache *c, enum cd_hash alg, const char *hex, const char *disk_hex)
+{
+	char *link = cd_xasprintf("%s/%s/%s.disk", c->dir, cd_hash_name(alg), hex);
+	char *target = cd_xasprintf(DISK_LINK_DIR "%s", disk_hex);
+	int r = 0;
+	/*
+	 * symlink(2) makes the link whole or not at all.  One already there
+	 * (to a disk since removed) is replaced; EEXIST again means another
+	 * run has just linked the same disk.
+	 */
+	if (symlink(target, link) < 0 &&
+	    !(errno == EEXIST && (unlink(link) == 0 || errno == ENOENT) &&
+	      (symlink(target, link) == 0 || errno == EEXIST)))
+		r = cd_seterr("cannot store '%s' in the cache: %s", link, strerror(errno));
+	free(target);
+	free(link);
 	return r;
 }
 

@@ -141,12 +141,18 @@ static void on_progress(void *ctx, long long now, long long total)
 	cd_progress_update(f->bar, now, total);
 }
 
-static int fetch_start(const struct cd_cache *c, struct fetch *f, struct cd_download *d)
+/* A transfer of d that owns nothing yet: fetch_release() is safe on it. */
+static void fetch_init(struct fetch *f, struct cd_download *d)
 {
 	memset(f, 0, sizeof(*f));
 	f->d = d;
 	f->fd = -1;
 	f->alg = CD_HASH_SHA256;
+}
+
+static int fetch_start(const struct cd_cache *c, struct fetch *f, struct cd_download *d)
+{
+	fetch_init(f, d);
 	if (d->checksum && cd_digest_parse(d->checksum, &f->alg, &f->want) < 0)
 		return -1;
 	if ((f->fd = cd_cache_tmp(c, f->want ? f->want : "download", &f->tmp)) < 0)
@@ -167,9 +173,11 @@ static void fetch_release(struct fetch *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
+	f->fd = -1;
 	if (f->tmp)
 		unlink(f->tmp); /* nothing once committed */
 	free(f->tmp);
+	f->tmp = NULL;
 	if (f->h.ctx)
 		cd_hasher_release(&f->h);
 	if (f->bar)
@@ -194,6 +202,58 @@ static int transfer_error(struct fetch *f)
 	return r;
 }
 
+/*
+ * Decompress the verified file into a cache entry named by the disk's own
+ * sha256 (hashed as written), and link the compressed checksum to it.
+ */
+static int store_disk(const struct cd_cache *c, struct fetch *f)
+{
+	struct cd_download *d = f->d;
+	struct cd_hasher h = { 0 };
+	char *out, *named = NULL;
+	int ofd = cd_cache_tmp(c, d->hex, &out), r = 0, committed = 0;
+	if (ofd < 0)
+		return -1;
+	if (cd_hasher_init(&h, CD_HASH_SHA256) < 0)
+		r = -1;
+	else if (lseek(f->fd, 0, SEEK_SET) < 0)
+		r = cd_seterr("cannot rewind '%s': %s", f->tmp, strerror(errno));
+	else if (cd_decompress_fd(f->fd, ofd, d->compression, &h) < 0) {
+		char *u = cd_url_redact(d->url);
+		r = cd_adderr("cannot decompress '%s' (%s)", u, d->compression);
+		free(u);
+	}
+	if (!r) {
+		cd_hasher_final_hex(&h, d->disk_hex);
+		d->disk_alg = CD_HASH_SHA256;
+		named = cd_cache_path(c, CD_HASH_SHA256, d->disk_hex);
+		/* Named while still open: the open file's lock keeps other runs' sweeps off it. */
+		r = cd_cache_commit(c, out, CD_HASH_SHA256, d->disk_hex);
+		committed = !r;
+	}
+	if (h.ctx)
+		cd_hasher_release(&h);
+	if (close(ofd) < 0 && !r) {
+		r = cd_seterr("cannot write '%s': %s", named, strerror(errno));
+		unlink(named);
+	}
+	if (!r)
+		r = cd_cache_disk_link(c, f->alg, d->hex, d->disk_hex);
+	if (!committed)
+		unlink(out);
+	free(out);
+	if (r) {
+		free(named);
+		return -1;
+	}
+	struct stat st;
+	char size[32];
+	cd_progress_human(stat(named, &st) == 0 ? (long long)st.st_size : 0, size, sizeof(size));
+	cd_progress_note("%s: decompressed (%s) to %s", d->label, d->compression, size);
+	d->path = named;
+	return 0;
+}
+
 /* Verify, decompress if needed, and name the file in the cache. */
 static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 {
@@ -214,60 +274,34 @@ static int fetch_finish(const struct cd_cache *c, struct fetch *f)
 	memcpy(d->hex, got, sizeof(got));
 	cd_progress_done(f->bar, f->want ? "downloaded and verified" : "downloaded (no upstream checksum to verify)");
 	f->bar = NULL;
-	if (!compressed) {
-		if (cd_cache_commit(c, f->tmp, f->alg, got, "") < 0)
-			return -1;
-		d->path = cd_cache_path(c, f->alg, got, "");
-		return 0;
-	}
-
-	char *out;
-	int ofd = cd_cache_tmp(c, got, &out);
-	if (ofd < 0)
+	if (compressed)
+		return store_disk(c, f);
+	if (cd_cache_commit(c, f->tmp, f->alg, got) < 0)
 		return -1;
-	int r = 0;
-	if (lseek(f->fd, 0, SEEK_SET) < 0)
-		r = cd_seterr("cannot rewind '%s': %s", f->tmp, strerror(errno));
-	if (!r && cd_decompress_fd(f->fd, ofd, d->compression) < 0) {
-		char *u = cd_url_redact(d->url);
-		r = cd_adderr("cannot decompress '%s' (%s)", u, d->compression);
-		free(u);
-	}
-	/* Named while still open: the open file's lock keeps other runs' sweeps off it. */
-	int committed = !r && cd_cache_commit(c, out, f->alg, got, ".disk") == 0;
-	char *named = cd_cache_path(c, f->alg, got, ".disk");
-	if (!r && !committed)
-		r = -1;
-	if (close(ofd) < 0 && !r) {
-		r = cd_seterr("cannot write '%s': %s", named, strerror(errno));
-		unlink(named);
-	}
-	if (r) {
-		if (!committed)
-			unlink(out);
-		free(named);
-	} else {
-		struct stat st;
-		char size[32];
-		cd_progress_human(stat(named, &st) == 0 ? (long long)st.st_size : 0, size, sizeof(size));
-		cd_progress_note("%s: decompressed (%s) to %s", d->label, d->compression, size);
-		d->path = named;
-	}
-	free(out);
-	return r;
+	d->disk_alg = f->alg;
+	memcpy(d->disk_hex, got, sizeof(got));
+	d->path = cd_cache_path(c, f->alg, got);
+	return 0;
 }
 
-/* Already in the cache?  Fills d->path and d->hex when it is. */
+/* Already in the cache?  Fills d->path, d->hex and d->disk_* when it is. */
 static int lookup(const struct cd_cache *c, struct cd_download *d)
 {
 	enum cd_hash alg;
 	const char *hex;
 	if (!d->checksum || cd_digest_parse(d->checksum, &alg, &hex) < 0)
 		return 0;
-	const char *suffix = cd_download_compressed(d->compression) == 1 ? ".disk" : "";
-	if (!cd_cache_has(c, alg, hex, suffix))
-		return 0;
-	d->path = cd_cache_path(c, alg, hex, suffix);
+	if (cd_download_compressed(d->compression) == 1) {
+		if (!cd_cache_disk_find(c, alg, hex, d->disk_hex))
+			return 0;
+		d->disk_alg = CD_HASH_SHA256;
+	} else {
+		if (!cd_cache_has(c, alg, hex))
+			return 0;
+		d->disk_alg = alg;
+		memcpy(d->disk_hex, hex, cd_hash_hexlen(alg) + 1);
+	}
+	d->path = cd_cache_path(c, d->disk_alg, d->disk_hex);
 	memcpy(d->hex, hex, cd_hash_hexlen(alg) + 1);
 	d->from_cache = 1;
 	return 1;
@@ -280,7 +314,7 @@ size_t cd_download_all(const struct cd_cache *c, struct cd_download *d, size_t n
 	size_t nreq = 0, failed = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		f[i].fd = -1;
+		fetch_init(&f[i], NULL);
 		if (cd_download_compressed(d[i].compression) < 0) {
 			fail(&d[i], "%s", cd_errmsg());
 			continue;
@@ -333,7 +367,7 @@ static int archive_fail(struct archive *a, const char *what)
 }
 
 /* Copy the raw entry's data out.  -1 and cd_seterr() on error. */
-static int copy_data(struct archive *a, int out_fd)
+static int copy_data(struct archive *a, int out_fd, struct cd_hasher *h)
 {
 	char *buf = cd_xmalloc(IO_BUF);
 	int r = 0;
@@ -351,12 +385,14 @@ static int copy_data(struct archive *a, int out_fd)
 			r = cd_seterr("cannot write the disk: %s", strerror(errno));
 			break;
 		}
+		if (h)
+			cd_hasher_update(h, buf, (size_t)n);
 	}
 	free(buf);
 	return r;
 }
 
-int cd_decompress_fd(int in_fd, int out_fd, const char *compression)
+int cd_decompress_fd(int in_fd, int out_fd, const char *compression, struct cd_hasher *out)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -375,7 +411,7 @@ int cd_decompress_fd(int in_fd, int out_fd, const char *compression)
 	else if (archive_filter_code(a, 0) != want)
 		r = cd_seterr("not %s data (found %s)", compression, archive_filter_name(a, 0));
 	else
-		r = copy_data(a, out_fd);
+		r = copy_data(a, out_fd, out);
 	archive_read_close(a);
 	archive_read_free(a);
 	return r;

@@ -13,9 +13,13 @@
  *   actual digest; nothing of the file is kept.
  * - A compressed upstream file (gzip, xz, bzip2, zstd) is decompressed with
  *   libarchive's raw reader right after it was verified (the checksum is of
- *   the compressed bytes: nothing unverified reaches the decompressor); the
- *   cache keeps only the disk.
+ *   the compressed bytes: nothing unverified reaches the decompressor),
+ *   hashed as it is written; the cache keeps only the disk, under its own
+ *   sha256, and a link to it from the compressed file's checksum.
  * - A file already in the cache under its checksum is not fetched again.
+ *   Its bytes are not read here: the caller, who reads them anyway, checks
+ *   them against disk_alg:disk_hex and removes the entry when they differ
+ *   (cache.h).
  * - Progress: one bar per running transfer on a terminal, else one line per
  *   finished step (progress.h).
  */
@@ -34,6 +38,8 @@ struct cd_download {
 	/* out, owned by the struct */
 	char *path;               /* the disk file in the cache, ready for the layer */
 	char hex[CD_HEX_MAX];     /* the verified checksum (computed sha256 if none was given) */
+	enum cd_hash disk_alg;    /* what path's bytes hash to (its cache name): */
+	char disk_hex[CD_HEX_MAX]; /*   hex itself, or the decompressed disk's sha256 */
 	int from_cache;           /* 1: found in the cache, nothing fetched */
 	char *error;              /* why this one failed, or NULL */
 };
@@ -52,10 +58,10 @@ int cd_download_compressed(const char *compression);
 size_t cd_download_all(const struct cd_cache *c, struct cd_download *d, size_t n, int parallel);
 
 /*
- * Decompress the whole of in_fd (compressed as named) into out_fd.
- * -1 and cd_seterr() on a corrupt stream, a different compression or a
- * write error.
+ * Decompress the whole of in_fd (compressed as named) into out_fd, giving
+ * every byte written to out (an initialised hasher, or NULL).  -1 and
+ * cd_seterr() on a corrupt stream, a different compression or a write error.
  */
-int cd_decompress_fd(int in_fd, int out_fd, const char *compression);
+int cd_decompress_fd(int in_fd, int out_fd, const char *compression, struct cd_hasher *out);
 
 #endif

@@ -73,11 +73,19 @@ void cd_layout_init(struct cd_layout *l)
 	l->lockfd = -1;
 }
 
-int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
+/* One folder name: not empty, no '/', not "." or ".." nor any hidden name. */
+static int one_component(const char *s)
+{
+	return *s && *s != '.' && !strchr(s, '/');
+}
+
+int cd_layout_begin(struct cd_layout *l, const char *output, const char *name, const char *version)
 {
 	cd_layout_init(l);
-	l->final = cd_xasprintf("%s/%s", output, name);
-	l->tmp = cd_xasprintf("%s/" TMP_PREFIX "%s.XXXXXX", output, name);
+	if (!one_component(name) || !one_component(version))
+		return cd_seterr("'%s:%s' cannot name a folder", name, version);
+	l->final = cd_xasprintf("%s/%s/%s", output, name, version);
+	l->tmp = cd_xasprintf("%s/" TMP_PREFIX "%s.%s.XXXXXX", output, name, version);
 	if (!mkdtemp(l->tmp)) {
 		int e = errno;
 		free(l->tmp);
@@ -86,9 +94,10 @@ int cd_layout_begin(struct cd_layout *l, const char *output, const char *name)
 	}
 	/* mkdtemp makes it 0700; an image is for others to read. */
 	chmod(l->tmp, 0755);
+	/* Unlocked, the folder would be another cd-build's to sweep away. */
 	l->lockfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (l->lockfd >= 0)
-		flock(l->lockfd, LOCK_EX | LOCK_NB);
+	if (l->lockfd < 0 || flock(l->lockfd, LOCK_EX | LOCK_NB) < 0)
+		return cd_seterr("cannot lock '%s': %s", l->tmp, strerror(errno));
 	char *p = cd_xasprintf("%s/blobs", l->tmp);
 	int r = 0;
 	if (mkdir(p, 0755) < 0)
@@ -159,6 +168,13 @@ static void rm_tree(const char *path)
 
 int cd_layout_commit(struct cd_layout *l)
 {
+	char *parent = cd_xstrndup(l->final, (size_t)(strrchr(l->final, '/') - l->final));
+	int made = mkdir(parent, 0755) == 0 || errno == EEXIST;
+	if (!made)
+		cd_seterr("cannot create '%s': %s", parent, strerror(errno));
+	free(parent);
+	if (!made)
+		return -1;
 	if (rename(l->tmp, l->final) == 0) {
 		free(l->tmp);
 		l->tmp = NULL;

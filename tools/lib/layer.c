@@ -431,7 +431,8 @@ static void put_le32(unsigned char *p, uint32_t v)
  * ---- the pipeline ----
  *
  * A reader thread fills slots with consecutive tar blocks; a hasher thread
- * takes the diff_id over them in order; gzip workers encode any filled
+ * takes the diff_id over them in order (and another, when the caller asks,
+ * the digest of the disk bytes among them); gzip workers encode any filled
  * block (crc32, then deflate or store) and another hasher takes the blob
  * digest over their output in order; the calling thread, the writer,
  * writes the blocks in order (encoding zstd itself, hashing as it goes:
@@ -456,7 +457,7 @@ struct slot {
 	struct gz_out out;    /* gzip only */
 	size_t n, dictlen;
 	uint32_t crc;
-	int filled, hashed, coded, bhashed, written;
+	int filled, hashed, coded, bhashed, dhashed, written;
 };
 
 struct pipe {
@@ -469,6 +470,8 @@ struct pipe {
 	struct tar_src *src;
 	struct cd_hasher *tar;  /* diff_id, over the tar blocks */
 	struct cd_hasher *blob; /* digest, over gzip's blocks; else NULL */
+	struct cd_hasher *disk; /* the caller's, over the disk bytes; or NULL */
+	long long disk_from, disk_to; /* where the disk is in the tar stream */
 	long long nread;        /* blocks filled so far */
 	long long nclaimed;     /* blocks taken by gzip workers */
 	int eof;                /* the reader is done: nread is the block count */
@@ -518,7 +521,7 @@ static void *pipe_reader(void *arg)
 		int stop;
 
 		pthread_mutex_lock(&p->mu);
-		while (s->filled && !(s->written && s->hashed && s->bhashed) && !p->failed)
+		while (s->filled && !(s->written && s->hashed && s->bhashed && s->dhashed) && !p->failed)
 			pthread_cond_wait(&p->freed, &p->mu);
 		stop = p->failed;
 		pthread_mutex_unlock(&p->mu);
@@ -544,6 +547,7 @@ static void *pipe_reader(void *arg)
 		} else {
 			s->filled = 1;
 			s->bhashed = p->blob == NULL;
+			s->dhashed = p->disk == NULL;
 			s->hashed = s->coded = s->written = 0;
 			p->nread = seq + 1;
 		}
@@ -588,6 +592,25 @@ static void *pipe_tar_hasher(void *arg)
 		cd_hasher_update(p->tar, s->in + GZ_DICT, s->n);
 		pthread_mutex_lock(&p->mu);
 		s->hashed = 1;
+		pthread_cond_signal(&p->freed);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+/* Block seq holds tar bytes [seq * GZ_BLOCK, + n): hash the part that is disk. */
+static void *pipe_disk_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	for (long long seq = 0; pipe_wait(p, seq, 0) > 0; seq++) {
+		struct slot *s = pipe_slot(p, seq);
+		long long at = seq * GZ_BLOCK, end = at + (long long)s->n;
+		long long from = at > p->disk_from ? at : p->disk_from;
+		long long to = end < p->disk_to ? end : p->disk_to;
+		if (to > from)
+			cd_hasher_update(p->disk, s->in + GZ_DICT + (from - at), (size_t)(to - from));
+		pthread_mutex_lock(&p->mu);
+		s->dhashed = 1;
 		pthread_cond_signal(&p->freed);
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -772,16 +795,16 @@ static void pipe_release(struct pipe *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
-static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
-		     enum cd_compression comp, int level, int threads)
+static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct cd_hasher *disk,
+		     struct sink *o, enum cd_compression comp, int level, int threads)
 {
 	struct pipe p;
 	struct gz_worker w[PIPE_MAX_WORKERS];
 	struct zs z = { 0 };
 	uLong crc = crc32(0, NULL, 0);
-	pthread_t reader, hasher, bhasher;
+	pthread_t reader, hasher, bhasher, dhasher;
 	int nw = comp == CD_COMP_GZIP ? (threads > PIPE_MAX_WORKERS ? PIPE_MAX_WORKERS : threads) : 0;
-	int have_reader = 0, have_hasher = 0, have_bhasher = 0, ret = -1;
+	int have_reader = 0, have_hasher = 0, have_bhasher = 0, have_dhasher = 0, ret = -1;
 
 	memset(w, 0, sizeof(w));
 	if (pipe_init(&p, comp, nw) < 0)
@@ -789,6 +812,9 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 	p.src = src;
 	p.tar = tar;
 	p.blob = comp == CD_COMP_GZIP ? &o->blob : NULL;
+	p.disk = disk;
+	p.disk_from = (long long)src->prefix_len;
+	p.disk_to = p.disk_from + src->disk_size;
 	if (comp == CD_COMP_ZSTD && zs_init(&z, level, threads) < 0)
 		goto out;
 	for (int i = 0; i < nw; i++) {
@@ -807,6 +833,14 @@ static int layer_run(struct tar_src *src, struct cd_hasher *tar, struct sink *o,
 		goto out;
 	}
 	have_hasher = 1;
+	if (p.disk) {
+		if (pthread_create(&dhasher, NULL, pipe_disk_hasher, &p) != 0) {
+			cd_seterr("cannot start the hasher thread");
+			pipe_fail(&p);
+			goto out;
+		}
+		have_dhasher = 1;
+	}
 	if (p.blob) {
 		cd_hasher_update(p.blob, gz_head, sizeof(gz_head));
 		if (pthread_create(&bhasher, NULL, pipe_blob_hasher, &p) != 0) {
@@ -841,6 +875,8 @@ out:
 		pthread_join(reader, NULL);
 	if (have_hasher)
 		pthread_join(hasher, NULL);
+	if (have_dhasher)
+		pthread_join(dhasher, NULL);
 	for (int i = 0; i < nw; i++) {
 		if (w[i].started)
 			pthread_join(w[i].tid, NULL);
@@ -859,7 +895,7 @@ static int online_cpus(void)
 }
 
 int cd_layer_write(int disk_fd, long long disk_size, int out_fd,
-		   const struct cd_layer_opts *opts, struct cd_layer_result *res)
+		   const struct cd_layer_opts *opts, struct cd_hasher *disk, struct cd_layer_result *res)
 {
 	struct tar_src src;
 	struct cd_hasher tar;
@@ -884,13 +920,13 @@ int cd_layer_write(int disk_fd, long long disk_size, int out_fd,
 		if (opts->level < 0 || opts->level > 9)
 			ret = cd_seterr("bad gzip level %d", opts->level);
 		else
-			ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 1, threads);
+			ret = layer_run(&src, &tar, disk, &o, opts->comp, opts->level ? opts->level : 1, threads);
 		break;
 	case CD_COMP_ZSTD:
-		ret = layer_run(&src, &tar, &o, opts->comp, opts->level ? opts->level : 3, threads);
+		ret = layer_run(&src, &tar, disk, &o, opts->comp, opts->level ? opts->level : 3, threads);
 		break;
 	case CD_COMP_NONE:
-		ret = layer_run(&src, &tar, &o, opts->comp, 0, threads);
+		ret = layer_run(&src, &tar, disk, &o, opts->comp, 0, threads);
 		break;
 	default:
 		ret = cd_seterr("unknown compression %d", (int)opts->comp);

@@ -41,10 +41,13 @@ const char *cd_compression_name(enum cd_compression c);
 
 /*
  * Read exactly disk_size bytes from disk_fd (a file or a pipe) and write the
- * layer blob to out_fd.  -1 and cd_seterr() on any read, write or
+ * layer blob to out_fd.  disk, when not NULL, is an initialised hasher of
+ * the caller's that gets every disk byte in order, in the same pass (so a
+ * disk is checked against its expected digest without a second read); the
+ * caller finalises it.  -1 and cd_seterr() on any read, write or
  * compression error (a short disk, ENOSPC); the caller removes the output.
  */
-int cd_layer_write(int disk_fd, long long disk_size, int out_fd,
-		   const struct cd_layer_opts *opts, struct cd_layer_result *res);
+int cd_layer_write(int disk_fd, long long disk_size, int out_fd, const struct cd_layer_opts *opts,
+		   struct cd_hasher *disk, struct cd_layer_result *res);
 
 #endif

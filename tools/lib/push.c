@@ -229,6 +229,22 @@ static int load_layout(struct image *im)
 	return r;
 }
 
+/*
+ * The layout must hold the image the record names: a layout folder that
+ * now holds another image (rebuilt since, or shared with another record by
+ * an older cd-build) would publish the wrong one under this record's tags.
+ */
+static int check_digest(const struct image *im, jv rec)
+{
+	const char *want = cd_jv_str(rec, "digest");
+	if (!want)
+		return cd_seterr("record has a layout but no digest (run cd-build first)");
+	if (strcmp(want, im->top.d.digest))
+		return cd_seterr("layout '%s' holds image %s, not the record's digest %s",
+				 im->layout, im->top.d.digest, want);
+	return 0;
+}
+
 /* Which arches of the record are not in the layout, and their published digests. */
 static int find_reused(struct image *im, jv rec)
 {
@@ -402,6 +418,8 @@ jv cd_push_record(jv rec, void *arg)
 	}
 	if (!r)
 		r = load_layout(&im);
+	if (!r)
+		r = check_digest(&im, rec);
 	if (!r)
 		r = find_reused(&im, rec);
 	if (!r && o->dry_run)

@@ -36,7 +36,8 @@ struct cd_push_opts {
 /*
  * cd-push, for one record (a cd_pool_fn: consumes rec, returns the record
  * to write).  Records with "action":"skip" come back untouched; a record
- * without "layout" is an error.  Adds "pushed": {"repository":
+ * without "layout", or whose "digest" is not what the layout's index.json
+ * names, is an error (nothing is sent).  Adds "pushed": {"repository":
  * "<host>/<org>/<name>", "digest", "tags"}.
  *
  * Incremental: when "built" lists fewer arches than "artifacts", the

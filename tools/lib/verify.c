@@ -383,7 +383,7 @@ static int check_layer(struct run *r, const struct want *w, const struct cd_desc
 {
 	int fds[2];
 	pthread_t t;
-	struct pump pu = { .reg = r->reg, .repo = r->repo, .digest = d->digest };
+	struct pump pu = { .reg = r->reg, .repo = r->repo, .digest = d->digest, .fd = -1 };
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		add(r, "layer", w->arch, 0, "pipe: %s", strerror(errno));
 		return -1;

@@ -156,7 +156,7 @@ static int put_blob(struct cd_registry *dst, const char *repo, const struct cd_x
 			cd_debug("%s: no mount of %.19s from %s: %s", repo, b->digest, b->mount_from, cd_errmsg());
 	}
 	struct cd_blob_source src;
-	struct feed f;
+	struct feed f = { .fd = -1 };
 	pthread_t th;
 	int fd = -1, feeding = 0, r;
 	r = open_source(b, &src, &fd, &f, &th, &feeding);
