@@ -23,6 +23,7 @@ enum {
 	OPT_TIMINGS,
 	OPT_MERGED,
 	OPT_NO_FAIL,
+	OPT_PLAN,
 };
 
 static void usage(int status)
@@ -30,7 +31,8 @@ static void usage(int status)
 	FILE *f = status ? stderr : stdout;
 	fprintf(f,
 		"usage: cd-report [--format text|markdown] [--results-file FILE [--merge]]\n"
-		"                 [--timings FILE] [--merged FILE] [--no-fail] [RECORDS...]\n"
+		"                 [--timings FILE] [--merged FILE] [--plan FILE] [--no-fail]\n"
+		"                 [RECORDS...]\n"
 		"\n"
 		"Merge the final records of one or many jobs (files, or stdin when none or\n"
 		"'-'; any order) into one per image and print a summary table (image,\n"
@@ -48,6 +50,8 @@ static void usage(int status)
 		"      --timings FILE       write seconds per image built, for cd-shard plan\n"
 		"                           --weights; an existing FILE's other images are kept\n"
 		"      --merged FILE        write the merged records, sorted by name:version\n"
+		"      --plan FILE          the run's plan: an image of it without a final\n"
+		"                           record (its job died) is reported as failed\n"
 		"      --no-fail            a failed image is a warning, not exit status 1\n"
 		CD_HELP_BASE
 		"\n"
@@ -144,6 +148,31 @@ static int read_input(struct cd_report *rep, const char *path)
 	return got < 0 ? -1 : malformed;
 }
 
+/* The images of the plan that no job's records hold are failures. */
+static int read_plan(struct cd_report *rep, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cd_error("--plan: cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	struct cd_reader r;
+	jv rec;
+	int got;
+	cd_reader_init(&r, f, path);
+	while ((got = cd_reader_next(&r, &rec)) > 0) {
+		char *key = cd_record_id(rec);
+		if (cd_report_expect(rep, rec))
+			cd_error("%s: in the plan, but no job wrote its final record", key);
+		free(key);
+	}
+	if (got < 0)
+		cd_error("%s", cd_errmsg());
+	cd_reader_release(&r);
+	fclose(f);
+	return got < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -153,9 +182,10 @@ int main(int argc, char **argv)
 		{ "timings", required_argument, NULL, OPT_TIMINGS },
 		{ "merged", required_argument, NULL, OPT_MERGED },
 		{ "no-fail", no_argument, NULL, OPT_NO_FAIL },
+		{ "plan", required_argument, NULL, OPT_PLAN },
 		CD_OPTS_BASE, { 0 }
 	};
-	const char *results = NULL, *timings = NULL, *merged = NULL;
+	const char *results = NULL, *timings = NULL, *merged = NULL, *plan = NULL;
 	enum cd_report_format format = CD_REPORT_TEXT;
 	int opt, merge = 0, no_fail = 0, status = CD_EXIT_OK, malformed = 0;
 
@@ -175,6 +205,7 @@ int main(int argc, char **argv)
 		case OPT_TIMINGS: timings = optarg; break;
 		case OPT_MERGED: merged = optarg; break;
 		case OPT_NO_FAIL: no_fail = 1; break;
+		case OPT_PLAN: plan = optarg; break;
 		default:
 			if (!cd_opts_common(opt, optarg, usage))
 				usage(CD_EXIT_USAGE);
@@ -194,6 +225,9 @@ int main(int argc, char **argv)
 		else
 			malformed += m;
 	}
+
+	if (plan && read_plan(&rep, plan) < 0)
+		status = CD_EXIT_FAIL;
 
 	struct cd_buf b;
 	cd_buf_init(&b, 0);

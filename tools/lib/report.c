@@ -102,6 +102,33 @@ void cd_report_add(struct cd_report *r, jv rec, const char *source, char **dup)
 	r->sorted = 0;
 }
 
+int cd_report_expect(struct cd_report *r, jv rec)
+{
+	char *key = cd_record_id(rec);
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].key, key)) {
+			free(key);
+			jv_free(rec);
+			return 0;
+		}
+	jv sh = field(rec, "shard");
+	double idx = jv_is_valid(sh) ? cd_jv_num(sh, "index", -1) : -1;
+	double tot = jv_is_valid(sh) ? cd_jv_num(sh, "total", -1) : -1;
+	jv_free(sh);
+	if (idx >= 0 && tot > 0)
+		rec = cd_record_set_error(rec, NULL, "no final record: its shard job (%.0f of %.0f, 0-based) wrote none",
+					  idx, tot);
+	else
+		rec = cd_record_set_error(rec, NULL, "no final record: no job wrote one");
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 32;
+		r->v = cd_xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = (struct cd_report_image){ key, rec, cd_xstrdup("the plan") };
+	r->sorted = 0;
+	return 1;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return strcmp(((const struct cd_report_image *)a)->key, ((const struct cd_report_image *)b)->key);
@@ -217,7 +244,7 @@ static char *error_of(jv rec)
 static char *seconds_of(jv rec)
 {
 	double s = cd_timing_total(rec);
-	return s < 0 ? cd_xstrdup("") : cd_xasprintf("%.1f", s);
+	return s < 0 ? cd_xstrdup("") : cd_xasprintf("%.2f", s);
 }
 
 void cd_report_count(struct cd_report *r, struct cd_report_counts *c)

@@ -41,6 +41,16 @@ void cd_report_release(struct cd_report *r);
  */
 void cd_report_add(struct cd_report *r, jv rec, const char *source, char **dup);
 
+/*
+ * rec (consumed) is a record of the run's plan: when no final record of
+ * its image was added, add rec itself with an error of cd-report's ("no
+ * final record: its shard job ... wrote none"), so a job that died without
+ * writing its records fails the images it had instead of hiding them.
+ * Returns 1 when the image was missing, 0 otherwise.  Call after every
+ * cd_report_add().
+ */
+int cd_report_expect(struct cd_report *r, jv rec);
+
 /* Counts over the merged images. */
 struct cd_report_counts {
 	size_t images, built, up_to_date, failed, promoted;
