@@ -894,6 +894,7 @@ static int matrix_k8s(struct cd_buf *out, int total, const char *image)
 		"  name: cdkit-shards\n"
 		"  labels:\n"
 		"    app.kubernetes.io/name: cdkit\n"
+		"    app.kubernetes.io/component: shard\n"
 		"spec:\n"
 		"  completionMode: Indexed\n"
 		"  completions: %d\n"
