@@ -196,3 +196,29 @@ job_env() {
 	[ -s "$w/work/results.json" ] && [ -s "$w/work/timings.json" ]
 	assert_published k8s-prod
 }
+
+@test "circleci, buildkite: shard-job as parallel processes with only their engine's variables" {
+	local w=$BATS_TEST_TMPDIR/vars base i pids=()
+	mkdir -p "$w"
+	cd "$w"
+	mapfile -t base < <(job_env cb)
+	env -i "${base[@]}" CD_FOCUS="debian:* ubuntu:24.04 fedora:43" \
+		"$CDKIT_ROOT/pipelines/plan-job" --shards 2 --out plan.ndjson
+	[ "$(wc -l < plan.ndjson)" = 5 ]
+	for i in 0 1; do
+		(env -i "${base[@]}" CIRCLE_NODE_INDEX=$i CIRCLE_NODE_TOTAL=2 \
+			"$CDKIT_ROOT/pipelines/shard-job" --out-dir circle > "circle.$i.log" 2>&1) &
+		pids+=($!)
+		(env -i "${base[@]}" BUILDKITE_PARALLEL_JOB=$i BUILDKITE_PARALLEL_JOB_COUNT=2 \
+			CD_PRODUCTION="$REGISTRY/bk-prod" CD_STAGING="$REGISTRY/bk-staging" \
+			"$CDKIT_ROOT/pipelines/shard-job" --out-dir buildkite > "buildkite.$i.log" 2>&1) &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || { cat ./*.log >&2; return 1; }; done
+	grep -q 'index from CIRCLE_NODE_INDEX=1 (CircleCI), total from CIRCLE_NODE_TOTAL=2' circle.1.log
+	grep -q 'index from BUILDKITE_PARALLEL_JOB=1 (Buildkite), total from BUILDKITE_PARALLEL_JOB_COUNT=2' buildkite.1.log
+	run -0 cd-report --plan plan.ndjson circle/*.ndjson
+	[ "${lines[0]}" = "5 images: 5 rebuilt, 0 up to date, 0 failed" ]
+	run -0 cd-report --plan plan.ndjson buildkite/*.ndjson
+	[ "${lines[0]}" = "5 images: 5 rebuilt, 0 up to date, 0 failed" ]
+}

@@ -136,7 +136,7 @@ static int by_key(const void *a, const void *b)
 
 static void sort(struct cd_report *r)
 {
-	if (!r->sorted)
+	if (!r->sorted && r->n)
 		qsort(r->v, r->n, sizeof(*r->v), by_key);
 	r->sorted = 1;
 }
