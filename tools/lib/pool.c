@@ -6,6 +6,7 @@
 #include "http.h"
 #include "msg.h"
 #include "pool.h"
+#include "timing.h"
 #include "banned.h"
 
 struct item {
@@ -50,7 +51,8 @@ static int newly_failed(jv out)
 static void apply(struct pool *p, struct item *it)
 {
 	jv rec = jv_parse(it->in);
-	jv out = p->fn(rec, p->ctx);
+	double t0 = cd_timing_now();
+	jv out = cd_timing_stamp(p->fn(rec, p->ctx), cd_prog(), cd_timing_now() - t0);
 	it->failed = newly_failed(out);
 	it->out = dump(out);
 }
@@ -118,7 +120,8 @@ static int run_inline(struct cd_reader *r, unsigned flags, cd_pool_fn fn, void *
 			cd_record_write(rec);
 			continue;
 		}
-		jv out = fn(rec, ctx);
+		double t0 = cd_timing_now();
+		jv out = cd_timing_stamp(fn(rec, ctx), cd_prog(), cd_timing_now() - t0);
 		if (newly_failed(out))
 			st->failed++;
 		cd_record_write(out);

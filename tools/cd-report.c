@@ -1,0 +1,283 @@
+/* cd-report: the fan-in of a run: merge the final records of its jobs and report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "msg.h"
+#include "opts.h"
+#include "record.h"
+#include "report.h"
+#include "banned.h"
+
+#define LOADED_MAX (64u << 20)
+
+enum {
+	OPT_FORMAT = CD_OPT_TOOL,
+	OPT_RESULTS,
+	OPT_MERGE,
+	OPT_TIMINGS,
+	OPT_MERGED,
+	OPT_NO_FAIL,
+	OPT_PLAN,
+};
+
+static void usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	fprintf(f,
+		"usage: cd-report [--format text|markdown] [--results-file FILE [--merge]]\n"
+		"                 [--timings FILE] [--merged FILE] [--plan FILE] [--no-fail]\n"
+		"                 [RECORDS...]\n"
+		"\n"
+		"Merge the final records of one or many jobs (files, or stdin when none or\n"
+		"'-'; any order) into one per image and print a summary table (image,\n"
+		"action, result, tags, digest, error, seconds) and an architecture table\n"
+		"(what upstream has, what the registry serves now).  A second record of an\n"
+		"image is a duplicate: both are named on stderr and the one that got\n"
+		"further is kept.\n"
+		"\n"
+		"      --format F           text (default) or markdown (a CI job summary)\n"
+		"      --results-file FILE  write medius's results.json: {\"name:version\":\n"
+		"                           {\"Tags\", \"Stage\", \"Err\"}} for the images rebuilt\n"
+		"                           or failed, as medius writes it (mode 0600)\n"
+		"      --merge              keep the other entries of an existing results file\n"
+		"                           (as medius's verify and promote do)\n"
+		"      --timings FILE       write seconds per image built, for cd-shard plan\n"
+		"                           --weights; an existing FILE's other images are kept\n"
+		"      --merged FILE        write the merged records, sorted by name:version\n"
+		"      --plan FILE          the run's plan: an image of it without a final\n"
+		"                           record (its job died) is reported as failed\n"
+		"      --no-fail            a failed image is a warning, not exit status 1\n"
+		CD_HELP_BASE
+		"\n"
+		"exit status: 0 every image fine, 1 at least one failed (or a file could\n"
+		"not be written), 2 usage error, 3 malformed input lines (skipped)\n");
+	exit(status);
+}
+
+/* Read a whole JSON file: jv_null() when absent, exit 2 when unusable. */
+static jv load_json(const char *path, const char *flag)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return jv_null();
+		cd_usage_error("%s: cannot open '%s': %s", flag, path, strerror(errno));
+	}
+	struct cd_buf b;
+	char chunk[65536];
+	size_t n;
+	cd_buf_init(&b, LOADED_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (cd_buf_add(&b, chunk, n) < 0)
+			cd_usage_error("%s: '%s': %s", flag, path, cd_errmsg());
+	int bad = ferror(f);
+	fclose(f);
+	if (bad)
+		cd_usage_error("%s: cannot read '%s'", flag, path);
+	jv v = jv_parse_sized(b.p ? b.p : "", (int)b.len);
+	cd_buf_release(&b);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		cd_usage_error("%s: '%s' is not JSON", flag, path);
+	}
+	return v;
+}
+
+/* Write buf to path through a temporary file and rename: never half a file. */
+static int write_file(const char *path, const struct cd_buf *b, mode_t mode)
+{
+	char *tmp = cd_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int ok = fd >= 0;
+	if (ok && fchmod(fd, mode) < 0)
+		ok = 0;
+	for (size_t off = 0; ok && off < b->len;) {
+		ssize_t w = write(fd, b->p + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			ok = 0;
+		else
+			off += (size_t)w;
+	}
+	if (fd >= 0 && close(fd) < 0)
+		ok = 0;
+	if (ok && rename(tmp, path) < 0)
+		ok = 0;
+	if (!ok) {
+		cd_error("cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
+/* Read the records of one input into the report: its malformed-line count. */
+static int read_input(struct cd_report *rep, const char *path)
+{
+	int std = !strcmp(path, "-");
+	FILE *f = std ? stdin : fopen(path, "rb");
+	if (!f) {
+		cd_error("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	struct cd_reader r;
+	jv rec;
+	int got;
+	cd_reader_init(&r, f, std ? "stdin" : path);
+	while ((got = cd_reader_next(&r, &rec)) > 0) {
+		char *src = cd_xasprintf("%s:%lu", r.name, r.lineno), *dup;
+		cd_report_add(rep, rec, src, &dup);
+		if (dup)
+			cd_warn("%s", dup);
+		free(dup);
+		free(src);
+	}
+	if (got < 0)
+		cd_error("%s", cd_errmsg());
+	int malformed = r.malformed;
+	cd_reader_release(&r);
+	if (!std)
+		fclose(f);
+	return got < 0 ? -1 : malformed;
+}
+
+/* The images of the plan that no job's records hold are failures. */
+static int read_plan(struct cd_report *rep, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		cd_error("--plan: cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	struct cd_reader r;
+	jv rec;
+	int got;
+	cd_reader_init(&r, f, path);
+	while ((got = cd_reader_next(&r, &rec)) > 0) {
+		char *key = cd_record_id(rec);
+		if (cd_report_expect(rep, rec))
+			cd_error("%s: in the plan, but no job wrote its final record", key);
+		free(key);
+	}
+	if (got < 0)
+		cd_error("%s", cd_errmsg());
+	cd_reader_release(&r);
+	fclose(f);
+	return got < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "results-file", required_argument, NULL, OPT_RESULTS },
+		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "timings", required_argument, NULL, OPT_TIMINGS },
+		{ "merged", required_argument, NULL, OPT_MERGED },
+		{ "no-fail", no_argument, NULL, OPT_NO_FAIL },
+		{ "plan", required_argument, NULL, OPT_PLAN },
+		CD_OPTS_BASE, { 0 }
+	};
+	const char *results = NULL, *timings = NULL, *merged = NULL, *plan = NULL;
+	enum cd_report_format format = CD_REPORT_TEXT;
+	int opt, merge = 0, no_fail = 0, status = CD_EXIT_OK, malformed = 0;
+
+	cd_msg_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				format = CD_REPORT_TEXT;
+			else if (!strcmp(optarg, "markdown"))
+				format = CD_REPORT_MARKDOWN;
+			else
+				cd_usage_error("invalid value '%s' for --format: expected text or markdown", optarg);
+			break;
+		case OPT_RESULTS: results = optarg; break;
+		case OPT_MERGE: merge = 1; break;
+		case OPT_TIMINGS: timings = optarg; break;
+		case OPT_MERGED: merged = optarg; break;
+		case OPT_NO_FAIL: no_fail = 1; break;
+		case OPT_PLAN: plan = optarg; break;
+		default:
+			if (!cd_opts_common(opt, optarg, usage))
+				usage(CD_EXIT_USAGE);
+		}
+	}
+	if (merge && !results)
+		cd_usage_error("--merge needs --results-file");
+	jv prev_results = results && merge ? load_json(results, "--results-file") : jv_null();
+	jv prev_timings = timings ? load_json(timings, "--timings") : jv_null();
+
+	struct cd_report rep;
+	cd_report_init(&rep);
+	for (int i = optind; i < argc || (i == optind && optind == argc); i++) {
+		int m = read_input(&rep, i < argc ? argv[i] : "-");
+		if (m < 0)
+			status = CD_EXIT_FAIL;
+		else
+			malformed += m;
+	}
+
+	if (plan && read_plan(&rep, plan) < 0)
+		status = CD_EXIT_FAIL;
+
+	struct cd_buf b;
+	cd_buf_init(&b, 0);
+	if (cd_report_tables(&rep, format, &b) < 0 || fwrite(b.p, 1, b.len, stdout) != b.len)
+		status = CD_EXIT_FAIL;
+	if (results) {
+		cd_buf_reset(&b);
+		if (cd_report_results(&rep, prev_results, &b) < 0) {
+			cd_error("--results-file: '%s': %s", results, cd_errmsg());
+			status = CD_EXIT_FAIL;
+		} else if (write_file(results, &b, 0600) < 0) {
+			status = CD_EXIT_FAIL;
+		}
+	}
+	if (timings) {
+		size_t written = 0;
+		cd_buf_reset(&b);
+		if (cd_report_timings(&rep, prev_timings, &b, &written) < 0) {
+			cd_error("--timings: '%s': %s", timings, cd_errmsg());
+			status = CD_EXIT_FAIL;
+		} else {
+			if (!written)
+				cd_warn("--timings: no image built in this run carries \"seconds\" "
+					"(run the stages with CD_TIMINGS=1)");
+			if (write_file(timings, &b, 0644) < 0)
+				status = CD_EXIT_FAIL;
+		}
+	}
+	if (merged) {
+		cd_buf_reset(&b);
+		if (cd_report_records(&rep, &b) < 0 || write_file(merged, &b, 0644) < 0)
+			status = CD_EXIT_FAIL;
+	}
+	cd_buf_release(&b);
+
+	struct cd_report_counts c;
+	cd_report_count(&rep, &c);
+	if (rep.duplicates)
+		cd_warn("%zu duplicate records (each image should be in exactly one job's records)", rep.duplicates);
+	if (c.failed && no_fail)
+		cd_warn("%zu of %zu images failed (--no-fail: exit status 0)", c.failed, c.images);
+	/* as every tool: an I/O failure 1, then malformed input 3, then failed records 1 */
+	if (status == CD_EXIT_OK && malformed)
+		status = CD_EXIT_INPUT;
+	else if (status == CD_EXIT_OK && c.failed && !no_fail)
+		status = CD_EXIT_FAIL;
+	jv_free(prev_results);
+	jv_free(prev_timings);
+	cd_report_release(&rep);
+	if (cd_record_flush() < 0)
+		status = CD_EXIT_FAIL;
+	return status;
+}
