@@ -60,10 +60,8 @@ static jv verify_one(jv rec, void *ctx)
 	rec = jv_object_set(rec, jv_string("verified"), v);
 	if (ok)
 		cd_info("%s: verified", id);
-	else {
-		cd_error("%s: %s%s%s", id, fail.arch, fail.arch[0] ? ": " : "", fail.message);
+	else /* the record loop says it on stderr */
 		rec = cd_record_set_error(rec, fail.arch[0] ? fail.arch : NULL, "%s", fail.message);
-	}
 	free(id);
 	return rec;
 }
