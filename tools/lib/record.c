@@ -83,8 +83,11 @@ int cd_reader_next(struct cd_reader *r, jv *out)
 		jv v = jv_parse_sized(r->line, (int)n);
 		if (!jv_is_valid(v)) {
 			jv msg = jv_invalid_get_msg(v);
-			cd_error("%s:%lu: malformed record, skipped: %s", r->name, r->lineno,
-				 jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON");
+			const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON";
+			/* jq quotes the whole line after this: it can be megabytes, and the line number says which */
+			const char *quote = strstr(m, " (while parsing '");
+			cd_error("%s:%lu: malformed record, skipped: %.*s", r->name, r->lineno,
+				 quote ? (int)(quote - m) : (int)strlen(m), m);
 			jv_free(msg);
 			r->malformed++;
 			continue;
