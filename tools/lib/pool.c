@@ -8,7 +8,8 @@
 #include "pool.h"
 #include "banned.h"
 
-enum state { QUEUED, RUNNING, DONE };
+/* A cleared slot is FREE (0), never QUEUED work for a worker to take. */
+enum state { FREE, QUEUED, RUNNING, DONE };
 
 struct item {
 	char *in, *out;
@@ -149,11 +150,11 @@ static void drain(struct pool *p, struct cd_pool_stats *st, int wait_all)
 			bad = put(it->out ? it->out : it->in, it->report) < 0;
 		}
 		char *err = bad ? cd_xstrdup(cd_errmsg()) : NULL;
+		pthread_mutex_lock(&p->mu);
 		free(it->in);
 		free(it->out);
 		free(it->report);
-		memset(it, 0, sizeof(*it));
-		pthread_mutex_lock(&p->mu);
+		memset(it, 0, sizeof(*it)); /* FREE, under the lock: workers scan the states */
 		if (bad) {
 			p->abandon = 1;
 			p->write_error = err;
@@ -211,7 +212,7 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 	int got;
 	while ((got = cd_reader_next(r, &rec)) > 0) {
 		st->records++;
-		struct item it = { 0 };
+		struct item it = { .state = QUEUED };
 		if (!admit(r, flags, &rec, &it.invalid)) {
 			it.state = DONE;
 			if (it.invalid)
