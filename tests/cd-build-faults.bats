@@ -209,8 +209,8 @@ assert_only_good() {
 	} > in.ndjson
 	run --separate-stderr -3 cdb < in.ndjson
 	[[ $stderr == *"stdin:1: malformed record"* ]]
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "record has no artifacts" ]
-	[ "$(jq -r .error.message <<< "${lines[1]}")" = "record needs a name and a version fit for a folder name" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "invalid record: artifacts: missing" ]
+	[ "$(jq -r .error.message <<< "${lines[1]}")" = "invalid record: name: '../etc' is not a repository name component (lowercase letters and digits, joined by '.', '_', '__' or '-')" ]
 	assert_only_good "${lines[2]}"
 }
 

@@ -255,16 +255,17 @@ cdb() {
 }
 
 @test "cd-build: skip and error records pass untouched; an unknown action is an error" {
+	SKIP='{"name":"a","version":"1","action":"skip","artifacts":[{"arch":"amd64","url":"https://upstream.example/img/a.qcow2"}]}'
 	{
-		echo '{"name":"a","version":"1","action":"skip"}'
+		echo "$SKIP"
 		echo '{"name":"b","version":"1","error":{"tool":"cd-current","message":"boom"}}'
-		echo '{"name":"c","version":"1","action":"rebuild","artifacts":[]}'
+		record c 1 "$(artifact amd64 a.qcow2)" | jq -c '.action = "rebuild"'
 	} > in.ndjson
 	run --separate-stderr -1 cdb < in.ndjson
-	[ "${lines[0]}" = '{"name":"a","version":"1","action":"skip"}' ]
+	[ "${lines[0]}" = "$SKIP" ]
 	[ "${lines[1]}" = '{"name":"b","version":"1","error":{"tool":"cd-current","message":"boom"}}' ]
 	[ "$(jq -r .error.tool <<< "${lines[2]}")" = cd-build ]
-	[[ $(jq -r .error.message <<< "${lines[2]}") == *"unknown action"* ]]
+	[ "$(jq -r .error.message <<< "${lines[2]}")" = "invalid record: action: 'rebuild' is neither \"build\" nor \"skip\"" ]
 	[ ! -e "$OUT/a" ]
 }
 

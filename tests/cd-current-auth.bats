@@ -22,7 +22,7 @@ setup() {
 }
 
 input() {
-	echo '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64"}]}'
+	echo '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}'
 }
 
 ok_shasum() {
@@ -68,8 +68,10 @@ ok_shasum() {
 }
 
 @test "cd-current: no credentials at all says so" {
-	run -1 cd-current --source-registry "$REGISTRY/containerdisks" < <(input)
+	run -1 --separate-stderr cd-current --source-registry "$REGISTRY/containerdisks" < <(input)
 	[ "$(jq -r .error.message <<< "$output")" = "$REGISTRY/containerdisks/cirros:6.1: authentication required and no credentials found for '$REGISTRY': authentication required (UNAUTHORIZED)" ]
+	# said on stderr too, where a CI log shows it
+	[ "$stderr" = "cd-current: cirros:6.1: $REGISTRY/containerdisks/cirros:6.1: authentication required and no credentials found for '$REGISTRY': authentication required (UNAUTHORIZED)" ]
 }
 
 @test "cd-current: a malformed or missing auth file is a clear error" {

@@ -26,7 +26,7 @@ setup() {
 }
 
 fedora() {
-	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64"},{"arch":"arm64"}]}'
+	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2"}]}'
 }
 
 @test "cd-current: 429 then success is retried" {
@@ -39,7 +39,7 @@ fedora() {
 
 @test "cd-current: 429 every time gives up after the retries, with the registry's message" {
 	proxy_rules '[{"path":"/v2/containerdisks/fedora/manifests/41","status":429,"retry_after":0}]'
-	run -1 cd-current --retries 2 --source-registry "$PROXY/containerdisks" < <(fedora)
+	run -1 --separate-stderr cd-current --retries 2 --source-registry "$PROXY/containerdisks" < <(fedora)
 	[ "$(jq -r .error.message <<< "$output")" = "$PROXY/containerdisks/fedora:41: injected failure (TOOMANYREQUESTS) (HTTP 429 after 3 attempts)" ]
 	[ "$(grep -c ' 429$' "$PROXY_LOG")" -eq 3 ]
 }
@@ -47,7 +47,7 @@ fedora() {
 @test "cd-current: a manifest list whose bytes do not match Docker-Content-Digest is refused" {
 	want=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/containerdisks/fedora:41" | sha256sum | cut -d' ' -f1)
 	proxy_rules '[{"path":"/v2/containerdisks/fedora/manifests/41","tamper":true}]'
-	run -1 cd-current --source-registry "$PROXY/containerdisks" < <(fedora)
+	run -1 --separate-stderr cd-current --source-registry "$PROXY/containerdisks" < <(fedora)
 	msg=$(jq -r .error.message <<< "$output")
 	[[ "$msg" == "$PROXY/containerdisks/fedora:41: manifest digest mismatch: expected sha256:$want, got sha256:"* ]]
 	[[ "$msg" != *"got sha256:$want" ]]
@@ -56,7 +56,7 @@ fedora() {
 @test "cd-current: an arch manifest that does not match its digest in the list is refused" {
 	d=$(arch_digest containerdisks/fedora:41 amd64)
 	proxy_rules '[{"path":"/v2/containerdisks/fedora/manifests/'"$d"'","tamper":true}]'
-	run -1 cd-current --source-registry "$PROXY/containerdisks" < <(fedora)
+	run -1 --separate-stderr cd-current --source-registry "$PROXY/containerdisks" < <(fedora)
 	[ "$(jq -r .error.arch <<< "$output")" = amd64 ]
 	[[ "$(jq -r .error.message <<< "$output")" == "$PROXY/containerdisks/fedora@$d: manifest digest mismatch: expected $d, got sha256:"* ]]
 	[ "$(jq -r .published <<< "$output")" = null ]
@@ -64,7 +64,7 @@ fedora() {
 
 @test "cd-current: a manifest over 4 MiB is refused" {
 	proxy_rules '[{"path":"/v2/containerdisks/cirros/manifests/6.1","oversize":4194305}]'
-	run -1 cd-current --source-registry "$PROXY/containerdisks" <<< '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64"}]}'
+	run -1 --separate-stderr cd-current --source-registry "$PROXY/containerdisks" <<< '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}'
 	[ "$(jq -r .error.message <<< "$output")" = "$PROXY/containerdisks/cirros:6.1: manifest larger than 4 MiB: refused" ]
 }
 

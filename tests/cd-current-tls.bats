@@ -15,7 +15,7 @@ teardown_file() {
 }
 
 input() {
-	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64"},{"arch":"arm64"}]}'
+	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2"}]}'
 }
 
 @test "cd-current --ca-file: verified TLS to the registry" {
@@ -42,6 +42,6 @@ input() {
 @test "cd-current --ca-file with a CA that did not sign the certificate is refused" {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 		-subj /CN=other-ca -keyout "$BATS_TEST_TMPDIR/o.key" -out "$BATS_TEST_TMPDIR/o.crt" 2>/dev/null
-	run -1 cd-current --ca-file "$BATS_TEST_TMPDIR/o.crt" --source-registry "$REGISTRY/containerdisks" < <(input)
+	run -1 --separate-stderr cd-current --ca-file "$BATS_TEST_TMPDIR/o.crt" --source-registry "$REGISTRY/containerdisks" < <(input)
 	[[ "$(jq -r .error.message <<< "$output")" == *"SSL certificate problem"*"use --ca-file"* ]]
 }

@@ -24,9 +24,9 @@ setup() {
 }
 
 input() {
-	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64"},{"arch":"arm64"}]}'
-	echo '{"name":"ubuntu","version":"24.04","artifacts":[{"arch":"amd64"}]}'
-	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"arm64"}]}'
+	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2"}]}'
+	echo '{"name":"ubuntu","version":"24.04","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}'
+	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"arm64","url":"https://upstream.example/arm64.qcow2"}]}'
 }
 
 @test "cd-current: bearer token with credentials from the auth file, one token per scope" {
@@ -57,13 +57,13 @@ input() {
 
 @test "cd-current: a token that grants nothing is refused (insufficient_scope)" {
 	echo '{"deny": true}' > "$TOKEN_RULES"
-	run -1 cd-current --authfile "$REGISTRY_AUTHFILE" --source-registry "$REGISTRY/containerdisks" < <(input)
+	run -1 --separate-stderr cd-current --authfile "$REGISTRY_AUTHFILE" --source-registry "$REGISTRY/containerdisks" < <(input)
 	[ "$(sed -n 2p <<< "$output" | jq -r .error.message)" = "$REGISTRY/containerdisks/ubuntu:24.04: token refused for scope 'repository:containerdisks/ubuntu:pull': insufficient_scope: authentication required (UNAUTHORIZED)" ]
 }
 
 @test "cd-current: an expired token is fetched again once, then refused" {
 	echo '{"expired": true}' > "$TOKEN_RULES"
-	run -1 cd-current -j 1 --authfile "$REGISTRY_AUTHFILE" --source-registry "$REGISTRY/containerdisks" < <(input)
+	run -1 --separate-stderr cd-current -j 1 --authfile "$REGISTRY_AUTHFILE" --source-registry "$REGISTRY/containerdisks" < <(input)
 	[ "$(sed -n 1p <<< "$output" | jq -r .error.message)" = "$REGISTRY/containerdisks/fedora:41: token refused for scope 'repository:containerdisks/fedora:pull': invalid_token: authentication required (UNAUTHORIZED)" ]
 	[ "$(grep -c 'containerdisks/fedora:pull' "$TOKEN_LOG")" -ge 2 ]
 }

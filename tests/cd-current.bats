@@ -21,11 +21,11 @@ sum() { fixture_sum "$@"; }
 # arch, a missing tag, a missing repository.
 write_input() {
 	cat > "$BATS_TEST_TMPDIR/in.ndjson" <<-EOF
-	{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","checksum":"sha256:$(sum fedora 41 amd64)"},{"arch":"arm64","checksum":"sha256:$(sum fedora 41 arm64)"}]}
-	{"name":"ubuntu","version":"24.04","artifacts":[{"arch":"amd64","checksum":"sha256:$(sum ubuntu 24.04 amd64)"},{"arch":"arm64","checksum":"sha256:$(sum ubuntu 24.04 arm64-new)"}]}
-	{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","checksum":"sha256:$(sum cirros 6.1 amd64)"},{"arch":"arm64","checksum":"sha256:$(sum cirros 6.1 arm64)"}]}
-	{"name":"fedora","version":"42","artifacts":[{"arch":"amd64","checksum":"sha256:$(sum fedora 42 amd64)"}]}
-	{"name":"debian","version":"12","artifacts":[{"arch":"amd64","checksum":"sha512:$(sum debian 12 amd64)"}]}
+	{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:$(sum fedora 41 amd64)"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2","checksum":"sha256:$(sum fedora 41 arm64)"}]}
+	{"name":"ubuntu","version":"24.04","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:$(sum ubuntu 24.04 amd64)"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2","checksum":"sha256:$(sum ubuntu 24.04 arm64-new)"}]}
+	{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:$(sum cirros 6.1 amd64)"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2","checksum":"sha256:$(sum cirros 6.1 arm64)"}]}
+	{"name":"fedora","version":"42","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:$(sum fedora 42 amd64)"}]}
+	{"name":"debian","version":"12","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha512:$(sum debian 12 amd64)$(sum debian 12 amd64)"}]}
 	EOF
 }
 
@@ -75,25 +75,28 @@ pub() {
 }
 
 @test "cd-current: records carrying an error pass untouched" {
-	line='{"name":"fedora","version":"41","artifacts":[{"arch":"amd64"}],"error":{"tool":"cd-discover","message":"x"}}'
+	line='{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}],"error":{"tool":"cd-discover","message":"x"}}'
 	run -0 cd-current --source-registry "$REGISTRY/containerdisks" <<< "$line"
 	[ "$output" = "$line" ]
 }
 
 @test "cd-current: a malformed line exits 3, the valid records are still read" {
-	printf '%s\n' 'not json' '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64"}]}' > "$BATS_TEST_TMPDIR/in"
+	printf '%s\n' 'not json' '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}' > "$BATS_TEST_TMPDIR/in"
 	run -3 --separate-stderr cd-current --source-registry "$REGISTRY/containerdisks" < "$BATS_TEST_TMPDIR/in"
 	[[ "$stderr" == *"stdin:1:"* ]]
 	[ "$(jq -r '.published.amd64.shasum' <<< "$output")" = "$(sum cirros 6.1 amd64)" ]
 }
 
-@test "cd-current: a record without artifacts or with a bad name is an error record" {
+@test "cd-current: a record without artifacts or with a bad name is an invalid record, said on stderr" {
 	printf '%s\n' '{"name":"cirros","version":"6.1"}' '{"name":"Bad Name","version":"1","artifacts":[]}' \
-		'{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64"}]}' > "$BATS_TEST_TMPDIR/in"
-	run -1 cd-current --source-registry "$REGISTRY/containerdisks" < "$BATS_TEST_TMPDIR/in"
-	[ "$(sed -n 1p <<< "$output" | jq -r .error.message)" = 'record has no valid "artifacts" (each needs an "arch")' ]
-	[ "$(sed -n 2p <<< "$output" | jq -r .error.message)" = "'containerdisks/Bad Name:1' is not a valid repository and tag" ]
+		'{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}' > "$BATS_TEST_TMPDIR/in"
+	run -1 --separate-stderr cd-current --source-registry "$REGISTRY/containerdisks" < "$BATS_TEST_TMPDIR/in"
+	[ "$(sed -n 1p <<< "$output" | jq -r .error.message)" = 'invalid record: artifacts: missing' ]
+	[ "$(sed -n 2p <<< "$output" | jq -r .error.message)" = "invalid record: name: 'Bad Name' is not a repository name component (lowercase letters and digits, joined by '.', '_', '__' or '-')" ]
 	[ "$(sed -n 3p <<< "$output" | jq -r '.published.amd64.shasum')" = "$(sum cirros 6.1 amd64)" ]
+	[ "${stderr_lines[0]}" = "cd-current: cirros:6.1: invalid record: artifacts: missing" ]
+	[[ "${stderr_lines[1]}" == "cd-current: Bad Name:1: invalid record: name: 'Bad Name' is not "* ]]
+	[ "${#stderr_lines[@]}" -eq 2 ]
 }
 
 @test "cd-current: --help, --version and usage errors" {

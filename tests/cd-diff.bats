@@ -8,7 +8,7 @@ A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 C=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
 
-ARTS='[{"arch":"amd64","checksum":"sha256:'$A'"},{"arch":"arm64","checksum":"sha256:'$B'"}]'
+ARTS='[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:'$A'"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2","checksum":"sha256:'$B'"}]'
 
 rec() { # NAME PUBLISHED-JSON [ARTIFACTS-JSON]
 	local arts=${3:-$ARTS}
@@ -44,8 +44,8 @@ decisions() { jq -c '[.name, .action, .reason, .changed]' <<< "$output"; }
 @test "cd-diff: two arches changed, and a missing upstream checksum always builds" {
 	{
 		rec both "{\"amd64\":{\"shasum\":\"$C\",\"digest\":\"sha256:$C\"},\"arm64\":{\"shasum\":\"$C\",\"digest\":\"sha256:$C\"}}"
-		rec nosum "$(pub_both "$B")" "[{\"arch\":\"amd64\",\"checksum\":null},{\"arch\":\"arm64\",\"checksum\":\"sha256:$B\"}]"
-		rec sha512 "{\"amd64\":{\"shasum\":\"$A$A\",\"digest\":\"sha256:$C\"}}" "[{\"arch\":\"amd64\",\"checksum\":\"sha512:$A$A\"}]"
+		rec nosum "$(pub_both "$B")" "[{\"arch\":\"amd64\",\"url\":\"https://upstream.example/amd64.qcow2\",\"checksum\":null},{\"arch\":\"arm64\",\"url\":\"https://upstream.example/arm64.qcow2\",\"checksum\":\"sha256:$B\"}]"
+		rec sha512 "{\"amd64\":{\"shasum\":\"$A$A\",\"digest\":\"sha256:$C\"}}" "[{\"arch\":\"amd64\",\"url\":\"https://upstream.example/amd64.qcow2\",\"checksum\":\"sha512:$A$A\"}]"
 	} > "$BATS_TEST_TMPDIR/in"
 	run -0 cd-diff < "$BATS_TEST_TMPDIR/in"
 	cat > "$BATS_TEST_TMPDIR/want" <<-'EOF'
@@ -68,13 +68,16 @@ decisions() { jq -c '[.name, .action, .reason, .changed]' <<< "$output"; }
 
 @test "cd-diff: records with an error pass untouched; records without published fail" {
 	line='{"name":"x","version":"1","error":{"tool":"cd-current","message":"boom"}}'
-	printf '%s\n' "$line" '{"name":"y","version":"1","artifacts":[{"arch":"amd64","checksum":"sha256:'"$A"'"}]}' \
+	printf '%s\n' "$line" '{"name":"y","version":"1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2","checksum":"sha256:'"$A"'"}]}' \
 		'{"name":"z","version":"1","artifacts":[],"published":{}}' > "$BATS_TEST_TMPDIR/in"
-	run -1 cd-diff < "$BATS_TEST_TMPDIR/in"
+	run -1 --separate-stderr cd-diff < "$BATS_TEST_TMPDIR/in"
 	[ "$(sed -n 1p <<< "$output")" = "$line" ]
 	[ "$(sed -n 2p <<< "$output" | jq -c .error)" = '{"tool":"cd-diff","message":"record has no \"published\" object (run cd-current first)"}' ]
-	[ "$(sed -n 3p <<< "$output" | jq -r .error.message)" = 'record has no "artifacts"' ]
+	[ "$(sed -n 3p <<< "$output" | jq -r .error.message)" = 'invalid record: artifacts: empty' ]
 	[ "$(sed -n 2p <<< "$output" | jq -r .action)" = null ]
+	# each failed record said on stderr, in order; the one passed on is not
+	[ "$stderr" = 'cd-diff: y:1: record has no "published" object (run cd-current first)
+cd-diff: z:1: invalid record: artifacts: empty' ]
 }
 
 @test "cd-diff: a malformed line exits 3, the others are decided" {

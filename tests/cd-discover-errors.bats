@@ -31,7 +31,7 @@ teardown_file() {
 	[ "$(jq -c 'select(.version == "24.04") | .error' <<<"$output")" = \
 		"{\"tool\":\"cd-discover\",\"arch\":\"amd64\",\"message\":\"$msg\"}" ]
 	[ "$(jq -c 'select(.version == "22.04") | [has("error"), (.artifacts | length)]' <<<"$output")" = '[false,3]' ]
-	[ "$stderr" = "cd-discover: ubuntu:24.04: $msg
+	[ "$stderr" = "cd-discover: ubuntu:24.04 amd64: $msg
 cd-discover: 1 image failed" ]
 }
 
@@ -54,7 +54,7 @@ cd-discover: 1 image failed" ]
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "hang": 20}]'
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 1 --retries 0
 	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out" ]
-	[[ "$stderr" == *"ubuntu:22.04: GET $U22: timed out"* ]]
+	[[ "$stderr" == *"ubuntu:22.04 amd64: GET $U22: timed out"* ]]
 }
 
 @test "truncated checksum file: the cut line is never read as a checksum" {

@@ -189,15 +189,16 @@ build() {
 }
 
 @test "cd-push: skip and error records pass through untouched; a record without layout fails; malformed line exits 3" {
+	skip='{"name":"a","version":"1","action":"skip","artifacts":[{"arch":"amd64","url":"https://upstream.example/a.qcow2"}]}'
 	{
-		echo '{"name":"a","version":"1","action":"skip"}'
+		echo "$skip"
 		echo '{"name":"b","version":"1","error":{"tool":"cd-build","message":"boom"}}'
-		echo '{"name":"c","version":"1","action":"build"}'
+		echo '{"name":"c","version":"1","action":"build","artifacts":[{"arch":"amd64","url":"https://upstream.example/a.qcow2"}]}'
 		echo '{not json'
 	} > in.ndjson
 	run --separate-stderr -3 cd-push --dry-run=false --target-registry "$REGISTRY/containerdisks" < in.ndjson
 	[ "${#lines[@]}" -eq 3 ]
-	[ "${lines[0]}" = '{"name":"a","version":"1","action":"skip"}' ]
+	[ "${lines[0]}" = "$skip" ]
 	[ "${lines[1]}" = '{"name":"b","version":"1","error":{"tool":"cd-build","message":"boom"}}' ]
 	[ "$(jq -r .error.message <<< "${lines[2]}")" = "record has no layout (run cd-build first)" ]
 	[[ $stderr == *"stdin:4"* ]]

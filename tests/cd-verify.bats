@@ -106,8 +106,8 @@ teardown_file() {
 	[ "$(jq -r .error.message <<< "${lines[4]}")" = "shasum: label shasum '$S2' differs from the upstream checksum '$S1'" ]
 	# a wrong label does not hide what the layer holds
 	[ "$(jq -r '.verified.checks[] | select(.name == "layer") | .ok' <<< "${lines[4]}")" = true ]
-	[[ "$stderr" == *"cd-verify: baduid:1: amd64: layer: 'disk/' belongs to uid 0"* ]]
-	[[ "$stderr" == *"cd-verify: cut:1: amd64: layer: disk/disk.img: qcow2 is truncated"* ]]
+	[[ "$stderr" == *"cd-verify: baduid:1 amd64: layer: 'disk/' belongs to uid 0"* ]]
+	[[ "$stderr" == *"cd-verify: cut:1 amd64: layer: disk/disk.img: qcow2 is truncated"* ]]
 }
 
 @test "an unreadable disk, a blob whose bytes are not its digest, a wrong diff_id: each fails" {
@@ -128,13 +128,14 @@ teardown_file() {
 
 @test "records without pushed and error records pass untouched" {
 	local t=$BATS_FILE_TMPDIR
+	local skip='{"name":"a","version":"1","action":"skip","artifacts":[{"arch":"amd64","url":"https://upstream.example/a.qcow2"}]}'
 	{
-		echo '{"name":"a","version":"1","action":"skip"}'
+		echo "$skip"
 		echo '{"name":"b","version":"1","pushed":{"repository":"127.0.0.1:1/x/b","digest":"sha256:00"},"error":{"tool":"cd-push","message":"boom"}}'
 		cat "$t/good.ndjson"
 	} > "$t/pass.ndjson"
 	run -0 --separate-stderr cd-verify < "$t/pass.ndjson"
-	[ "${lines[0]}" = '{"name":"a","version":"1","action":"skip"}' ]
+	[ "${lines[0]}" = "$skip" ]
 	[ "$(jq -cS . <<< "${lines[1]}")" = "$(sed -n 2p "$t/pass.ndjson" | jq -cS .)" ]
 	[ "$(jq -r .verified.ok <<< "${lines[2]}")" = true ]
 }

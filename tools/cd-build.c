@@ -76,22 +76,6 @@ static void report_cache(const struct cd_cache *c)
 	cd_progress_note("cache '%s': %s in %ld file%s", c->dir, h, files, files == 1 ? "" : "s");
 }
 
-/* Build one record; a failure is also said on stderr, where people look first. */
-static jv build_one(jv rec, void *ctx)
-{
-	int had = cd_record_has_error(rec);
-	rec = cd_build_record(rec, ctx);
-	if (!had && cd_record_has_error(rec)) {
-		char *id = cd_record_id(rec);
-		jv e = jv_object_get(jv_copy(rec), jv_string("error"));
-		const char *arch = cd_jv_str(e, "arch"), *msg = cd_jv_str(e, "message");
-		cd_error("%s%s%s: %s", id, arch ? " " : "", arch ? arch : "", msg ? msg : "failed");
-		jv_free(e);
-		free(id);
-	}
-	return rec;
-}
-
 int main(int argc, char **argv)
 {
 	struct cd_build_opts o = { .layer = { .comp = CD_COMP_GZIP } };
@@ -143,7 +127,7 @@ int main(int argc, char **argv)
 	o.cache = &cache;
 	cd_opts_finish();
 
-	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, build_one, &o);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_build_record, &o);
 	report_cache(&cache);
 	cd_cache_release(&cache);
 	cd_opts_release();

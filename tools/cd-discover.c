@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "msg.h"
 #include "opts.h"
+#include "pool.h"
 #include "record.h"
 #include "banned.h"
 
@@ -30,7 +31,8 @@ static void usage(int status)
 		"Find the latest upstream release of every image of the catalog and write\n"
 		"one NDJSON record per image (name:version, all architectures) on stdout.\n"
 		"Reads no input.  Exit 0 all fine, 1 an image failed (its record carries\n"
-		"\"error\"), 2 usage error.\n"
+		"\"error\"), 2 usage error or a malformed catalog, 4 the catalog cannot be\n"
+		"read or stdout cannot be written.\n"
 		"\n"
 		"      --catalog PATH       a catalog file or folder of *.json (default: the\n"
 		"                           installed catalog, else pipelines/catalog of the\n"
@@ -70,16 +72,22 @@ static char *default_catalog(void)
 	return cd_xstrdup(CD_DATADIR "/catalog");
 }
 
+struct out {
+	struct cd_pool_stats st;
+	int broken;     /* stdout failed: write nothing more */
+};
+
 static void emit(jv rec, void *ctx)
 {
-	if (cd_record_has_error(rec)) {
-		char *id = cd_record_id(rec);
-		jv err = jv_object_get(jv_copy(rec), jv_string("error"));
-		cd_error("%s: %s", id, cd_jv_str(err, "message"));
-		jv_free(err);
-		free(id);
+	struct out *o = ctx;
+	if (o->broken) {
+		jv_free(rec);
+		return;
 	}
-	cd_record_write(rec);
+	if (cd_pool_emit(rec, &o->st) < 0) {
+		cd_error("%s", cd_errmsg());
+		o->broken = 1;
+	}
 }
 
 int main(int argc, char **argv)
@@ -90,6 +98,7 @@ int main(int argc, char **argv)
 		CD_OPTS_BASE, CD_OPTS_HTTP, { 0 }
 	};
 	struct cd_catalog cat;
+	struct out out = { 0 };
 	char **focus = NULL, *catalog = NULL;
 	size_t nfocus = 0, failed = 0, i;
 	int c, ret;
@@ -116,21 +125,33 @@ int main(int argc, char **argv)
 		catalog = default_catalog();
 	cd_opts_finish();
 
-	if (cd_catalog_load(&cat, catalog) < 0)
-		cd_usage_error("%s", cd_errmsg());
+	if ((ret = cd_catalog_load(&cat, catalog)) < 0) {
+		if (ret != CD_CATALOG_UNREADABLE)
+			cd_usage_error("%s", cd_errmsg());
+		cd_error("%s", cd_errmsg());
+		cd_catalog_release(&cat);
+		free(focus);
+		free(catalog);
+		cd_opts_release();
+		return CD_EXIT_IO;
+	}
 	if (cd_catalog_focus(&cat, focus, nfocus) < 0)
 		cd_usage_error("%s", cd_errmsg());
-	ret = cd_catalog_discover(&cat, focus, nfocus, emit, NULL, &failed);
+	ret = cd_catalog_discover(&cat, focus, nfocus, emit, &out, &failed);
 	if (ret < 0) {
 		cd_error("%s", cd_errmsg());
 		ret = CD_EXIT_USAGE;
 	} else {
-		ret = failed ? CD_EXIT_FAIL : CD_EXIT_OK;
-		if (failed)
-			cd_error("%zu image%s failed", failed, failed == 1 ? "" : "s");
+		ret = out.st.failed ? CD_EXIT_FAIL : CD_EXIT_OK;
+		if (out.st.failed && !out.broken)
+			cd_error("%lu image%s failed", out.st.failed, out.st.failed == 1 ? "" : "s");
 	}
-	if (cd_record_flush() < 0)
-		ret = CD_EXIT_FAIL;
+	if (!out.broken && cd_record_flush() < 0) {
+		cd_error("%s", cd_errmsg());
+		out.broken = 1;
+	}
+	if (out.broken)
+		ret = CD_EXIT_IO;
 	cd_catalog_release(&cat);
 	for (i = 0; i < nfocus; i++)
 		focus[i] = NULL;

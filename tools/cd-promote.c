@@ -40,7 +40,8 @@ static void usage(int status)
 		"mounted K\".\n"
 		"\n"
 		"exit status: 0 all records promoted or passed, 1 some failed (they carry\n"
-		"\"error\"), 2 usage error, 3 malformed input lines\n");
+		"\"error\"), 2 usage error, 3 malformed input lines, 4 stdin unreadable or\n"
+		"stdout unwritable\n");
 	exit(status);
 }
 

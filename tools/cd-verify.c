@@ -48,7 +48,8 @@ static void usage(int status)
 		"      --connect-timeout S  registry connection timeout (default 15)\n"
 		CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
 		"\n"
-		"Exit status: 0 all fine, 1 a record failed, 2 usage error, 3 malformed input.\n");
+		"Exit status: 0 all fine, 1 a record failed, 2 usage error, 3 malformed input,\n"
+		"4 stdin unreadable or stdout unwritable.\n");
 	exit(status);
 }
 
@@ -89,10 +90,8 @@ static jv verify_one(jv rec, void *ctx)
 		say_boot(id, v);
 	if (ok)
 		cd_info("%s: verified", id);
-	else {
-		cd_error("%s: %s%s%s", id, fail.arch, fail.arch[0] ? ": " : "", fail.message);
+	else /* the record loop says it on stderr */
 		rec = cd_record_set_error(rec, fail.arch[0] ? fail.arch : NULL, "%s", fail.message);
-	}
 	free(id);
 	return rec;
 }

@@ -18,6 +18,8 @@ asked for; without (anonymous) it grants "pull" only.
 --rules names a JSON object re-read on every request:
   {"expired": true}   tokens that expired an hour ago
   {"deny": true}      tokens that grant nothing
+  {"deny": ["org/a", "org/b"]}   tokens that grant nothing on those
+                      repositories (the others as usual)
 Each request is logged to --log as "GET <scope...> <user|-> <status>"
 (never a password).
 """
@@ -103,9 +105,11 @@ class Handler(BaseHTTPRequestHandler):
         access = []
         for s in scopes:
             parts = s.split(":")
-            if len(parts) < 3 or rules.get("deny"):
+            if len(parts) < 3 or rules.get("deny") is True:
                 continue
             typ, name, actions = parts[0], ":".join(parts[1:-1]), parts[-1].split(",")
+            if isinstance(rules.get("deny"), list) and name in rules["deny"]:
+                continue
             if user is None:
                 actions = [a for a in actions if a == "pull"]
             access.append({"type": typ, "name": name, "actions": actions})

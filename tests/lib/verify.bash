@@ -64,7 +64,7 @@ record() {
 	local name=$1 digest=$2 spec arts=()
 	shift 2
 	for spec in "$@"; do
-		arts+=("$(jq -cn --arg a "${spec%%:*}" --arg s "sha256:${spec#*:}" '{arch: $a, checksum: $s}')")
+		arts+=("$(jq -cn --arg a "${spec%%:*}" --arg s "sha256:${spec#*:}" '{arch: $a, url: "https://upstream.example/\($a).qcow2", checksum: $s}')")
 	done
 	printf '%s\n' "${arts[@]}" | jq -cs --arg n "$name" --arg d "$digest" \
 		--arg r "$REGISTRY/containerdisks/$name" \

@@ -38,13 +38,6 @@ long long cd_build_source_date_epoch(void)
 	return v;
 }
 
-/* A name or version fit for a folder name: no '/', no leading dot. */
-static int safe_part(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+");
-	return *s && s[0] != '.' && !s[n] && n <= 100;
-}
-
 static int wanted(jv changed, const char *arch)
 {
 	if (jv_get_kind(changed) != JV_KIND_ARRAY || jv_array_length(jv_copy(changed)) == 0)
@@ -58,8 +51,11 @@ static int wanted(jv changed, const char *arch)
 	return 0;
 }
 
-/* Read the artifacts to build.  Returns how many, or -1 (cd_seterr; *bad_arch names one). */
-static int read_artifacts(jv rec, jv arts, struct art *out, int *total, const char **bad_arch)
+/*
+ * Read the artifacts to build (the record loop checked them: a known arch,
+ * a url).  Returns how many, or -1 (cd_seterr).
+ */
+static int read_artifacts(jv rec, jv arts, struct art *out, int *total)
 {
 	jv changed = jv_object_get(jv_copy(rec), jv_string("changed"));
 	int n = 0, r = 0;
@@ -79,12 +75,7 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total, const ch
 		if (r)
 			continue;
 		(*total)++;
-		if (!t.arch || !safe_part(t.arch)) {
-			r = cd_seterr("artifact %d has no usable arch", i);
-		} else if (!t.url) {
-			r = cd_seterr("artifact has no url");
-			*bad_arch = t.arch;
-		} else if (n >= MAX_ARCHES)
+		if (n >= MAX_ARCHES)
 			r = cd_seterr("more than %d artifacts", MAX_ARCHES);
 		else if (wanted(changed, t.arch))
 			out[n++] = t;
@@ -280,20 +271,11 @@ jv cd_build_record(jv rec, void *opts)
 	const char *action = cd_jv_str(rec, "action");
 	if (action && !strcmp(action, "skip"))
 		return rec;
-	jv act = jv_object_get(jv_copy(rec), jv_string("action"));
-	int bad_action = jv_get_kind(act) != JV_KIND_INVALID && jv_get_kind(act) != JV_KIND_NULL &&
-			 !(action && !strcmp(action, "build"));
-	jv_free(act);
-	if (bad_action)
-		return cd_record_set_error(rec, NULL, "unknown action (expected \"build\" or \"skip\")");
-	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
-	if (!name || !version || !safe_part(name) || !safe_part(version))
-		return cd_record_set_error(rec, NULL, "record needs a name and a version fit for a folder name");
-
+	/* The record loop checked action, name and version (cd_record_check): fit for a folder name. */
 	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
 	struct art a[MAX_ARCHES];
 	const char *arch = NULL;
-	int total, n = read_artifacts(rec, arts, a, &total, &arch);
+	int total, n = read_artifacts(rec, arts, a, &total);
 	jv fields = jv_invalid();
 	if (n < 0 || build_image(rec, o, a, n, total > 1, &arch, &fields) < 0) {
 		char *msg = cd_xstrdup(cd_errmsg()), *at = arch ? cd_xstrdup(arch) : NULL;

@@ -37,7 +37,8 @@ static const char *str(jv o, const char *k)
 	return cd_jv_str(o, k);
 }
 
-static char *read_file(const char *path, size_t *len)
+/* NULL and cd_seterr() on failure; *unreadable set when the file could not be opened or read. */
+static char *read_file(const char *path, size_t *len, int *unreadable)
 {
 	struct cd_buf b;
 	char chunk[8192];
@@ -46,6 +47,7 @@ static char *read_file(const char *path, size_t *len)
 
 	if (!fp) {
 		cd_seterr("cannot open '%s': %s", path, strerror(errno));
+		*unreadable = 1;
 		return NULL;
 	}
 	cd_buf_init(&b, CATALOG_FILE_MAX);
@@ -58,6 +60,7 @@ static char *read_file(const char *path, size_t *len)
 		}
 	if (ferror(fp)) {
 		cd_seterr("cannot read '%s': %s", path, strerror(errno));
+		*unreadable = 1;
 		fclose(fp);
 		cd_buf_release(&b);
 		return NULL;
@@ -391,12 +394,13 @@ static int is_object_field(jv o, const char *key)
 static int load_file(struct cd_catalog *c, const char *file)
 {
 	size_t len;
-	char *text = read_file(file, &len);
+	int unreadable = 0;
+	char *text = read_file(file, &len, &unreadable);
 	jv def, images, rel;
 	int ret;
 
 	if (!text)
-		return -1;
+		return unreadable ? CD_CATALOG_UNREADABLE : -1;
 	def = jv_parse_sized(text, (int)len);
 	free(text);
 	if (jv_get_kind(def) == JV_KIND_INVALID) {
@@ -451,7 +455,8 @@ int cd_catalog_load(struct cd_catalog *c, const char *path)
 	if (!d) {
 		if (errno == ENOTDIR)
 			return load_file(c, path);
-		return cd_seterr("cannot open catalog '%s': %s", path, strerror(errno));
+		cd_seterr("cannot open catalog '%s': %s", path, strerror(errno));
+		return CD_CATALOG_UNREADABLE;
 	}
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
@@ -463,8 +468,8 @@ int cd_catalog_load(struct cd_catalog *c, const char *path)
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
-		if (!ret && load_file(c, names[i]) < 0)
-			ret = -1;
+		if (!ret)
+			ret = load_file(c, names[i]);
 		free(names[i]);
 	}
 	free(names);

@@ -53,8 +53,11 @@ struct cd_catalog {
 /*
  * Load a catalog file, or every *.json of a folder (sorted by name).
  * Validates each file and compiles its jq programs: -1 and cd_seterr()
- * naming the file (and jq's message) on the first problem.
+ * naming the file (and jq's message) on the first problem;
+ * CD_CATALOG_UNREADABLE and cd_seterr() when a file or the folder could
+ * not be opened or read (the tool's input is lost, not wrong).
  */
+#define CD_CATALOG_UNREADABLE (-2)
 int cd_catalog_load(struct cd_catalog *c, const char *path);
 void cd_catalog_release(struct cd_catalog *c);
 

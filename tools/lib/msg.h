@@ -7,16 +7,30 @@
  * lowercase, no final period.  Library code never prints: it records the
  * reason with cd_seterr() (thread-local, like errno) and returns -1; the
  * caller reads it back with cd_errmsg().
+ *
+ * Every message is made safe for a terminal and a CI log before it is
+ * printed: control characters (C0, DEL, C1) and bytes that are not UTF-8
+ * become \xHH, so upstream or registry text quoted in a message cannot
+ * move the cursor, clear the screen or forge log lines.
  */
 #include <stdarg.h>
+#include <stddef.h>
 
 enum cd_exit {
 	CD_EXIT_OK = 0,     /* every record fine */
 	CD_EXIT_FAIL = 1,   /* at least one record failed, the others processed */
 	CD_EXIT_USAGE = 2,  /* bad command line */
 	CD_EXIT_INPUT = 3,  /* malformed input line(s), valid ones processed */
+	CD_EXIT_IO = 4,     /* the input could not be read or the output written */
 };
 
+/*
+ * First call of every main(): the program name for messages, and fds 0-2
+ * kept taken: one that is closed gets /dev/null opened the wrong way round
+ * (stdin write-only, stdout read-only), so reading a closed stdin or
+ * writing a closed stdout still fails with EBADF, and no file the tool
+ * opens later can land on 0, 1 or 2.
+ */
 void cd_msg_init(const char *argv0);
 const char *cd_prog(void);
 void cd_set_verbosity(int level); /* 0 quiet, 1 default, 2 verbose */
@@ -35,6 +49,19 @@ int cd_vseterr(const char *fmt, va_list ap);
 /* Prefix the current error with context: "<ctx>: <old message>". */
 int cd_adderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cd_errmsg(void);
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
+ * when s does not start one (a stray continuation byte, an overlong form,
+ * a surrogate, a code point past U+10FFFF, a sequence cut short).  n > 0.
+ */
+size_t cd_utf8_seq(const char *s, size_t n);
+/*
+ * Copy in to out (n bytes, NUL-terminated, cut at a whole character) with
+ * control characters and non-UTF-8 bytes as \xHH: what every message
+ * printer applies.  Returns out.
+ */
+char *cd_msg_escape(const char *in, char *out, size_t n);
 
 /* Checked snprintf: -1 (and cd_seterr) when the result was truncated. */
 int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

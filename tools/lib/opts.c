@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 
 #include "http.h"
@@ -32,15 +33,26 @@ int cd_opt_bool(const char *name, const char *arg)
 	cd_usage_error("invalid value '%s' for --%s: expected true or false", arg, name);
 }
 
+/* --help and --version write to stdout too: a full disk there is exit 4, as for records. */
+static void flush_stdout_or_die(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cd_error("cannot write to stdout: %s", strerror(errno));
+		_exit(CD_EXIT_IO);
+	}
+}
+
 int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 {
 	switch (opt) {
 	case CD_OPT_HELP:
+		atexit(flush_stdout_or_die); /* usage() exits */
 		usage(CD_EXIT_OK);
 		return 1;
 	case CD_OPT_VERSION:
 		printf("%s (cdkit) %s\n", cd_prog(), CD_VERSION);
-		exit(fflush(stdout) ? CD_EXIT_FAIL : CD_EXIT_OK);
+		flush_stdout_or_die();
+		exit(CD_EXIT_OK);
 	case CD_OPT_QUIET:
 		cd_set_verbosity(0);
 		return 1;

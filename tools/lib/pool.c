@@ -9,9 +9,14 @@
 #include "timing.h"
 #include "banned.h"
 
+/* A cleared slot is FREE (0), never QUEUED work for a worker to take. */
+enum state { FREE, QUEUED, RUNNING, DONE };
+
 struct item {
 	char *in, *out;
-	int done, passthrough, failed;
+	char *report;           /* the stderr line of a record this tool failed */
+	enum state state;
+	int failed, invalid;
 };
 
 struct pool {
@@ -23,10 +28,13 @@ struct pool {
 	unsigned long tail;     /* next to fill */
 	unsigned long next;     /* next for a worker to take */
 	int closing;
+	int abandon;            /* stdout failed: run nothing more, write nothing more */
+	char *write_error;
 	cd_pool_fn fn;
 	void *ctx;
 };
 
+/* Serialise v (consumed). */
 static char *dump(jv v)
 {
 	jv s = jv_dump_string(v, 0);
@@ -48,12 +56,31 @@ static int newly_failed(jv out)
 	return mine;
 }
 
+/*
+ * A record just read: 1 when it goes to fn; 0 when it is written as it is
+ * (an "error" record passed on, or one that breaks the contract, which
+ * then carries its error: *rec replaced, *invalid set).
+ */
+static int admit(struct cd_reader *r, unsigned flags, jv *rec, int *invalid)
+{
+	*invalid = 0;
+	if (cd_record_has_error(*rec))
+		return !(flags & CD_POOL_PASS_ERRORS);
+	if (cd_record_check(*rec, r->line, r->len) == 0)
+		return 1;
+	*rec = cd_record_set_error(*rec, NULL, "invalid record: %s", cd_errmsg());
+	*invalid = 1;
+	return 0;
+}
+
 static void apply(struct pool *p, struct item *it)
 {
 	jv rec = jv_parse(it->in);
 	double t0 = cd_timing_now();
 	jv out = cd_timing_stamp(p->fn(rec, p->ctx), cd_prog(), cd_timing_now() - t0);
 	it->failed = newly_failed(out);
+	if (it->failed)
+		it->report = cd_record_failure(out);
 	it->out = dump(out);
 }
 
@@ -65,15 +92,16 @@ static void *worker(void *arg)
 		/* Items before head are written and their slots cleared (or reused). */
 		if (p->next < p->head)
 			p->next = p->head;
-		while (p->next < p->tail && p->ring[p->next % p->cap].passthrough)
+		while (p->next < p->tail && p->ring[p->next % p->cap].state != QUEUED)
 			p->next++;
-		if (p->next < p->tail) {
+		if (p->next < p->tail && !p->abandon) {
 			struct item *it = &p->ring[p->next % p->cap];
 			p->next++;
+			it->state = RUNNING;
 			pthread_mutex_unlock(&p->mu);
 			apply(p, it);
 			pthread_mutex_lock(&p->mu);
-			it->done = 1;
+			it->state = DONE;
 			pthread_cond_broadcast(&p->finished);
 			continue;
 		}
@@ -86,26 +114,53 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Write finished items at the head, in order.  Called with the lock held. */
+/* Say why a record failed, then write it.  -1 (cd_errmsg()) when stdout failed. */
+static int put(const char *line, const char *report)
+{
+	if (report)
+		cd_error("%s", report);
+	return cd_record_write_line(line, strlen(line));
+}
+
+static void count(struct cd_pool_stats *st, int failed, int invalid)
+{
+	st->failed += failed || invalid;
+	st->invalid += invalid;
+}
+
+/*
+ * Write finished items at the head, in order.  Called with the lock held.
+ * Waits for the head item while the ring is full (or always, wait_all).
+ * After a write error nothing more is written: items not started are
+ * dropped, running ones waited for.
+ */
 static void drain(struct pool *p, struct cd_pool_stats *st, int wait_all)
 {
 	while (p->head < p->tail) {
 		struct item *it = &p->ring[p->head % p->cap];
-		if (!it->done) {
+		if (it->state == RUNNING || (it->state == QUEUED && !p->abandon)) {
 			if (!wait_all && p->tail - p->head < p->cap)
 				return;
 			pthread_cond_wait(&p->finished, &p->mu);
 			continue;
 		}
+		int write = !p->abandon;
 		pthread_mutex_unlock(&p->mu);
-		const char *line = it->out ? it->out : it->in;
-		cd_record_write_line(line, strlen(line));
-		if (it->failed)
-			st->failed++;
+		int bad = 0;
+		if (write) {
+			count(st, it->failed, it->invalid);
+			bad = put(it->out ? it->out : it->in, it->report) < 0;
+		}
+		char *err = bad ? cd_xstrdup(cd_errmsg()) : NULL;
+		pthread_mutex_lock(&p->mu);
 		free(it->in);
 		free(it->out);
-		memset(it, 0, sizeof(*it));
-		pthread_mutex_lock(&p->mu);
+		free(it->report);
+		memset(it, 0, sizeof(*it)); /* FREE, under the lock: workers scan the states */
+		if (bad) {
+			p->abandon = 1;
+			p->write_error = err;
+		}
 		p->head++;
 	}
 }
@@ -115,16 +170,23 @@ static int run_inline(struct cd_reader *r, unsigned flags, cd_pool_fn fn, void *
 	jv rec;
 	int got;
 	while ((got = cd_reader_next(r, &rec)) > 0) {
+		int invalid, failed = 0;
+		char *report = NULL;
 		st->records++;
-		if ((flags & CD_POOL_PASS_ERRORS) && cd_record_has_error(rec)) {
-			cd_record_write(rec);
-			continue;
+		if (admit(r, flags, &rec, &invalid)) {
+			double t0 = cd_timing_now();
+			rec = cd_timing_stamp(fn(rec, ctx), cd_prog(), cd_timing_now() - t0);
+			failed = newly_failed(rec);
 		}
-		double t0 = cd_timing_now();
-		jv out = cd_timing_stamp(fn(rec, ctx), cd_prog(), cd_timing_now() - t0);
-		if (newly_failed(out))
-			st->failed++;
-		cd_record_write(out);
+		if (failed || invalid)
+			report = cd_record_failure(rec);
+		count(st, failed, invalid);
+		char *line = dump(rec);
+		int bad = put(line, report);
+		free(line);
+		free(report);
+		if (bad)
+			return -1;
 	}
 	return got;
 }
@@ -153,17 +215,30 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 	int got;
 	while ((got = cd_reader_next(r, &rec)) > 0) {
 		st->records++;
-		struct item it = { 0 };
-		it.passthrough = (flags & CD_POOL_PASS_ERRORS) && cd_record_has_error(rec);
-		it.done = it.passthrough;
+		struct item it = { .state = QUEUED };
+		if (!admit(r, flags, &rec, &it.invalid)) {
+			it.state = DONE;
+			if (it.invalid)
+				it.report = cd_record_failure(rec);
+		}
 		it.in = dump(rec);
 		pthread_mutex_lock(&p.mu);
 		drain(&p, st, 0); /* makes room: waits while the ring is full */
-		p.ring[p.tail % p.cap] = it;
-		p.tail++;
-		pthread_cond_broadcast(&p.work);
-		drain(&p, st, 0);
+		int queued = !p.abandon;
+		if (queued) {
+			p.ring[p.tail % p.cap] = it;
+			p.tail++;
+			pthread_cond_broadcast(&p.work);
+			drain(&p, st, 0);
+		}
+		int stop = p.abandon;
 		pthread_mutex_unlock(&p.mu);
+		if (!queued) {
+			free(it.in);
+			free(it.report);
+		}
+		if (stop)
+			break;
 	}
 	pthread_mutex_lock(&p.mu);
 	p.closing = 1;
@@ -177,6 +252,11 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 	pthread_cond_destroy(&p.finished);
 	free(p.ring);
 	free(th);
+	if (p.write_error) {
+		cd_seterr("%s", p.write_error);
+		free(p.write_error);
+		return -1;
+	}
 	return got;
 }
 
@@ -189,19 +269,36 @@ int cd_pool_exit_status(const struct cd_reader *r, const struct cd_pool_stats *s
 	return CD_EXIT_OK;
 }
 
+int cd_pool_emit(jv rec, struct cd_pool_stats *st)
+{
+	int invalid = !cd_record_has_error(rec) && cd_record_check(rec, NULL, 0) < 0;
+	if (invalid)
+		rec = cd_record_set_error(rec, NULL, "invalid record: %s", cd_errmsg());
+	int failed = newly_failed(rec);
+	char *report = failed ? cd_record_failure(rec) : NULL;
+	char *line = dump(rec);
+	st->records++;
+	count(st, failed, invalid);
+	int r = put(line, report);
+	free(line);
+	free(report);
+	return r;
+}
+
 int cd_pool_main(int workers, unsigned flags, cd_pool_fn fn, void *ctx)
 {
 	struct cd_reader r;
 	struct cd_pool_stats st;
 
 	cd_reader_init(&r, stdin, "stdin");
-	int status = CD_EXIT_FAIL;
-	if (cd_pool_run(&r, workers, flags, fn, ctx, &st) < 0)
+	int io = cd_pool_run(&r, workers, flags, fn, ctx, &st) < 0;
+	if (io)
 		cd_error("%s", cd_errmsg());
-	else
-		status = cd_pool_exit_status(&r, &st);
-	if (cd_record_flush() < 0)
-		status = CD_EXIT_FAIL;
+	if (!io && cd_record_flush() < 0) {
+		cd_error("%s", cd_errmsg());
+		io = 1;
+	}
+	int status = io ? CD_EXIT_IO : cd_pool_exit_status(&r, &st);
 	cd_reader_release(&r);
 	return status;
 }

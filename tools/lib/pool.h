@@ -4,6 +4,13 @@
  * The record loop of every stage: read records, transform each one,
  * write them in input order, with N workers.
  *
+ * The loop is where records are read, so it holds each one to the
+ * contract (cd_record_check): a record that breaks it is written at once
+ * with "error":{"message":"invalid record: <field>: <why>"} and never
+ * reaches fn.  It is also where every record this tool failed is said on
+ * stderr, once and in input order: "<prog>: name:version[ arch]: message".
+ * fn itself prints nothing about a failure: it sets the record's error.
+ *
  * Workers never share a jv with the reading thread (jq's reference counts
  * are not atomic): each record crosses threads as its serialised line, and
  * a worker parses its own copy.
@@ -22,11 +29,14 @@ enum cd_pool_flags {
 struct cd_pool_stats {
 	unsigned long records;  /* records read */
 	unsigned long failed;   /* records this tool marked with an error */
+	unsigned long invalid;  /* of those, records that broke the contract */
 };
 
 /*
  * Run fn over every record of r with workers threads (1: in this thread).
- * Returns 0, or -1 when the input could not be read (cd_errmsg()).
+ * Returns 0, or -1 (cd_errmsg()) when the input could not be read (the
+ * records read before are all written) or stdout could not be written
+ * (then the loop stops: records not started are not run).
  */
 int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 		cd_pool_fn fn, void *ctx, struct cd_pool_stats *st);
@@ -35,10 +45,20 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 int cd_pool_exit_status(const struct cd_reader *r, const struct cd_pool_stats *st);
 
 /*
+ * For a stage that makes its records instead of reading them
+ * (cd-discover): hold rec (consumed) to the contract and write it as the
+ * loop does, saying on stderr why when it carries an error of this tool,
+ * and count it in st.  0, or
+ * -1 (cd_errmsg()) when stdout could not be written.
+ */
+int cd_pool_emit(jv rec, struct cd_pool_stats *st);
+
+/*
  * The whole record loop of a stage's main(): run fn over the records of
- * stdin, report an unreadable input on stderr (cd_error), flush stdout.
- * The one pool function that prints: it stands in for the tail every
- * tool's main() had. Returns the exit status (CD_EXIT_*).
+ * stdin, report an unreadable input or unwritable output on stderr
+ * (cd_error), flush stdout.  Stands in for the tail every tool's main()
+ * had.  Returns the exit status: 4 (CD_EXIT_IO) when stdin could not be
+ * read or stdout written, else as cd_pool_exit_status().
  */
 int cd_pool_main(int workers, unsigned flags, cd_pool_fn fn, void *ctx);
 

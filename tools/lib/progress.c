@@ -97,8 +97,10 @@ static void redraw(void)
 }
 
 /* Print one finished line above the bars.  Called with the lock held. */
-static void print_line(const char *text)
+static void print_line(const char *raw)
 {
+	char text[1024];
+	cd_msg_escape(raw, text, sizeof(text)); /* as every message: no control characters */
 	if (is_tty()) {
 		if (drawn)
 			fprintf(stderr, "\033[%dA", drawn);
@@ -113,7 +115,8 @@ static void print_line(const char *text)
 struct cd_progress_bar *cd_progress_start(const char *label, long long total)
 {
 	struct cd_progress_bar *b = cd_xcalloc(1, sizeof(*b));
-	b->label = cd_xstrdup(label);
+	char safe[256];
+	b->label = cd_xstrdup(cd_msg_escape(label, safe, sizeof(safe)));
 	b->total = total;
 	b->start_ms = now_ms();
 	pthread_mutex_lock(&mu);

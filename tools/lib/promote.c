@@ -130,8 +130,7 @@ jv cd_promote_record(jv rec, void *arg)
 	}
 	jv promoted = jv_invalid();
 	if (promote(o, rec, id, &promoted) < 0) {
-		cd_error("%s: %s", id, cd_errmsg());
-		rec = cd_record_set_error(rec, NULL, "%s", cd_errmsg());
+		rec = cd_record_set_error(rec, NULL, "%s", cd_errmsg()); /* said by the record loop */
 	} else if (jv_is_valid(promoted)) {
 		rec = jv_object_set(rec, jv_string("promoted"), promoted);
 	} else {

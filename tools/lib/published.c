@@ -70,45 +70,27 @@ static jv shasum_of(jv config)
 	return s;
 }
 
-/* The arches a record's artifacts name, in order; -1 when malformed. */
-static int record_arches(jv rec, jv *arches)
+/* The arches of a record's artifacts, in order (the record loop checked them). */
+static jv record_arches(jv rec)
 {
-	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
-	*arches = jv_array();
-	if (jv_get_kind(arts) != JV_KIND_ARRAY) {
-		jv_free(arts);
-		return -1;
-	}
-	int bad = 0;
-	jv_array_foreach(arts, i, a) {
-		const char *arch = cd_jv_str(a, "arch");
-		if (!arch || !*arch)
-			bad = 1;
-		else
-			*arches = jv_array_append(*arches, jv_string(arch));
-		jv_free(a);
-	}
+	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts")), arches = jv_array();
+	if (jv_get_kind(arts) == JV_KIND_ARRAY)
+		jv_array_foreach(arts, i, a) {
+			const char *arch = cd_jv_str(a, "arch");
+			if (arch)
+				arches = jv_array_append(arches, jv_string(arch));
+			jv_free(a);
+		}
 	jv_free(arts);
-	return bad ? -1 : 0;
+	return arches;
 }
 
 jv cd_published_read(struct cd_registry *reg, const char *prefix, jv rec)
 {
+	/* The record loop checked name (a path component), version (a tag) and the arches. */
 	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
-	jv arches;
-	if (!name || !version)
-		return cd_record_set_error(rec, NULL, "record has no \"name\" or \"version\"");
-	if (record_arches(rec, &arches) < 0) {
-		jv_free(arches);
-		return cd_record_set_error(rec, NULL, "record has no valid \"artifacts\" (each needs an \"arch\")");
-	}
+	jv arches = record_arches(rec);
 	char *repo = *prefix ? cd_xasprintf("%s/%s", prefix, name) : cd_xstrdup(name);
-	if (!cd_ref_valid_path(repo) || !cd_ref_valid_tag(version)) {
-		rec = cd_record_set_error(rec, NULL, "'%s:%s' is not a valid repository and tag", repo, version);
-		free(repo);
-		jv_free(arches);
-		return rec;
-	}
 	jv pub = jv_object();
 	struct cd_manifest top;
 	if (cd_registry_manifest_get(reg, repo, version, &top) < 0) {

@@ -35,7 +35,7 @@ int cd_published_open(const char *spec, struct cd_registry **reg, char **prefix)
  * record's artifacts and set rec.published.  Consumes rec and returns the
  * new record; on failure (authentication, TLS, unreachable, malformed
  * manifest) the record carries an "error" (with the arch when one arch
- * failed).
+ * failed).  rec keeps the contract (cd_record_check: the record loop).
  */
 jv cd_published_read(struct cd_registry *reg, const char *prefix, jv rec);
 

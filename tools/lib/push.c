@@ -435,10 +435,8 @@ jv cd_push_record(jv rec, void *arg)
 			free(full);
 		}
 	}
-	if (r < 0) {
-		cd_error("%s: %s", id, cd_errmsg());
+	if (r < 0) /* the record loop says it on stderr */
 		rec = cd_record_set_error(rec, NULL, "%s", cd_errmsg());
-	}
 	jv_free(tags);
 	free(id);
 	image_release(&im);

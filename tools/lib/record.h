@@ -8,9 +8,14 @@
  * and skipped; the reader remembers it so the tool can exit 3 at the end.
  * Blank lines are ignored.  A missing final newline is accepted.
  *
- * Writer: a write error on stdout is fatal (reported, exit 1) -- a full
- * disk must not look like success; a closed pipe downstream ends the tool
- * quietly, the way SIGPIPE ends any Unix filter.
+ * Writer: a write error on stdout is returned (the record loop stops and
+ * the tool exits 4) -- a full disk must not look like success; a closed
+ * pipe downstream ends the tool quietly, the way SIGPIPE ends any Unix
+ * filter.
+ *
+ * Contract: cd_record_check() holds a record to tools/README.md ("Record
+ * validation"); the record loop (pool.h) applies it to every record it
+ * reads, so no stage sees a record that breaks it.
  */
 #include <stdio.h>
 #include <jv.h>
@@ -21,6 +26,7 @@ struct cd_reader {
 	FILE *fp;
 	const char *name;     /* for messages: "stdin" or a file name */
 	unsigned long lineno;
+	size_t len;           /* bytes of the line the last record came from (in line) */
 	size_t max;
 	int malformed;        /* count of skipped lines */
 	char *line;
@@ -36,12 +42,40 @@ void cd_reader_release(struct cd_reader *r);
  */
 int cd_reader_next(struct cd_reader *r, jv *out);
 
-/* Write one record and a newline to stdout.  Consumes rec. */
-void cd_record_write(jv rec);
-/* Write an already serialised record line (no newline inside). */
-void cd_record_write_line(const char *line, size_t len);
-/* Flush stdout; on error report and return -1. Call before exiting. */
+/*
+ * Write one record and a newline to stdout and hand it on (flush).
+ * Consumes rec.  0, or -1 and cd_seterr("cannot write records to stdout:
+ * ...") on a write error; a closed pipe (EPIPE) ends the process as
+ * SIGPIPE would.
+ */
+int cd_record_write(jv rec);
+/* The same for an already serialised record line (no newline inside). */
+int cd_record_write_line(const char *line, size_t len);
+/* Flush stdout: 0, or -1 and cd_seterr() as above.  Call before exiting. */
 int cd_record_flush(void);
+
+/*
+ * Does rec (borrowed) keep the record contract?  raw (len bytes, may be
+ * NULL) is the line it was parsed from, for what jq's parser hides: a NUL
+ * (raw or \u0000) or bytes that are not UTF-8 anywhere, and duplicate
+ * keys in any object.  Then the types and grammar of the fields the
+ * stages read: name (an OCI repository path component, at most
+ * CD_RECORD_NAME_MAX bytes), version (an OCI tag), artifacts (1 to 3
+ * objects with a known and distinct arch, an http(s) url, an optional
+ * well-formed checksum, compression, size and env), and where present
+ * env, stable, latest, docs, tags, action, changed, published, layout,
+ * digest, pushed and verified.  0, or -1 and cd_seterr("<field>: <why>"),
+ * the field as a path ("artifacts[1].checksum").  Pure: thread-safe.
+ */
+int cd_record_check(jv rec, const char *raw, size_t len);
+#define CD_RECORD_NAME_MAX 100
+
+/*
+ * "name:version[ arch]: message" for a record carrying an error (borrowed):
+ * the line the record loop prints for every record a tool failed.  Caller
+ * frees.
+ */
+char *cd_record_failure(jv rec);
 
 /* Borrow rec: does it carry an "error" object? */
 int cd_record_has_error(jv rec);
