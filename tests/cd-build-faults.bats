@@ -108,7 +108,7 @@ assert_only_good() {
 	record hang 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 cdb --timeout 1 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 1 s" ]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
 	assert_only_good "${lines[1]}"
 }

@@ -53,8 +53,8 @@ cd-discover: 1 image failed" ]
 @test "upstream hangs: --timeout 1 --retries 0 gives up with 'timed out'" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "hang": 20}]'
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 1 --retries 0
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out" ]
-	[[ "$stderr" == *"ubuntu:22.04: GET $U22: timed out"* ]]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 1 s" ]
+	[[ "$stderr" == *"ubuntu:22.04: GET $U22: timed out: under 1 KiB/s for 1 s"* ]]
 }
 
 @test "truncated checksum file: the cut line is never read as a checksum" {

@@ -66,13 +66,21 @@ enum cd_opt {
 	"  -v, --verbose            more detail on stderr (retries, requests)\n" \
 	"  -h, --help               show this help and exit\n" \
 	"      --version            show the version and exit\n"
+/* column: the flag and its argument, padded to 21 characters */
+#define CD_HELP_NET_TIMEOUT(column) \
+	"      " column "a transfer slower than 1 KiB/s for this long has\n" \
+	"                           stalled and is given up (default 30); a small one\n" \
+	"                           (index, checksum file, manifest, token, config)\n" \
+	"                           must also be complete within 4 times this\n"
 #define CD_HELP_NET \
-	"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n" \
-	"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n" \
+	"      --retries N          retries on connection errors, timeouts, 429 and 5xx\n" \
+	"                           (default 4)\n" \
+	CD_HELP_NET_TIMEOUT("--timeout SECONDS    ") \
 	"      --connect-timeout S  connection timeout (default 15)\n"
 #define CD_HELP_HTTP \
 	"      --mirror PREFIX=URL  fetch URLs starting with PREFIX from URL instead\n" \
-	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\")\n" \
+	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\", the place\n" \
+	"                           for a URL with user:password@)\n" \
 	CD_HELP_NET
 #define CD_HELP_WORKERS \
 	"  -j, --workers N          process N records at once (default 2)\n"
