@@ -424,6 +424,18 @@ static void test_manifests(void)
 	CHECK_STR(d.digest, D256);
 	CHECK(d.size == 5);
 	CHECK(cd_manifest_config("{\"config\":{}}", 13, &d) == -1);
+	/* Sizes from outside: whole numbers in range, nothing a cast would make undefined. */
+	static const char *bad_sizes[] = { "-1", "1e308", "-1e400", "1e400", "nan", "0.5", "\"5\"", "null",
+					   "1125899906842625" };
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(*bad_sizes); i++) {
+		char b[512];
+		snprintf(b, sizeof(b), "{\"config\":{\"size\":%s,\"digest\":\"" D256 "\"}}", bad_sizes[i]);
+		CHECK(cd_manifest_config(b, strlen(b), &d) == -1);
+	}
+	const char *big = "{\"config\":{\"size\":1125899906842624,\"digest\":\"" D256 "\"}}";
+	CHECK(cd_manifest_config(big, strlen(big), &d) == 0 && d.size == CD_SIZE_MAX);
+	const char *nosize = "{\"config\":{\"digest\":\"" D256 "\"}}";
+	CHECK(cd_manifest_config(nosize, strlen(nosize), &d) == 0 && d.size == -1);
 	CHECK(cd_manifest_config("[]", 2, &d) == -1);
 	CHECK(cd_manifest_is_index(CD_MT_OCI_INDEX) && cd_manifest_is_index(CD_MT_DOCKER_LIST));
 	CHECK(!cd_manifest_is_index(CD_MT_OCI_MANIFEST));
