@@ -43,6 +43,17 @@ static void test_mirror(void)
 	u = cd_url_redact("http://127.0.0.1:5000/v2/");
 	CHECK_STR(u, "http://127.0.0.1:5000/v2/");
 	free(u);
+
+	/* A mirror spec is shown with both sides redacted, and refused without its password. */
+	u = cd_mirror_redact("https://u:p1@up.example/=http://m:p2@127.0.0.1:1/");
+	CHECK_STR(u, "https://***@up.example/=http://***@127.0.0.1:1/");
+	free(u);
+	CHECK(cd_mirror_add(&m, "http://bob:hunter2@mirror.example/") == -1);
+	CHECK(!strstr(cd_errmsg(), "hunter2"));
+	size_t off, len;
+	CHECK(cd_url_userinfo("http://bob:pw@h/x", &off, &len) == 1 && off == 7 && len == 6);
+	CHECK(cd_url_userinfo("http://h/x@y", &off, &len) == 0);
+	CHECK(cd_url_userinfo("no scheme", &off, &len) == 0);
 }
 
 static int read_all(const char *input, int *records, int *malformed)
