@@ -123,6 +123,23 @@ static void test_ref(void)
 	free(prefix);
 	CHECK(cd_published_parse_source("quay.io/containerdisks:41", &host, &prefix) == -1);
 	CHECK(cd_published_parse_source("nohost", &host, &prefix) == -1);
+
+	/* A user:password given where a reference belongs never reaches a message. */
+	CHECK(cd_published_parse_source("bob:hunter2@quay.io/org", &host, &prefix) == -1);
+	CHECK_STR(cd_errmsg(), "invalid reference '***@quay.io/org': malformed digest");
+	CHECK(cd_published_parse_source("bob:hunter2@127.0.0.1:5000", &host, &prefix) == -1);
+	CHECK_STR(cd_errmsg(), "invalid source registry '***@127.0.0.1:5000': expected HOST[:PORT][/PATH]");
+	bad_ref("bob:hun/ter2@quay.io/a/b@" D256);
+	CHECK(!strstr(cd_errmsg(), "hun"));
+	char *shown = cd_ref_redact("quay.io/a/b@" D256);
+	CHECK_STR(shown, "quay.io/a/b@" D256); /* a digest is no password */
+	free(shown);
+	shown = cd_ref_redact("https://bob:pw@quay.io/a");
+	CHECK_STR(shown, "https://***@quay.io/a");
+	free(shown);
+	shown = cd_ref_redact("b:p@q@quay.io/a");
+	CHECK_STR(shown, "***@quay.io/a");
+	free(shown);
 }
 
 static void test_challenge(void)

@@ -88,7 +88,7 @@ static void wipe_free(char *s)
 
 struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_opts *o)
 {
-	struct cd_registry_opts cli = { cd_opts.plain_http, cd_opts.creds, cd_opts.authfile };
+	struct cd_registry_opts cli = { cd_opts.plain_http, cd_opts_creds_for(host), cd_opts.authfile };
 	if (!o)
 		o = &cli;
 	struct cd_registry *r = cd_xcalloc(1, sizeof(*r));
@@ -102,6 +102,9 @@ struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_o
 		cd_registry_free(r);
 		return NULL;
 	}
+	if (o == &cli && cd_opts.creds && !cli.creds)
+		cd_debug("%s: not a registry named on the command line: --creds are not sent there (%s)",
+			 host, found ? "using its auth file entry" : "anonymous");
 	if (found) {
 		char *up = cd_xasprintf("%s:%s", r->creds.user, r->creds.pass);
 		char *b = cd_base64_encode(up, strlen(up));
