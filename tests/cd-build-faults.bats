@@ -113,6 +113,16 @@ assert_only_good() {
 	assert_only_good "${lines[1]}"
 }
 
+@test "cd-build: an upstream that trickles a 1 TB file (2 bytes/s) is given up after --timeout" {
+	rules '[{"path": "/huge.qcow2", "length": 1000000000000, "rate": 2}]'
+	a='{"arch":"amd64","url":"https://upstream.example/img/huge.qcow2","checksum":"sha256:'$(sum a.qcow2)'"}'
+	record huge 1 "$a" > in.ndjson
+	cat good.ndjson >> in.ndjson
+	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" --timeout 2 --retries 0 < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/huge.qcow2: timed out: under 1 KiB/s for 2 s" ]
+	assert_only_good "${lines[1]}"
+}
+
 @test "cd-build: a 404 is an error record naming the URL" {
 	a='{"arch":"arm64","url":"https://upstream.example/img/gone.qcow2","checksum":"sha256:'$(sum a.qcow2)'"}'
 	record gone 1 "$(artifact amd64 a.qcow2)" "$a" > in.ndjson

@@ -57,6 +57,18 @@ cd-discover: 1 image failed" ]
 	[[ "$stderr" == *"ubuntu:22.04: GET $U22: timed out: under 1 KiB/s for 1 s"* ]]
 }
 
+@test "upstream trickles the checksum file (2 bytes/s): given up after --timeout, not held for ever" {
+	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "rate": 2}]'
+	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 2 s" ]
+}
+
+@test "upstream sends a checksum file above the stall rate but too slowly: given up at 4 x --timeout" {
+	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "length": 4000000, "rate": 16384}]'
+	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: not complete within 8 s" ]
+}
+
 @test "truncated checksum file: the cut line is never read as a checksum" {
 	local body f="$FIXTURES/upstream/centosstream__centos-stream9-x86_64.checksum" n
 	n=$(grep -b -o 'qcow2) = bcebdc' "$f" | head -1 | cut -d: -f1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # cd-push faults against the real registry: the registry killed in the middle
 # of a blob upload (reached through a slow loopback proxy, so the kill lands
-# mid-body) and restarted; an unreachable registry.
+# mid-body) and restarted; an unreachable registry; a registry that trickles
+# (tests/lib/regproxy.py in front of it).
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -17,10 +18,12 @@ setup_file() {
 	(cd "$SRV" && sha256sum big.qcow2 > SHA256SUMS)
 	httpd_start "$SRV"
 	registry_start plain
+	regproxy_start
 }
 
 teardown_file() {
 	registry_restarted_stop
+	regproxy_stop
 	slowproxy_stop
 	httpd_stop
 	registry_stop
@@ -78,4 +81,14 @@ setup() {
 	[[ $(jq -r .error.message <<< "$output") == *"127.0.0.1:$port"* ]]
 	[[ $stderr == *"big:1: "* ]]
 	[[ $stderr == *"pushed 0 blobs (0.0 MiB), skipped 0 present, mounted 0"* ]]
+}
+
+@test "cd-push: a registry that trickles its answer to the upload POST (2 bytes/s) is given up after --timeout" {
+	record slow 1 "$(artifact amd64 big.qcow2)" > in.ndjson
+	cd-build -q "${MIRROR_ARGS[@]}" --cache cache --output out < in.ndjson > built.ndjson
+	proxy_rules '[{"method":"POST","path":"/v2/containerdisks/slow/blobs/uploads/","pad":60000,"rate":2}]'
+	run --separate-stderr -1 timeout 60 cd-push --dry-run=false --timeout 2 --retries 0 --parallel 1 \
+		--target-registry "$PROXY/containerdisks" < built.ndjson
+	[[ "$(jq -r .error.message <<< "$output")" == *"starting an upload: POST http://$PROXY/v2/containerdisks/slow/blobs/uploads/: timed out: under 1 KiB/s for 2 s" ]]
+	[ "$(jq -r 'has("pushed")' <<< "$output")" = false ]
 }
