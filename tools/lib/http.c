@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -153,9 +154,9 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	if (r->progress_fn) {
 		if (r->read_fn || r->upload)
 			r->progress_fn(r->progress_ctx, ulnow, ultotal);
-		else
+		else /* dltotal is the server's Content-Length: no sum past LLONG_MAX */
 			r->progress_fn(r->progress_ctx, r->range_from + dlnow,
-				       dltotal ? r->range_from + dltotal : 0);
+				       dltotal > 0 && dltotal <= LLONG_MAX - r->range_from ? r->range_from + dltotal : 0);
 	}
 	return 0;
 }
