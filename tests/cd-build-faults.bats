@@ -146,8 +146,18 @@ assert_only_good() {
 	record hang 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 cdb --timeout 1 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 1 s" ]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
+	assert_only_good "${lines[1]}"
+}
+
+@test "cd-build: an upstream that trickles a 1 TB file (2 bytes/s) is given up after --timeout" {
+	rules '[{"path": "/huge.qcow2", "length": 1000000000000, "rate": 2}]'
+	a='{"arch":"amd64","url":"https://upstream.example/img/huge.qcow2","checksum":"sha256:'$(sum a.qcow2)'"}'
+	record huge 1 "$a" > in.ndjson
+	cat good.ndjson >> in.ndjson
+	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" --timeout 2 --retries 0 < in.ndjson
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/huge.qcow2: timed out: under 1 KiB/s for 2 s" ]
 	assert_only_good "${lines[1]}"
 }
 

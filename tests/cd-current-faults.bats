@@ -82,3 +82,30 @@ fedora() {
 	msg=$(sed -n 2p <<< "$output" | jq -r .error.message)
 	[[ "$msg" == "127.0.0.1:$port/containerdisks/fedora:41: GET https://127.0.0.1:$port/v2/containerdisks/fedora/manifests/41: "*"Couldn't connect to server (after 2 attempts)" ]]
 }
+
+@test "cd-current: a negative, NaN, overflowing or far-future Retry-After is clamped before the wait is computed" {
+	local ra want m=/v2/containerdisks/fedora/manifests/41 k=0
+	for ra in -5:50 nan:50 99999999999999999999:50 9223372036854775807:400 'Fri, 31 Dec 9999 23:59:59 GMT:400'; do
+		want=${ra##*:}
+		ra=${ra%:*}
+		# "times" counts per rule index: a fresh index for each value
+		k=$((k + 1))
+		proxy_rules "$(jq -cn --arg p "$m" --arg ra "$ra" --argjson k "$k" \
+			'[range($k) | {path: "/none"}] + [{path: $p, status: 429, retry_after: $ra, times: 1}]')"
+		CD_RETRY_MAX_MS=400 run -0 --separate-stderr cd-current -v --source-registry "$PROXY/containerdisks" < <(fedora)
+		[ "$(jq -r .published.arm64.shasum <<< "$output")" = "$(fixture_sum fedora 41 arm64)" ]
+		[[ "$stderr" == *"GET http://$PROXY$m: HTTP 429; retrying in $want ms"* ]]
+	done
+}
+
+@test "cd-current: a registry that trickles a manifest (2 bytes/s) is given up after --timeout" {
+	proxy_rules '[{"path":"/v2/containerdisks/fedora/manifests/41","pad":60000,"rate":2}]'
+	run -1 --separate-stderr timeout 60 cd-current --timeout 2 --retries 0 --source-registry "$PROXY/containerdisks" < <(fedora)
+	[ "$(jq -r .error.message <<< "$output")" = "$PROXY/containerdisks/fedora:41: GET http://$PROXY/v2/containerdisks/fedora/manifests/41: timed out: under 1 KiB/s for 2 s" ]
+}
+
+@test "cd-current: a manifest sent above the stall rate but too slowly is given up at its deadline, 4 x --timeout" {
+	proxy_rules '[{"path":"/v2/containerdisks/fedora/manifests/41","pad":600000,"rate":16384}]'
+	run -1 --separate-stderr timeout 60 cd-current --timeout 2 --retries 0 --source-registry "$PROXY/containerdisks" < <(fedora)
+	[ "$(jq -r .error.message <<< "$output")" = "$PROXY/containerdisks/fedora:41: GET http://$PROXY/v2/containerdisks/fedora/manifests/41: timed out: not complete within 8 s" ]
+}

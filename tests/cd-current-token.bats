@@ -67,3 +67,16 @@ input() {
 	[ "$(sed -n 1p <<< "$output" | jq -r .error.message)" = "$REGISTRY/containerdisks/fedora:41: token refused for scope 'repository:containerdisks/fedora:pull': invalid_token: authentication required (UNAUTHORIZED)" ]
 	[ "$(grep -c 'containerdisks/fedora:pull' "$TOKEN_LOG")" -ge 2 ]
 }
+
+@test "cd-current: expires_in 1e308, NaN, -1 or 1e400 from the issuer is clamped: the token is used and cached" {
+	local e want
+	want=$(arch_digest containerdisks/fedora:41 arm64) # skopeo would choke on these answers
+	for e in 1e308 nan -1 1e400; do
+		echo "{\"expires_in\": \"$e\"}" > "$TOKEN_RULES"
+		: > "$TOKEN_LOG"
+		run -0 --separate-stderr cd-current -j 1 --authfile "$REGISTRY_AUTHFILE" --source-registry "$REGISTRY/containerdisks" < <(input)
+		[ "$(sed -n 3p <<< "$output" | jq -r .published.arm64.digest)" = "$want" ]
+		# one token per scope: fedora's is still good for the third record
+		[ "$(grep -c 'containerdisks/fedora:pull' "$TOKEN_LOG")" -eq 1 ]
+	done
+}

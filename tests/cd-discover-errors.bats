@@ -53,8 +53,20 @@ cd-discover: 1 image failed" ]
 @test "upstream hangs: --timeout 1 --retries 0 gives up with 'timed out'" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "hang": 20}]'
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 1 --retries 0
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out" ]
-	[[ "$stderr" == *"ubuntu:22.04 amd64: GET $U22: timed out"* ]]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 1 s" ]
+	[[ "$stderr" == *"ubuntu:22.04 amd64: GET $U22: timed out: under 1 KiB/s for 1 s"* ]]
+}
+
+@test "upstream trickles the checksum file (2 bytes/s): given up after --timeout, not held for ever" {
+	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "rate": 2}]'
+	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 2 s" ]
+}
+
+@test "upstream sends a checksum file above the stall rate but too slowly: given up at 4 x --timeout" {
+	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "length": 4000000, "rate": 16384}]'
+	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: not complete within 8 s" ]
 }
 
 @test "truncated checksum file: the cut line is never read as a checksum" {

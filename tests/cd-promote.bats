@@ -42,6 +42,10 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
+teardown() {
+	regproxy_stop
+}
+
 @test "cd-promote --help, --version; both registries are required" {
 	run -0 cd-promote --help
 	[[ $output == *"usage: cd-promote --source-registry"* ]]
@@ -109,4 +113,14 @@ setup() {
 	jq -c 'select(.name == "good")' "$BATS_FILE_TMPDIR/verified.ndjson" > in.ndjson
 	run --separate-stderr -1 cd-promote --dry-run=false --source-registry "$PROD" --target-registry "$PROD/x" < in.ndjson
 	[ "$(jq -r .error.message <<< "$output")" = "pushed.repository is on $STAGING, --source-registry is $PROD" ]
+}
+
+@test "cd-promote: a production registry that trickles its answer to the upload POST (2 bytes/s) is given up after --timeout" {
+	jq -c 'select(.name == "good")' "$BATS_FILE_TMPDIR/verified.ndjson" > in.ndjson
+	regproxy_start # in front of production
+	proxy_rules '[{"method":"POST","path":"/v2/slow/good/blobs/uploads/*","pad":60000,"rate":2}]'
+	run --separate-stderr -1 timeout 60 cd-promote --dry-run=false --timeout 2 --retries 0 --parallel 1 \
+		--source-registry "$STAGING" --target-registry "$PROXY/slow" < in.ndjson
+	[[ "$(jq -r .error.message <<< "$output")" == *"POST http://$PROXY/v2/slow/good/blobs/uploads/: timed out: under 1 KiB/s for 2 s" ]]
+	[ "$(jq -r 'has("promoted")' <<< "$output")" = false ]
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # cd-push faults against the real registry: the registry killed in the middle
 # of a blob upload (reached through a slow loopback proxy, so the kill lands
-# mid-body) and restarted; an unreachable registry; runs of 150 records with
-# -j 1, 2 and 4 and broken layouts at the front, middle and end.
+# mid-body) and restarted; an unreachable registry; a registry that trickles
+# (tests/lib/regproxy.py in front of it); runs of 150 records with -j 1, 2
+# and 4 and broken layouts at the front, middle and end.
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -19,6 +20,7 @@ setup_file() {
 	make_tiny_disks "$SRV" 10
 	httpd_start "$SRV"
 	registry_start plain
+	regproxy_start
 	mirror_args
 	build_many
 }
@@ -58,6 +60,7 @@ build_many() {
 
 teardown_file() {
 	registry_restarted_stop
+	regproxy_stop
 	slowproxy_stop
 	httpd_stop
 	registry_stop
@@ -163,4 +166,14 @@ push_many() {
 
 @test "cd-push -j 4: 150 records, broken layouts at the front, middle and end: all come out in order, no faulty image tagged" {
 	push_many 4
+}
+
+@test "cd-push: a registry that trickles its answer to the upload POST (2 bytes/s) is given up after --timeout" {
+	record slow 1 "$(artifact amd64 big.qcow2)" > in.ndjson
+	cd-build -q "${MIRROR_ARGS[@]}" --cache cache --output out < in.ndjson > built.ndjson
+	proxy_rules '[{"method":"POST","path":"/v2/containerdisks/slow/blobs/uploads/","pad":60000,"rate":2}]'
+	run --separate-stderr -1 timeout 60 cd-push --dry-run=false --timeout 2 --retries 0 --parallel 1 \
+		--target-registry "$PROXY/containerdisks" < built.ndjson
+	[[ "$(jq -r .error.message <<< "$output")" == *"starting an upload: POST http://$PROXY/v2/containerdisks/slow/blobs/uploads/: timed out: under 1 KiB/s for 2 s" ]]
+	[ "$(jq -r 'has("pushed")' <<< "$output")" = false ]
 }

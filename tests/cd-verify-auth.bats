@@ -33,7 +33,7 @@ teardown_file() {
 }
 
 @test "token auth: wrong credentials fail the record without showing the password" {
-	run -1 --separate-stderr cd-verify --creds "$REGISTRY_USER:not-the-password" < "$BATS_FILE_TMPDIR/authed.ndjson"
+	run -1 --separate-stderr cd-verify --registry "$REGISTRY" --creds "$REGISTRY_USER:not-the-password" < "$BATS_FILE_TMPDIR/authed.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = false ]
 	[[ "$(jq -r .error.message <<< "$output")" == "top: $REGISTRY/containerdisks/authed@sha256:"*": authentication failed for user '$REGISTRY_USER' at token service "* ]]
 	[[ "$output$stderr" != *not-the-password* ]]

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "msg.h"
 #include "opts.h"
 #include "pool.h"
@@ -14,7 +15,7 @@
 #include "verify.h"
 #include "banned.h"
 
-enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR, OPT_ACCEL };
+enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR, OPT_ACCEL, OPT_REGISTRY, OPT_NET_TIMEOUT };
 
 static void usage(int status)
 {
@@ -44,7 +45,13 @@ static void usage(int status)
 		"                           says which accelerator ran and why\n"
 		"      --timeout SECONDS    how long --boot waits for the marker (default 300)\n"
 		"      --tmpdir DIR         where --boot extracts disks (default $TMPDIR, /tmp)\n"
-		"      --retries N          registry retries on connection errors, 429, 5xx\n"
+		"      --registry R         the registry (HOST[:PORT][/PATH]) the records were\n"
+		"                           pushed to: the one --creds are sent to (needed with\n"
+		"                           --creds); a record naming another registry is read\n"
+		"                           with that host's auth file entry, or anonymously\n"
+		"      --retries N          registry retries on connection errors, timeouts,\n"
+		"                           429 and 5xx (default 4)\n"
+		CD_HELP_NET_TIMEOUT("--net-timeout S      ")
 		"      --connect-timeout S  registry connection timeout (default 15)\n"
 		CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
 		"\n"
@@ -103,11 +110,14 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
+		{ "registry", required_argument, NULL, OPT_REGISTRY },
+		{ "net-timeout", required_argument, NULL, OPT_NET_TIMEOUT },
 		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
 		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
 		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
 	};
 	struct cd_verify_opts o = { .boot_timeout = 300, .accel = CD_BOOT_AUTO };
+	const char *registry = NULL;
 	int c;
 
 	cd_msg_init(argv[0]);
@@ -132,6 +142,13 @@ int main(int argc, char **argv)
 		case OPT_TMPDIR:
 			o.tmpdir = optarg;
 			break;
+		case OPT_REGISTRY:
+			registry = optarg;
+			break;
+		case OPT_NET_TIMEOUT:
+			/* --timeout is the boot's, as medius's verify --timeout */
+			cd_http_cfg.timeout = cd_opt_long("net-timeout", optarg, 1, 86400);
+			break;
 		default:
 			if (!cd_opts_common(c, optarg, usage))
 				usage(CD_EXIT_USAGE);
@@ -139,6 +156,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	/* The records name the hosts: --creds go only where the command line says. */
+	if (cd_opts.creds && !registry) {
+		cd_opts_release();
+		cd_usage_error("--creds needs --registry: the registry the credentials are for");
+	}
+	if (registry)
+		free(cd_opts_name_registry(registry, "--registry", NULL));
 	cd_opts_finish();
 
 	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, verify_one, &o);

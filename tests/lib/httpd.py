@@ -16,7 +16,11 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
   {"path": "/x", "hang": 30}                   accept, then say nothing
   {"path": "/x", "cut": 1000, "times": 1}      announce the full length,
                                                send 1000 bytes, close
-  {"path": "/x", "rate": 65536}                bytes per second
+  {"path": "/x", "rate": 65536}                bytes per second (2: a trickle,
+                                               one byte every half second)
+  {"path": "/x", "length": 1000000000000}      announce this Content-Length and
+                                               send zeros (no file needed;
+                                               with "rate" a peer that never ends)
   {"path": "/x", "body": "text"}               answer with this body
   {"path": "/x", "norange": true}              ignore Range: always the whole file
   {"path": "/x", "redirect": "/y"}             answer 302 with Location /y
@@ -48,6 +52,11 @@ def load_rules(path):
             return json.load(f)
     except (OSError, ValueError):
         return []
+
+
+def chunk_of(rate):
+    """Bytes per write: a quarter second's worth at rate, so slow rates trickle."""
+    return max(1, min(65536, int(rate) // 4)) if rate else 65536
 
 
 def match(rules, path):
@@ -88,6 +97,26 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.log(status)
 
+    def zeros(self, length, rate):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.log(200)
+        if self.command == "HEAD":
+            return
+        sent, step = 0, chunk_of(rate)
+        try:
+            while sent < length:
+                n = min(step, length - sent)
+                self.wfile.write(b"\0" * n)
+                self.wfile.flush()
+                sent += n
+                if rate:
+                    time.sleep(n / float(rate))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -110,6 +139,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if "redirect" in rule:
             self.plain(302, "moved\n", {"Location": rule["redirect"]})
+            return
+        if "length" in rule:
+            self.zeros(rule["length"], rule.get("rate"))
             return
         served = rule.get("file", path)
         fs = os.path.normpath(os.path.join(self.server.root, served.lstrip("/")))
@@ -148,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
         with open(fs, "rb") as f:
             f.seek(start)
             while sent < length:
-                n = min(65536, length - sent)
+                n = min(chunk_of(rate), length - sent)
                 if cut is not None:
                     n = min(n, cut - sent)
                     if n <= 0:
@@ -164,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 try:
                     self.wfile.write(data)
+                    if rate:
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(data)

@@ -17,8 +17,9 @@
 # REGISTRY_LOG (its log, with the access log: count requests there);
 # for htpasswd and token also REGISTRY_USER, REGISTRY_PASS and
 # REGISTRY_AUTHFILE (a containers auth.json holding them); for token also
-# TOKEN_PID, TOKEN_URL, TOKEN_LOG and TOKEN_RULES (write
-# '{"expired": true}' or '{"deny": true}' there to make the issuer misbehave).
+# TOKEN_PID, TOKEN_URL, TOKEN_LOG, TOKEN_ISSUED (every token issued) and
+# TOKEN_RULES (write '{"expired": true}', '{"deny": true}' or
+# '{"expires_in": "1e308"}' there to make the issuer misbehave).
 # Every server binds 127.0.0.1 on a free port and is stopped by PID.
 # registry_restart starts a stopped (or killed) registry again on the same
 # port and storage; registry_restarted_stop (in teardown_file) kills those.
@@ -80,10 +81,11 @@ _token_issuer_start() {
 	printf '%s:%s\n' "$REGISTRY_USER" "$REGISTRY_PASS" > "$d/token.users"
 	TOKEN_RULES=$d/token-rules.json
 	TOKEN_LOG=$d/token.log
+	TOKEN_ISSUED=$d/token.issued
 	echo '{}' > "$TOKEN_RULES"
 	python3 "$CDKIT_ROOT/tests/lib/token-issuer.py" --key "$d/token.key" --cert "$d/token.crt" \
 		--users "$d/token.users" --issuer cdkit-test-issuer --service cdkit-registry \
-		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --port-file "$pf" &
+		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --issued "$TOKEN_ISSUED" --port-file "$pf" &
 	TOKEN_PID=$!
 	local i
 	for i in $(seq 200); do
@@ -91,7 +93,7 @@ _token_issuer_start() {
 		sleep 0.05
 	done
 	TOKEN_URL="http://127.0.0.1:$(cat "$pf")/token"
-	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES
+	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES TOKEN_ISSUED
 }
 
 _registry_config() {
@@ -288,36 +290,46 @@ registry_publish_fixtures() {
 	registry_push "$l:ubuntu" containerdisks/ubuntu:24.04 oci
 }
 
-# regproxy_start: tests/lib/regproxy.py in front of the running registry
+# regproxy_start [VAR]: tests/lib/regproxy.py in front of the running registry
 # (plain mode only), for faults the real registry cannot make.  Sets PROXY
-# (127.0.0.1:PORT), PROXY_PID, PROXY_RULES, PROXY_LOG.
+# (127.0.0.1:PORT), PROXY_PID, PROXY_RULES, PROXY_LOG and PROXY_AUTHLOG (the
+# Authorization header of every request).  With VAR (say OTHER), a further
+# proxy on its own port, another host as cdkit sees it: OTHER, OTHER_PID,
+# OTHER_RULES, OTHER_LOG, OTHER_AUTHLOG.
 regproxy_start() {
-	local pf=$REGISTRY_DIR/proxy.port i
-	PROXY_RULES=$REGISTRY_DIR/proxy-rules.json
-	PROXY_LOG=$REGISTRY_DIR/proxy.log
-	echo '[]' > "$PROXY_RULES"
+	local v=${1:-PROXY} pf i
+	pf=$REGISTRY_DIR/$v.port
+	printf -v "${v}_RULES" '%s' "$REGISTRY_DIR/$v-rules.json"
+	printf -v "${v}_LOG" '%s' "$REGISTRY_DIR/$v.log"
+	printf -v "${v}_AUTHLOG" '%s' "$REGISTRY_DIR/$v.auth"
+	local rules_var=${v}_RULES log_var=${v}_LOG auth_var=${v}_AUTHLOG
+	echo '[]' > "${!rules_var}"
+	: > "${!auth_var}"
 	python3 "$CDKIT_ROOT/tests/lib/regproxy.py" --upstream "http://$REGISTRY" \
-		--rules "$PROXY_RULES" --log "$PROXY_LOG" --port-file "$pf" &
-	PROXY_PID=$!
+		--rules "${!rules_var}" --log "${!log_var}" --auth-log "${!auth_var}" --port-file "$pf" &
+	printf -v "${v}_PID" '%s' "$!"
 	for i in $(seq 200); do
 		[ -s "$pf" ] && break
 		sleep 0.05
 	done
-	PROXY=127.0.0.1:$(cat "$pf")
-	export PROXY PROXY_PID PROXY_RULES PROXY_LOG
+	printf -v "$v" '%s' "127.0.0.1:$(cat "$pf")"
+	export "$v" "${v}_PID" "${v}_RULES" "${v}_LOG" "${v}_AUTHLOG"
 }
 
+# regproxy_stop [VAR]
 regproxy_stop() {
-	if [ -n "${PROXY_PID:-}" ]; then
-		{ kill "$PROXY_PID" && wait "$PROXY_PID"; } 2>/dev/null || true
+	local pid_var=${1:-PROXY}_PID
+	if [ -n "${!pid_var:-}" ]; then
+		{ kill "${!pid_var}" && wait "${!pid_var}"; } 2>/dev/null || true
 	fi
-	PROXY_PID=
+	printf -v "$pid_var" '%s' ""
 	return 0
 }
 
-# proxy_rules 'JSON': replace the proxy's fault rules.
+# proxy_rules 'JSON' [VAR]: replace the proxy's fault rules.
 proxy_rules() {
-	printf '%s\n' "$1" > "$PROXY_RULES.tmp" && mv "$PROXY_RULES.tmp" "$PROXY_RULES"
+	local rules_var=${2:-PROXY}_RULES
+	printf '%s\n' "$1" > "${!rules_var}.tmp" && mv "${!rules_var}.tmp" "${!rules_var}"
 }
 
 # arch_digest REPO:TAG ARCH: the digest of ARCH's image manifest, read with

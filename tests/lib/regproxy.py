@@ -21,15 +21,24 @@ matches applies:
         body (headers, Docker-Content-Digest included, kept)
   {"path": "...", "oversize": N}     forward, then pad the body with
         spaces to N bytes (still valid JSON)
+  {"path": "...", "pad": N, "rate": 2}   forward, pad the body with
+        trailing spaces to N bytes (any body, an empty one too), and send
+        it at "rate" bytes per second (a registry that trickles: one byte
+        every half second at 2)
+  {"path": "...", "delay": 3}        wait this many seconds, then forward
+        (logged as "METHOD PATH delay" when the wait starts)
 
 "times" counts per rule for the life of the proxy.  Each request is logged
-to --log as "METHOD PATH STATUS".
+to --log as "METHOD PATH STATUS", and to --auth-log (when given) as
+"METHOD PATH AUTHORIZATION" (the header's value, "-" when none): a test
+that checks which credentials reached this host.
 """
 import argparse
 import http.client
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -78,21 +87,42 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK, open(self.server.logfile, "a") as f:
                 f.write("%s %s %s\n" % (self.command, self.path.split("?", 1)[0], status))
 
-    def send(self, status, headers, body):
+    def log_line(self, line):
+        if self.server.logfile:
+            with LOCK, open(self.server.logfile, "a") as f:
+                f.write(line + "\n")
+
+    def send(self, status, headers, body, rate=None):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         self.log(status)
+        if self.command == "HEAD":
+            return
+        if not rate:
+            self.wfile.write(body)
+            return
+        step = max(1, int(rate) // 4)
+        try:
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                time.sleep(step / float(rate))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def handle_any(self):
         path, _, query = self.path.partition("?")
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else b""
+        if self.server.authlog:
+            with LOCK, open(self.server.authlog, "a") as f:
+                f.write("%s %s %s\n" % (self.command, path, self.headers.get("Authorization") or "-"))
         rule = match(load_rules(self.server.rules), self.command, path, query) or {}
+        if "delay" in rule:
+            self.log_line("%s %s delay" % (self.command, path))
+            time.sleep(rule["delay"])
         if "status" in rule:
             body = rule.get("body")
             if body is None:
@@ -120,7 +150,9 @@ class Handler(BaseHTTPRequestHandler):
             i = body.rfind(b"}")
             pad = b" " * (rule["oversize"] - len(body))
             body = body[:i] + pad + body[i:]
-        self.send(resp.status, out, body)
+        if rule.get("pad") and len(body) < rule["pad"]:
+            body += b" " * (rule["pad"] - len(body))
+        self.send(resp.status, out, body, rule.get("rate"))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
@@ -131,12 +163,14 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--rules")
     ap.add_argument("--log")
+    ap.add_argument("--auth-log")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.upstream = a.upstream
     srv.rules = a.rules
     srv.logfile = a.log
+    srv.authlog = a.auth_log
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -3,7 +3,7 @@
 
     token-issuer.py --key KEY.pem --cert CERT.pem --users FILE
                     --issuer NAME --service NAME --port-file FILE
-                    [--rules FILE] [--log FILE]
+                    [--rules FILE] [--log FILE] [--issued FILE]
 
 Binds 127.0.0.1 on a free port (written to --port-file) and answers
 GET /token?service=S&scope=A&scope=B with {"token", "access_token",
@@ -20,8 +20,11 @@ asked for; without (anonymous) it grants "pull" only.
   {"deny": true}      tokens that grant nothing
   {"deny": ["org/a", "org/b"]}   tokens that grant nothing on those
                       repositories (the others as usual)
+  {"expires_in": "1e308"}   this JSON text as the answer's expires_in
+                      (any number a hostile issuer might send: "nan" too)
 Each request is logged to --log as "GET <scope...> <user|-> <status>"
-(never a password).
+(never a password).  --issued gets every token issued, one a line, so a
+test can look for them where they must not be.
 """
 import argparse
 import base64
@@ -69,6 +72,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def reply_raw(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
@@ -133,8 +143,16 @@ class Handler(BaseHTTPRequestHandler):
                              input=signing_input, capture_output=True, check=True).stdout
         token = signing_input.decode() + "." + b64url(sig)
         self.log(scopes, user, 200)
-        self.reply(200, {"token": token, "access_token": token, "expires_in": 300,
-                         "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+        if self.server.issued:
+            with LOCK, open(self.server.issued, "a") as f:
+                f.write(token + "\n")
+        answer = {"token": token, "access_token": token, "expires_in": 300,
+                  "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+        if "expires_in" in rules:
+            body = json.dumps(answer).replace('"expires_in": 300', '"expires_in": ' + str(rules["expires_in"]))
+            self.reply_raw(200, body.encode())
+            return
+        self.reply(200, answer)
 
 
 def main():
@@ -147,6 +165,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--rules")
     ap.add_argument("--log")
+    ap.add_argument("--issued")
     a = ap.parse_args()
     der = subprocess.run(["openssl", "x509", "-in", a.cert, "-outform", "DER"],
                          capture_output=True, check=True).stdout
@@ -158,6 +177,7 @@ def main():
     srv.service = a.service
     srv.rules = a.rules
     srv.logfile = a.log
+    srv.issued = a.issued
     srv.users = {}
     with open(a.users) as f:
         for line in f:

@@ -123,6 +123,23 @@ static void test_ref(void)
 	free(prefix);
 	CHECK(cd_published_parse_source("quay.io/containerdisks:41", &host, &prefix) == -1);
 	CHECK(cd_published_parse_source("nohost", &host, &prefix) == -1);
+
+	/* A user:password given where a reference belongs never reaches a message. */
+	CHECK(cd_published_parse_source("bob:hunter2@quay.io/org", &host, &prefix) == -1);
+	CHECK_STR(cd_errmsg(), "invalid reference '***@quay.io/org': malformed digest");
+	CHECK(cd_published_parse_source("bob:hunter2@127.0.0.1:5000", &host, &prefix) == -1);
+	CHECK_STR(cd_errmsg(), "invalid source registry '***@127.0.0.1:5000': expected HOST[:PORT][/PATH]");
+	bad_ref("bob:hun/ter2@quay.io/a/b@" D256);
+	CHECK(!strstr(cd_errmsg(), "hun"));
+	char *shown = cd_ref_redact("quay.io/a/b@" D256);
+	CHECK_STR(shown, "quay.io/a/b@" D256); /* a digest is no password */
+	free(shown);
+	shown = cd_ref_redact("https://bob:pw@quay.io/a");
+	CHECK_STR(shown, "https://***@quay.io/a");
+	free(shown);
+	shown = cd_ref_redact("b:p@q@quay.io/a");
+	CHECK_STR(shown, "***@quay.io/a");
+	free(shown);
 }
 
 static void test_challenge(void)
@@ -424,6 +441,18 @@ static void test_manifests(void)
 	CHECK_STR(d.digest, D256);
 	CHECK(d.size == 5);
 	CHECK(cd_manifest_config("{\"config\":{}}", 13, &d) == -1);
+	/* Sizes from outside: whole numbers in range, nothing a cast would make undefined. */
+	static const char *bad_sizes[] = { "-1", "1e308", "-1e400", "1e400", "nan", "0.5", "\"5\"", "null",
+					   "1125899906842625" };
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(*bad_sizes); i++) {
+		char b[512];
+		snprintf(b, sizeof(b), "{\"config\":{\"size\":%s,\"digest\":\"" D256 "\"}}", bad_sizes[i]);
+		CHECK(cd_manifest_config(b, strlen(b), &d) == -1);
+	}
+	const char *big = "{\"config\":{\"size\":1125899906842624,\"digest\":\"" D256 "\"}}";
+	CHECK(cd_manifest_config(big, strlen(big), &d) == 0 && d.size == CD_SIZE_MAX);
+	const char *nosize = "{\"config\":{\"digest\":\"" D256 "\"}}";
+	CHECK(cd_manifest_config(nosize, strlen(nosize), &d) == 0 && d.size == -1);
 	CHECK(cd_manifest_config("[]", 2, &d) == -1);
 	CHECK(cd_manifest_is_index(CD_MT_OCI_INDEX) && cd_manifest_is_index(CD_MT_DOCKER_LIST));
 	CHECK(!cd_manifest_is_index(CD_MT_OCI_MANIFEST));

@@ -70,7 +70,8 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total)
 		t.url = cd_jv_str(a, "url");
 		t.checksum = cd_jv_str(a, "checksum");
 		t.compression = cd_jv_str(a, "compression");
-		t.size = (long long)cd_jv_num(a, "size", 0);
+		double size = cd_jv_num(a, "size", 0); /* a hint from upstream: any number */
+		t.size = size >= 1 && size <= 1e15 ? (long long)size : 0;
 		jv_free(a); /* arts keeps the strings alive */
 		if (r)
 			continue;

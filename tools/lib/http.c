@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,16 +26,24 @@ enum { ST_WAIT, ST_RUNNING, ST_DONE };
 
 static _Thread_local CURLM *tl_multi;
 
+/* A millisecond setting from the environment (tests shorten the waits). */
+static void env_ms(const char *name, long *out)
+{
+	const char *b = getenv(name);
+	if (b && *b) {
+		char *end;
+		errno = 0;
+		long v = strtol(b, &end, 10);
+		if (!errno && !*end && v >= 0 && v <= 3600000)
+			*out = v;
+	}
+}
+
 void cd_http_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	const char *b = getenv("CD_RETRY_BASE_MS");
-	if (b && *b) {
-		char *end;
-		long v = strtol(b, &end, 10);
-		if (!*end && v >= 0)
-			cd_http_cfg.retry_base_ms = v;
-	}
+	env_ms("CD_RETRY_BASE_MS", &cd_http_cfg.retry_base_ms);
+	env_ms("CD_RETRY_MAX_MS", &cd_http_cfg.retry_max_ms);
 }
 
 void cd_http_thread_cleanup(void)
@@ -110,6 +119,21 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The three-digit code of a status line "HTTP/x[.y] NNN ...", or 0. */
+static long status_code(const char *p, size_t len)
+{
+	const char *sp = memchr(p, ' ', len);
+	if (!sp || (size_t)(sp - p) + 4 > len)
+		return 0;
+	long s = 0;
+	for (int i = 1; i <= 3; i++) {
+		if (!isdigit((unsigned char)sp[i]))
+			return 0;
+		s = s * 10 + (sp[i] - '0');
+	}
+	return s;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
 	struct cd_http_req *r = ctx;
@@ -117,9 +141,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	/* A new status line starts a new header block (redirects, 100-continue). */
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		cd_buf_reset(&r->hdrs);
-		char *sp = memchr(p, ' ', len);
-		if (sp)
-			r->status = strtol(sp + 1, NULL, 10);
+		r->status = status_code(p, len);
 	}
 	if (cd_buf_add(&r->hdrs, p, len) < 0)
 		return 0;
@@ -132,11 +154,34 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	if (r->progress_fn) {
 		if (r->read_fn || r->upload)
 			r->progress_fn(r->progress_ctx, ulnow, ultotal);
-		else
+		else /* dltotal is the server's Content-Length: no sum past LLONG_MAX */
 			r->progress_fn(r->progress_ctx, r->range_from + dlnow,
-				       dltotal ? r->range_from + dltotal : 0);
+				       dltotal > 0 && dltotal <= LLONG_MAX - r->range_from ? r->range_from + dltotal : 0);
 	}
 	return 0;
+}
+
+/* A memory body sent with PUT or PATCH: libcurl reads uploads through a callback. */
+static size_t on_upload(char *buf, size_t size, size_t nitems, void *ctx)
+{
+	struct cd_http_req *r = ctx;
+	size_t n = size * nitems, left = r->upload_len - r->upload_off;
+	if (n > left)
+		n = left;
+	memcpy(buf, (const char *)r->upload + r->upload_off, n);
+	r->upload_off += n;
+	return n;
+}
+
+/*
+ * Small requests (the answer kept in memory, no body streamed from a
+ * reader) get a deadline on top of the stall rule; see http.h.
+ */
+static long deadline_of(const struct cd_http_req *r)
+{
+	if (r->write_fn || r->read_fn)
+		return 0;
+	return CD_HTTP_DEADLINE_FACTOR * cd_http_cfg.timeout;
 }
 
 static int setup_easy(struct cd_http_req *r)
@@ -155,8 +200,11 @@ static int setup_easy(struct cd_http_req *r)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, cd_http_cfg.connect_timeout);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, CD_HTTP_STALL_RATE);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, cd_http_cfg.timeout);
+	r->deadline_s = deadline_of(r);
+	if (r->deadline_s)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, r->deadline_s);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, (r->flags & CD_HTTP_NO_REDIRECT) ? 0L : 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -201,13 +249,16 @@ static int setup_easy(struct cd_http_req *r)
 		} else {
 			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 			if (r->upload) {
-				/* libcurl reads uploads through a callback; feed it from memory. */
-				return cd_seterr("internal error: memory uploads use POST, or a reader with PUT/PATCH");
+				r->upload_off = 0; /* every attempt sends it all */
+				curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+				curl_easy_setopt(e, CURLOPT_READDATA, r);
+				curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_len);
+			} else {
+				curl_easy_setopt(e, CURLOPT_READFUNCTION, r->read_fn);
+				curl_easy_setopt(e, CURLOPT_READDATA, r->read_ctx);
+				if (r->read_len >= 0)
+					curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->read_len);
 			}
-			curl_easy_setopt(e, CURLOPT_READFUNCTION, r->read_fn);
-			curl_easy_setopt(e, CURLOPT_READDATA, r->read_ctx);
-			if (r->read_len >= 0)
-				curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->read_len);
 			if (strcmp(m, "PUT"))
 				curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
 		}
@@ -250,38 +301,45 @@ static int retryable_status(long s)
 	return s == 429 || s == 408 || (s >= 500 && s <= 599 && s != 501);
 }
 
-long cd_http_parse_retry_after(const char *v, long now)
+long cd_http_backoff_ms(int attempt, long long retry_after_s)
 {
-	while (isspace((unsigned char)*v))
-		v++;
-	if (!*v)
-		return -1;
-	if (isdigit((unsigned char)*v)) {
-		char *end;
-		errno = 0;
-		long s = strtol(v, &end, 10);
-		while (isspace((unsigned char)*end))
-			end++;
-		if (errno || *end || s < 0)
-			return -1;
-		return s;
+	long max = cd_http_cfg.retry_max_ms;
+	long ms = cd_http_cfg.retry_base_ms;
+	for (int i = 1; i < attempt && ms < max; i++)
+		ms *= 2;
+	/* Clamped before it is multiplied: the value is the server's. */
+	if (retry_after_s > 0) {
+		long long cap = max / 1000 + 1;
+		long long ra = retry_after_s > cap ? cap : retry_after_s;
+		if (ra * 1000 > ms)
+			ms = (long)(ra * 1000);
 	}
-	time_t t = curl_getdate(v, NULL);
-	if (t == (time_t)-1)
-		return -1;
-	return t > now ? (long)(t - now) : 0;
+	if (ms > max)
+		ms = max;
+	return ms;
 }
 
-long cd_http_backoff_ms(int attempt, long retry_after_s)
+/*
+ * After an attempt that got no HTTP answer: its reason in errbuf, timeouts
+ * in our words (which limit, how long), now while the clock says how long
+ * the attempt took.
+ */
+static void note_failure(struct cd_http_req *r)
 {
-	long ms = cd_http_cfg.retry_base_ms;
-	for (int i = 1; i < attempt && ms < cd_http_cfg.retry_max_ms; i++)
-		ms *= 2;
-	if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-		ms = retry_after_s * 1000;
-	if (ms > cd_http_cfg.retry_max_ms)
-		ms = cd_http_cfg.retry_max_ms;
-	return ms;
+	if (r->result == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t pre = 0;
+		long long took = now_ms() - r->started_ms;
+		if (r->deadline_s && took >= r->deadline_s * 1000 - 100) /* the clocks are read apart */
+			snprintf(r->errbuf, sizeof(r->errbuf), "timed out: not complete within %ld s", r->deadline_s);
+		else if (curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0)
+			snprintf(r->errbuf, sizeof(r->errbuf), "timed out: no connection within %ld s",
+				 cd_http_cfg.connect_timeout);
+		else
+			snprintf(r->errbuf, sizeof(r->errbuf), "timed out: under %ld KiB/s for %ld s",
+				 CD_HTTP_STALL_RATE / 1024, cd_http_cfg.timeout);
+	} else if (!r->errbuf[0]) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "%s", curl_easy_strerror((CURLcode)r->result));
+	}
 }
 
 /* Decide, after an attempt ended, whether to try again; sets not_before_ms. */
@@ -302,14 +360,14 @@ static int want_retry(struct cd_http_req *r)
 		return 0;
 	if (r->streamed > 0 && r->restart_fn(r->write_ctx, r) < 0)
 		return 0;
-	char ra[64];
-	long after = -1;
-	if (r->result == CURLE_OK && cd_http_header(r, "Retry-After", ra, sizeof(ra)))
-		after = cd_http_parse_retry_after(ra, (long)time(NULL));
-	long wait = cd_http_backoff_ms(r->attempts, after);
+	/* libcurl reads Retry-After (seconds or a date; 0 when absent or unusable). */
+	curl_off_t after = 0;
+	if (r->result != CURLE_OK || curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
+		after = 0;
+	long wait = cd_http_backoff_ms(r->attempts, (long long)after);
 	char *u = cd_url_redact(r->url);
 	if (r->result != CURLE_OK)
-		cd_debug("%s %s: %s; retrying in %ld ms", method_of(r), u, r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->result), wait);
+		cd_debug("%s %s: %s; retrying in %ld ms", method_of(r), u, r->errbuf, wait);
 	else
 		cd_debug("%s %s: HTTP %ld; retrying in %ld ms", method_of(r), u, r->status, wait);
 	free(u);
@@ -360,6 +418,7 @@ size_t cd_http_perform_all(struct cd_http_req **reqs, size_t n, int parallel)
 				continue;
 			}
 			curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+			r->started_ms = now_ms();
 			curl_multi_add_handle(m, r->easy);
 			r->state = ST_RUNNING;
 			running++;
@@ -376,6 +435,8 @@ size_t cd_http_perform_all(struct cd_http_req **reqs, size_t n, int parallel)
 			r->result = msg->data.result;
 			curl_multi_remove_handle(m, msg->easy_handle);
 			running--;
+			if (r->result != CURLE_OK)
+				note_failure(r);
 			if (want_retry(r)) {
 				r->state = ST_WAIT;
 				continue;
@@ -409,16 +470,12 @@ const char *cd_http_req_error(const struct cd_http_req *r)
 		return NULL;
 	char *u = cd_url_redact(r->url);
 	const char *why;
-	if (r->aborted == 2)
+	if (r->aborted == 2 || r->result == CURLE_FILESIZE_EXCEEDED)
 		why = "response body too large";
 	else if (r->aborted == 1)
 		why = "transfer stopped by the receiver";
-	else if (r->result == CURLE_OPERATION_TIMEDOUT)
-		why = "timed out";
-	else if (r->result == CURLE_FILESIZE_EXCEEDED)
-		why = "response body too large";
 	else
-		why = r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->result);
+		why = r->errbuf;
 	if (r->attempts > 1)
 		snprintf(msg, sizeof(msg), "%s %s: %s (after %d attempts)", method_of(r), u, why, r->attempts);
 	else
@@ -452,6 +509,14 @@ int cd_http_status_error(const struct cd_http_req *r)
 		cd_seterr("%s %s: HTTP %ld%s", method_of(r), u, r->status, reason);
 	free(u);
 	return -1;
+}
+
+long long cd_http_content_length(const struct cd_http_req *r)
+{
+	curl_off_t n = -1;
+	if (!r->easy || curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &n) != CURLE_OK || n < 0)
+		return -1;
+	return (long long)n;
 }
 
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen)

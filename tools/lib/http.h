@@ -3,9 +3,19 @@
 /*
  * All HTTP goes through here (libcurl).
  *
- * - connect and low-speed timeouts, TLS verification on unless asked off;
+ * - timeouts (cd_http_cfg):
+ *     connect: no connection within connect_timeout seconds;
+ *     stall: under CD_HTTP_STALL_RATE bytes/s (1 KiB/s) for timeout seconds,
+ *       whatever the size of the transfer (a disk, a layer);
+ *     deadline: a small request, one whose answer is kept in memory and
+ *       whose body (if any) comes from memory (index and checksum files,
+ *       manifests, tokens, configs, /v2/ probes), must also be complete
+ *       within CD_HTTP_DEADLINE_FACTOR * timeout seconds, so that a peer
+ *       sending just above the stall rate cannot hold a tool for hours;
+ *   each attempt gets its own limits; a timed-out attempt is retried;
+ * - TLS verification on unless asked off;
  * - bounded retries with exponential backoff on connection errors, timeouts,
- *   429 and 5xx, honouring Retry-After;
+ *   429 and 5xx, honouring Retry-After (clamped to retry_max_ms);
  * - bodies kept in memory are bounded (max_body); streamed bodies go to
  *   write_fn as they arrive;
  * - the mirror map (mirror.h) rewrites every URL before it is fetched;
@@ -20,17 +30,24 @@
 
 #include "buf.h"
 
+#define CD_HTTP_STALL_RATE 1024L     /* bytes/s: slower than this for timeout s is a stall */
+#define CD_HTTP_DEADLINE_FACTOR 4L   /* a small request's deadline: this many times timeout */
+
 struct cd_http_config {
 	long connect_timeout;   /* seconds */
-	long timeout;           /* seconds without progress before giving up */
+	long timeout;           /* seconds of stall before giving up (1..86400) */
 	int retries;            /* further attempts after the first */
 	long retry_base_ms;     /* first backoff; doubles each time */
-	long retry_max_ms;      /* no single wait longer than this */
+	long retry_max_ms;      /* no single wait longer than this, Retry-After included */
 	const char *ca_file;    /* extra CA bundle for TLS */
 	int insecure;           /* skip TLS verification */
 };
 
-/* Defaults: 15 s connect, 30 s stall, 4 retries, 1 s backoff (CD_RETRY_BASE_MS overrides). */
+/*
+ * Defaults: 15 s connect, 30 s stall (so a 2 min deadline), 4 retries,
+ * 1 s first backoff, 60 s longest wait (CD_RETRY_BASE_MS and
+ * CD_RETRY_MAX_MS override the last two, for tests).
+ */
 extern struct cd_http_config cd_http_cfg;
 
 enum cd_http_flags {
@@ -49,7 +66,7 @@ struct cd_http_req {
 	unsigned flags;
 	size_t max_body;               /* in-memory body limit; 0: 16 MiB */
 	long long range_from;          /* > 0: ask for bytes from here on */
-	/* request body: memory, or a reader (size -1 when unknown) */
+	/* request body: memory (any method; a small request), or a reader (size -1 when unknown) */
 	const void *upload;
 	size_t upload_len;
 	size_t (*read_fn)(char *buf, size_t size, size_t nitems, void *ctx);
@@ -81,6 +98,9 @@ struct cd_http_req {
 	long long not_before_ms;
 	int state;
 	struct curl_slist *own_headers;
+	size_t upload_off;             /* memory upload: bytes handed to libcurl this attempt */
+	long long started_ms;          /* this attempt's start */
+	long deadline_s;               /* this attempt's deadline, 0 for none */
 };
 
 void cd_http_global_init(void);
@@ -116,9 +136,16 @@ int cd_http_header(const struct cd_http_req *r, const char *name, char *out, siz
 /* Convenience: GET url into memory (limit max), 2xx required.  Caller frees *body. */
 int cd_http_get(const char *url, size_t max, char **body, size_t *len);
 
-/* Milliseconds to wait before attempt number attempt (1-based), given Retry-After (or -1). */
-long cd_http_backoff_ms(int attempt, long retry_after_s);
-/* Parse a Retry-After value (seconds or HTTP date); -1 if unusable. */
-long cd_http_parse_retry_after(const char *v, long now);
+/*
+ * The response's Content-Length as libcurl read it (a HEAD's too): -1 when
+ * the answer had none or it was unusable.  Valid after perform.
+ */
+long long cd_http_content_length(const struct cd_http_req *r);
+
+/*
+ * Milliseconds to wait before attempt number attempt (1-based), given the
+ * server's Retry-After in seconds (<= 0: none; any value is clamped).
+ */
+long cd_http_backoff_ms(int attempt, long long retry_after_s);
 
 #endif

@@ -12,8 +12,12 @@ struct cd_mirror_map cd_mirrors;
 int cd_mirror_add(struct cd_mirror_map *m, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
-	if (!eq || eq == spec || !eq[1])
-		return cd_seterr("invalid mirror '%s': expected PREFIX=REPLACEMENT", spec);
+	if (!eq || eq == spec || !eq[1]) {
+		char *r = cd_mirror_redact(spec);
+		cd_seterr("invalid mirror '%.200s': expected PREFIX=REPLACEMENT", r);
+		free(r);
+		return -1;
+	}
 	m->v = cd_xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
 	m->v[m->n].prefix = cd_xstrndup(spec, (size_t)(eq - spec));
 	m->v[m->n].replacement = cd_xstrdup(eq + 1);
@@ -68,18 +72,39 @@ void cd_mirror_release(struct cd_mirror_map *m)
 	m->n = 0;
 }
 
-char *cd_url_redact(const char *url)
+int cd_url_userinfo(const char *url, size_t *off, size_t *len)
 {
 	const char *scheme = strstr(url, "://");
 	if (!scheme)
-		return cd_xstrdup(url);
+		return 0;
 	const char *host = scheme + 3;
 	const char *end = host + strcspn(host, "/?#");
-	const char *at = NULL;
-	for (const char *p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
+	const char *at = memrchr(host, '@', (size_t)(end - host));
 	if (!at)
+		return 0;
+	*off = (size_t)(host - url);
+	*len = (size_t)(at - host);
+	return 1;
+}
+
+char *cd_url_redact(const char *url)
+{
+	size_t off, len;
+	if (!cd_url_userinfo(url, &off, &len))
 		return cd_xstrdup(url);
-	return cd_xasprintf("%.*s***%s", (int)(host - url), url, at);
+	return cd_xasprintf("%.*s***%s", (int)off, url, url + off + len);
+}
+
+char *cd_mirror_redact(const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	if (!eq)
+		return cd_url_redact(spec);
+	char *prefix = cd_xstrndup(spec, (size_t)(eq - spec));
+	char *a = cd_url_redact(prefix), *b = cd_url_redact(eq + 1);
+	char *r = cd_xasprintf("%s=%s", a, b);
+	free(prefix);
+	free(a);
+	free(b);
+	return r;
 }

@@ -19,7 +19,11 @@ struct cd_mirror_map {
 /* The map every fetch uses. */
 extern struct cd_mirror_map cd_mirrors;
 
-/* Add one "PREFIX=REPLACEMENT"; -1 and cd_seterr() on a malformed spec. */
+/*
+ * Add one "PREFIX=REPLACEMENT"; -1 and cd_seterr() on a malformed spec.
+ * A user:password in REPLACEMENT is sent to the mirror (libcurl does not
+ * forward it across a redirect to another host); messages never show it.
+ */
 int cd_mirror_add(struct cd_mirror_map *m, const char *spec);
 /* Add every whitespace-separated pair of s (the CD_MIRRORS form). */
 int cd_mirror_add_list(struct cd_mirror_map *m, const char *s);
@@ -29,5 +33,12 @@ void cd_mirror_release(struct cd_mirror_map *m);
 
 /* A copy of url fit for messages: any user:password@ is replaced by "***@". */
 char *cd_url_redact(const char *url);
+/*
+ * Where url's "user:password" (before the '@' of its authority) is: 1 with
+ * its offset and length, 0 when it has none.  For wiping it in place.
+ */
+int cd_url_userinfo(const char *url, size_t *off, size_t *len);
+/* A "PREFIX=REPLACEMENT" mirror spec fit for messages (both URLs redacted). */
+char *cd_mirror_redact(const char *spec);
 
 #endif

@@ -3,13 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <strings.h>
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "http.h"
 #include "mirror.h"
 #include "msg.h"
 #include "opts.h"
 #include "published.h"
+#include "registry.h"
 #include "banned.h"
 
 struct cd_opts cd_opts = { .workers = 2 };
@@ -42,6 +45,21 @@ static void flush_stdout_or_die(void)
 	}
 }
 
+/* Keep a user:password of a --mirror URL out of /proc/<pid>/cmdline, as --creds. */
+static void wipe_mirror_userinfo(char *spec)
+{
+	char *eq = strchr(spec, '=');
+	size_t off, len;
+	if (!eq)
+		return;
+	*eq = '\0'; /* the prefix alone, for a moment */
+	if (cd_url_userinfo(spec, &off, &len))
+		OPENSSL_cleanse(spec + off, len);
+	*eq = '=';
+	if (cd_url_userinfo(eq + 1, &off, &len))
+		OPENSSL_cleanse(eq + 1 + off, len);
+}
+
 int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 {
 	switch (opt) {
@@ -65,6 +83,7 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 	case CD_OPT_MIRROR:
 		if (cd_mirror_add(&cd_mirrors, arg) < 0)
 			cd_usage_error("%s", cd_errmsg());
+		wipe_mirror_userinfo((char *)arg);
 		return 1;
 	case CD_OPT_RETRIES:
 		cd_http_cfg.retries = (int)cd_opt_long("retries", arg, 0, 100);
@@ -133,24 +152,57 @@ void cd_opts_release(void)
 		cd_opts.creds = NULL;
 	}
 	cd_mirror_release(&cd_mirrors);
+	for (size_t i = 0; i < cd_opts.nnamed; i++)
+		free(cd_opts.named[i]);
+	free(cd_opts.named);
+	cd_opts.named = NULL;
+	cd_opts.nnamed = 0;
 	cd_http_global_cleanup();
 }
 
-struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix)
+/* One registry host, however it is spelled: case, and docker.io's aliases. */
+static int same_host(const char *a, const char *b)
 {
-	struct cd_registry *r = NULL;
-	int status = cd_published_open(spec, &r, prefix);
+	return !strcasecmp(cd_ref_api_host(a), cd_ref_api_host(b));
+}
 
-	if (status)
+const char *cd_opts_creds_for(const char *host)
+{
+	for (size_t i = 0; cd_opts.creds && i < cd_opts.nnamed; i++)
+		if (same_host(cd_opts.named[i], host))
+			return cd_opts.creds;
+	return NULL;
+}
+
+char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix)
+{
+	char *host, *path;
+	if (cd_published_parse_source(spec, &host, &path) < 0) {
 		cd_opts_release(); /* wipe the credentials before exiting */
-	if (status == CD_EXIT_USAGE) {
 		if (flag)
 			cd_usage_error("%s: %s", flag, cd_errmsg());
 		cd_usage_error("%s", cd_errmsg());
 	}
-	if (status) {
+	if (prefix)
+		*prefix = path;
+	else
+		free(path);
+	cd_opts.named = cd_xrealloc(cd_opts.named, (cd_opts.nnamed + 1) * sizeof(*cd_opts.named));
+	cd_opts.named[cd_opts.nnamed++] = cd_xstrdup(host);
+	return host;
+}
+
+struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix)
+{
+	char *host = cd_opts_name_registry(spec, flag, prefix);
+	struct cd_registry *r = cd_registry_new(host, NULL);
+	free(host);
+	if (!r) {
+		free(*prefix);
+		*prefix = NULL;
 		cd_error("%s", cd_errmsg());
-		exit(status);
+		cd_opts_release();
+		exit(CD_EXIT_FAIL);
 	}
 	return r;
 }

@@ -66,13 +66,21 @@ enum cd_opt {
 	"  -v, --verbose            more detail on stderr (retries, requests)\n" \
 	"  -h, --help               show this help and exit\n" \
 	"      --version            show the version and exit\n"
+/* column: the flag and its argument, padded to 21 characters */
+#define CD_HELP_NET_TIMEOUT(column) \
+	"      " column "a transfer slower than 1 KiB/s for this long has\n" \
+	"                           stalled and is given up (default 30); a small one\n" \
+	"                           (index, checksum file, manifest, token, config)\n" \
+	"                           must also be complete within 4 times this\n"
 #define CD_HELP_NET \
-	"      --retries N          retries on connection errors, 429 and 5xx (default 4)\n" \
-	"      --timeout SECONDS    give up on a transfer stalled this long (default 30)\n" \
+	"      --retries N          retries on connection errors, timeouts, 429 and 5xx\n" \
+	"                           (default 4)\n" \
+	CD_HELP_NET_TIMEOUT("--timeout SECONDS    ") \
 	"      --connect-timeout S  connection timeout (default 15)\n"
 #define CD_HELP_HTTP \
 	"      --mirror PREFIX=URL  fetch URLs starting with PREFIX from URL instead\n" \
-	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\")\n" \
+	"                           (repeatable; also CD_MIRRORS=\"P=U P=U\", the place\n" \
+	"                           for a URL with user:password@)\n" \
 	CD_HELP_NET
 #define CD_HELP_WORKERS \
 	"  -j, --workers N          process N records at once (default 2)\n"
@@ -81,8 +89,10 @@ enum cd_opt {
 	"      --insecure-skip-tls  do not verify registry TLS certificates\n" \
 	"      --plain-http         talk plain HTTP to the registry (implied for\n" \
 	"                           127.0.0.1 and localhost)\n" \
-	"      --creds USER:PASS    registry credentials (else --authfile,\n" \
-	"                           REGISTRY_AUTH_FILE, containers or docker auth)\n" \
+	"      --creds USER:PASS    credentials for the registries named on the command\n" \
+	"                           line, never sent elsewhere (else, and for any other\n" \
+	"                           registry: --authfile, REGISTRY_AUTH_FILE,\n" \
+	"                           containers or docker auth, per host)\n" \
 	"      --authfile PATH      containers-auth.json / docker config.json to read\n"
 
 #define CD_HELP_XFER \
@@ -97,8 +107,19 @@ struct cd_opts {
 	int plain_http;
 	char *creds;            /* wiped and freed by cd_opts_release() */
 	const char *authfile;
+	char **named;           /* registry hosts named on the command line */
+	size_t nnamed;
 };
 extern struct cd_opts cd_opts;
+
+/*
+ * Credentials given on the command line (--creds) are for the registries
+ * the command line names (--source-registry, --target-registry,
+ * cd-verify's --registry) and go to no other host: a record naming another
+ * registry gets that host's auth-file entry or nothing.  These are the
+ * command line's credentials for host, or NULL.
+ */
+const char *cd_opts_creds_for(const char *host);
 
 /*
  * Handle a common option.  1 when it was one, 0 when the tool must handle
@@ -116,10 +137,17 @@ void cd_opts_release(void);
 
 struct cd_registry;
 /*
- * A --source-registry/--target-registry value: parse it and open a client
- * (cd_published_open).  Exits 2 with "<flag>: <why>" (just "<why>" when
- * flag is NULL) on a malformed value, 1 when the client cannot be made,
- * after cd_opts_release().  *prefix is malloc'd.
+ * A registry named on the command line (HOST[:PORT][/PATH]): parse it
+ * (cd_published_parse_source) and note its host as one the command line's
+ * credentials are for.  Exits 2 with "<flag>: <why>" (just "<why>" when
+ * flag is NULL) on a malformed value, after cd_opts_release().  Returns the
+ * host; *prefix (when not NULL) gets the path.  Both malloc'd.
+ */
+char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix);
+/*
+ * A --source-registry/--target-registry value: cd_opts_name_registry(),
+ * then a client for it (cd_registry_new(host, NULL)).  Exits 1 when the
+ * client cannot be made, after cd_opts_release().  *prefix is malloc'd.
  */
 struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix);
 

@@ -64,8 +64,10 @@ static void format_bar(const struct cd_progress_bar *b, char *line, size_t n)
 	cd_progress_human((long long)bps, rate, sizeof(rate));
 	if (b->total > 0) {
 		cd_progress_human(b->total, tot, sizeof(tot));
-		if (bps > 0 && b->total > b->now) {
-			long left = (long)((double)(b->total - b->now) / bps);
+		/* The total is the server's Content-Length: a 1 TB file at 2 bytes/s has no ETA worth a cast. */
+		double left_s = bps > 0 && b->total > b->now ? (double)(b->total - b->now) / bps : -1;
+		if (left_s >= 0 && left_s < 1e7) {
+			long left = (long)left_s;
 			snprintf(eta, sizeof(eta), " ETA %ld:%02ld", left / 60, left % 60);
 		}
 		int pct = (int)(100.0 * (double)b->now / (double)b->total);

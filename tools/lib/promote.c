@@ -72,6 +72,14 @@ static jv pushed_tags(jv pushed)
 	return out;
 }
 
+static int not_a_repository(const char *where)
+{
+	char *shown = cd_ref_redact(where);
+	cd_seterr("pushed.repository '%.200s' is not a repository", shown);
+	free(shown);
+	return -1;
+}
+
 static int promote(const struct cd_push_opts *o, jv rec, const char *id, jv *promoted)
 {
 	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
@@ -85,7 +93,7 @@ static int promote(const struct cd_push_opts *o, jv rec, const char *id, jv *pro
 	if (!where || !digest || !name)
 		r = cd_seterr("record has no \"pushed\" repository and digest (run cd-push first)");
 	else if (cd_ref_parse(&ref, where) < 0 || ref.tag || ref.digest)
-		r = cd_seterr("pushed.repository '%.200s' is not a repository", where);
+		r = not_a_repository(where);
 	else if (strcmp(ref.host, cd_registry_host(o->src)))
 		r = cd_seterr("pushed.repository is on %s, --source-registry is %s", ref.host,
 			      cd_registry_host(o->src));

@@ -8,6 +8,14 @@
 #include "record.h"
 #include "banned.h"
 
+static int bad_spec(const char *spec, const char *why)
+{
+	char *shown = cd_ref_redact(spec);
+	cd_seterr("invalid source registry '%.200s': %s", shown, why);
+	free(shown);
+	return -1;
+}
+
 int cd_published_parse_source(const char *spec, char **host, char **prefix)
 {
 	*host = *prefix = NULL;
@@ -20,7 +28,7 @@ int cd_published_parse_source(const char *spec, char **host, char **prefix)
 		free(tmp);
 		if (r < 0 || !strcmp(ref.host, "docker.io") || ref.tag || ref.digest) {
 			cd_ref_release(&ref);
-			return cd_seterr("invalid source registry '%.200s': expected HOST[:PORT][/PATH]", spec);
+			return bad_spec(spec, "expected HOST[:PORT][/PATH]");
 		}
 		*host = ref.host;
 		ref.host = NULL;
@@ -32,28 +40,12 @@ int cd_published_parse_source(const char *spec, char **host, char **prefix)
 		return -1;
 	if (ref.tag || ref.digest) {
 		cd_ref_release(&ref);
-		return cd_seterr("invalid source registry '%.200s': a registry and path, without tag or digest", spec);
+		return bad_spec(spec, "a registry and path, without tag or digest");
 	}
 	*host = ref.host;
 	*prefix = ref.path;
 	ref.host = ref.path = NULL;
 	cd_ref_release(&ref);
-	return 0;
-}
-
-int cd_published_open(const char *spec, struct cd_registry **reg, char **prefix)
-{
-	char *host;
-
-	if (cd_published_parse_source(spec, &host, prefix) < 0)
-		return CD_EXIT_USAGE;
-	*reg = cd_registry_new(host, NULL);
-	free(host);
-	if (!*reg) {
-		free(*prefix);
-		*prefix = NULL;
-		return CD_EXIT_FAIL;
-	}
 	return 0;
 }
 

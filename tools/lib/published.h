@@ -16,19 +16,10 @@
 /*
  * Split a --source-registry value ("quay.io/containerdisks",
  * "127.0.0.1:5000") into host and repository prefix (may be "").
- * -1 and cd_seterr() when malformed or when it holds a tag or digest.
- * Both malloc'd.
+ * -1 and cd_seterr() when malformed or when it holds a tag or digest (the
+ * message shows spec without any user:password).  Both malloc'd.
  */
 int cd_published_parse_source(const char *spec, char **host, char **prefix);
-
-/*
- * Parse spec as above and make a client for its host (cd_registry_new(host,
- * NULL): the command line's credentials and TLS choice).  Returns 0 with
- * *reg and *prefix (malloc'd) set; CD_EXIT_USAGE when spec is malformed,
- * CD_EXIT_FAIL when the client cannot be made, both with cd_seterr() and
- * nothing to free.
- */
-int cd_published_open(const char *spec, struct cd_registry **reg, char **prefix);
 
 /*
  * Read <prefix>/<name>:<version> through reg for every arch of the

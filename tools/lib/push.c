@@ -140,7 +140,8 @@ static int get_desc(jv d, struct cd_descriptor *out)
 	if (!mt || !dg || cd_snprintf(out->media_type, sizeof(out->media_type), "%s", mt) < 0 ||
 	    cd_snprintf(out->digest, sizeof(out->digest), "%s", dg) < 0)
 		return cd_seterr("a descriptor without a valid mediaType and digest");
-	out->size = (long long)cd_jv_num(d, "size", -1);
+	if (cd_json_size(d, &out->size) < 0)
+		return cd_seterr("a descriptor with a malformed size");
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "digest.h"
+#include "mirror.h"
 #include "msg.h"
 #include "ref.h"
 #include "banned.h"
@@ -127,11 +128,29 @@ void cd_ref_release(struct cd_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
+char *cd_ref_redact(const char *s)
+{
+	if (strstr(s, "://"))
+		return cd_url_redact(s);
+	/* A digest follows the last '@' only; any '@' before it ends a user:password. */
+	const char *at = strrchr(s, '@');
+	enum cd_hash alg;
+	const char *hex;
+	if (at && cd_digest_parse(at + 1, &alg, &hex) == 0)
+		at = memrchr(s, '@', (size_t)(at - s));
+	if (!at)
+		return cd_xstrdup(s);
+	return cd_xasprintf("***%s", at);
+}
+
 static int bad(struct cd_ref *ref, const char *s, const char *why)
 {
 	cd_ref_release(ref);
-	/* Bound what we echo back: the input may be anything. */
-	return cd_seterr("invalid reference '%.200s%s': %s", s, strlen(s) > 200 ? "..." : "", why);
+	/* Bound what we echo back: the input may be anything, a password too. */
+	char *shown = cd_ref_redact(s);
+	cd_seterr("invalid reference '%.200s%s': %s", shown, strlen(shown) > 200 ? "..." : "", why);
+	free(shown);
+	return -1;
 }
 
 int cd_ref_parse(struct cd_ref *ref, const char *s)

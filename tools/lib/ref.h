@@ -30,10 +30,19 @@ struct cd_ref {
 
 /*
  * Parse s into ref (all fields malloc'd, owned by ref).  -1 and cd_seterr()
- * ("invalid reference '<s>': <why>") when malformed; ref is then empty.
+ * ("invalid reference '<s>': <why>", s redacted by cd_ref_redact()) when
+ * malformed; ref is then empty.
  */
 int cd_ref_parse(struct cd_ref *ref, const char *s);
 void cd_ref_release(struct cd_ref *ref);
+
+/*
+ * A copy of s, something given as a reference or registry
+ * ("user:pass@host/org", "https://user:pass@host/..."), fit for messages:
+ * whatever stands before an '@' that does not start the digest (a
+ * user:password) becomes "***".  Caller frees.
+ */
+char *cd_ref_redact(const char *s);
 
 /* "host/path[:tag][@digest]"; caller frees. */
 char *cd_ref_format(const struct cd_ref *ref);

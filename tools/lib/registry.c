@@ -1,4 +1,5 @@
 /* The registry client: transport, authentication, manifests, tags, blobs. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define TAGS_MAX_PAGES 1000
 #define TAGS_MAX 100000
 #define URL_HDR_MAX 8192
+#define TOKEN_LIFE_MIN 10      /* seconds a token is kept at least (the spec's default: 60) */
+#define TOKEN_LIFE_MAX 86400   /* and at most, whatever expires_in says */
 
 enum scheme_state { SCHEME_UNKNOWN, SCHEME_HTTPS, SCHEME_HTTP };
 
@@ -85,7 +88,7 @@ static void wipe_free(char *s)
 
 struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_opts *o)
 {
-	struct cd_registry_opts cli = { cd_opts.plain_http, cd_opts.creds, cd_opts.authfile };
+	struct cd_registry_opts cli = { cd_opts.plain_http, cd_opts_creds_for(host), cd_opts.authfile };
 	if (!o)
 		o = &cli;
 	struct cd_registry *r = cd_xcalloc(1, sizeof(*r));
@@ -99,6 +102,9 @@ struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_o
 		cd_registry_free(r);
 		return NULL;
 	}
+	if (o == &cli && cd_opts.creds && !cli.creds)
+		cd_debug("%s: not a registry named on the command line: --creds are not sent there (%s)",
+			 host, found ? "using its auth file entry" : "anonymous");
 	if (found) {
 		char *up = cd_xasprintf("%s:%s", r->creds.user, r->creds.pass);
 		char *b = cd_base64_encode(up, strlen(up));
@@ -311,9 +317,12 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 		const char *t = cd_jv_str(doc, "token");
 		if (!t || !*t)
 			t = cd_jv_str(doc, "access_token");
+		/* The issuer's number: clamped (NaN and 1e308 too) before any arithmetic. */
 		double exp = cd_jv_num(doc, "expires_in", 60);
-		if (exp < 10)
-			exp = 10;
+		if (!(exp >= TOKEN_LIFE_MIN))
+			exp = TOKEN_LIFE_MIN;
+		if (exp > TOKEN_LIFE_MAX)
+			exp = TOKEN_LIFE_MAX;
 		if (!t || !*t || strlen(t) > TOKEN_BODY_MAX || strpbrk(t, "\r\n")) {
 			ret = fail(CD_REG_AUTH, "token service %s answered without a usable token", ru);
 		} else {
@@ -672,15 +681,19 @@ int cd_registry_manifest_head(struct cd_registry *r, const char *repo, const cha
 		return -1;
 	struct manifest_call c;
 	int ret = manifest_call(r, repo, ref, CD_HTTP_HEAD, &c);
-	char dg[CD_DIGEST_MAX + 8], cl[32];
+	char dg[CD_DIGEST_MAX + 8];
 	if (!ret) {
 		content_type(&c.q, out->media_type, sizeof(out->media_type));
-		if (cd_http_header(&c.q, "Content-Length", cl, sizeof(cl)))
-			out->size = strtoll(cl, NULL, 10);
+		out->size = cd_http_content_length(&c.q);
+		if (out->size > CD_MANIFEST_MAX)
+			ret = fail(CD_REG_INTEGRITY, "%s: manifest larger than %u MiB: refused", c.what,
+				   CD_MANIFEST_MAX >> 20);
 		enum cd_hash alg;
 		const char *hex;
-		if (cd_http_header(&c.q, "Docker-Content-Digest", dg, sizeof(dg)) &&
-		    cd_digest_parse(dg, &alg, &hex) == 0) {
+		if (ret < 0) {
+			/* too large: said above */
+		} else if (cd_http_header(&c.q, "Docker-Content-Digest", dg, sizeof(dg)) &&
+			   cd_digest_parse(dg, &alg, &hex) == 0) {
 			if (is_digest(ref) && strcmp(dg, ref))
 				ret = fail(CD_REG_INTEGRITY, "%s: registry answered for digest %s", c.what, dg);
 			else
@@ -703,29 +716,6 @@ int cd_registry_manifest_head(struct cd_registry *r, const char *repo, const cha
 	return ret;
 }
 
-/* A request body from memory, readable again for a retry. */
-struct mem_reader {
-	const char *p;
-	size_t len, off;
-};
-
-static size_t mem_read(char *buf, size_t size, size_t nitems, void *ctx)
-{
-	struct mem_reader *m = ctx;
-	size_t n = size * nitems, left = m->len - m->off;
-	if (n > left)
-		n = left;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return n;
-}
-
-static int mem_rewind(void *ctx)
-{
-	((struct mem_reader *)ctx)->off = 0;
-	return 0;
-}
-
 int cd_registry_manifest_put(struct cd_registry *r, const char *repo, const char *ref,
 			     const char *media_type, const void *body, size_t len,
 			     char digest_out[CD_DIGEST_MAX])
@@ -745,16 +735,13 @@ int cd_registry_manifest_put(struct cd_registry *r, const char *repo, const char
 	char *scope = scope_push(repo);
 	char *ct = cd_xasprintf("Content-Type: %s", media_type);
 	struct curl_slist *h = curl_slist_append(NULL, ct);
-	struct mem_reader m = { body, len, 0 };
 	struct cd_http_req q;
 	cd_http_req_init(&q, url);
 	q.method = "PUT";
-	q.read_fn = mem_read;
-	q.read_len = (long long)len;
-	q.rewind_fn = mem_rewind;
-	q.read_ctx = &m;
+	q.upload = body;
+	q.upload_len = len;
 	q.max_body = 65536;
-	int ret = reg_do(r, &q, scope, h, mem_rewind, &m);
+	int ret = reg_do(r, &q, scope, h, NULL, NULL);
 	char dg[CD_DIGEST_MAX + 8];
 	if (ret < 0)
 		cd_adderr("PUT %s", what);
@@ -957,35 +944,49 @@ int cd_registry_blob_get(struct cd_registry *r, const char *repo, const char *di
 	return ret;
 }
 
-struct mem_sink {
-	struct cd_buf b;
-	int toobig;
-};
-
-static size_t mem_sink_write(const char *p, size_t n, void *ctx)
-{
-	struct mem_sink *m = ctx;
-	if (cd_buf_add(&m->b, p, n) < 0) {
-		m->toobig = 1;
-		return 0;
-	}
-	return n;
-}
-
 int cd_registry_blob_get_mem(struct cd_registry *r, const char *repo, const char *digest,
 			     size_t max, char **body, size_t *len)
 {
-	struct mem_sink m = { .toobig = 0 };
-	cd_buf_init(&m.b, max);
-	int ret = cd_registry_blob_get(r, repo, digest, mem_sink_write, &m);
-	if (ret < 0 && m.toobig)
-		ret = fail(CD_REG_INTEGRITY, "%s/%s@%s: blob larger than %zu bytes: refused", r->host, repo, digest, max);
+	enum cd_hash alg;
+	const char *hex;
+	if (check_names(repo, digest) < 0 || !is_digest(digest) || cd_digest_parse(digest, &alg, &hex) < 0)
+		return fail(CD_REG_OTHER, "invalid blob digest '%.200s'", digest);
+	char *what = what_of(r, repo, digest);
+	char *url = reg_url(r, "/v2/%s/blobs/%s", repo, digest);
+	char *scope = scope_pull(repo);
+	struct cd_http_req q;
+	/* Into memory, not through blob_get's stream: a small request, with its deadline. */
+	cd_http_req_init(&q, url);
+	q.max_body = max;
+	int ret = reg_do(r, &q, scope, NULL, NULL, NULL);
+	if (ret < 0 && too_large(&q))
+		ret = fail(CD_REG_INTEGRITY, "%s: blob larger than %zu bytes: refused", what, max);
+	else if (ret < 0)
+		cd_adderr("%s", what);
+	else if (q.status != 200)
+		ret = answer_error(r, &q, what);
 	if (!ret) {
-		*body = cd_buf_detach(&m.b, len);
-		if (!*body)
-			*body = cd_xstrdup("");
+		struct cd_hasher h;
+		char got[CD_HEX_MAX];
+		cd_hasher_init(&h, alg);
+		cd_hasher_update(&h, q.body.p ? q.body.p : "", q.body.len);
+		cd_hasher_final_hex(&h, got);
+		cd_hasher_release(&h);
+		if (CRYPTO_memcmp(got, hex, cd_hash_hexlen(alg)))
+			ret = fail(CD_REG_INTEGRITY, "%s: blob digest mismatch: got %s:%s", what, cd_hash_name(alg), got);
 	}
-	cd_buf_release(&m.b);
+	if (!ret) {
+		tl_kind = CD_REG_OK;
+		*body = cd_buf_detach(&q.body, len);
+		if (!*body) {
+			*body = cd_xstrdup("");
+			*len = 0;
+		}
+	}
+	cd_http_req_release(&q);
+	free(scope);
+	free(url);
+	free(what);
 	return ret;
 }
 
@@ -1001,13 +1002,12 @@ int cd_registry_blob_exists(struct cd_registry *r, const char *repo, const char 
 	cd_http_req_init(&q, url);
 	q.flags = CD_HTTP_HEAD;
 	int ret = reg_do(r, &q, scope, NULL, NULL, NULL);
-	char cl[32];
 	if (ret < 0) {
 		cd_adderr("%s", what);
 	} else if (q.status == 200) {
 		ret = 1;
 		if (size)
-			*size = cd_http_header(&q, "Content-Length", cl, sizeof(cl)) ? strtoll(cl, NULL, 10) : -1;
+			*size = cd_http_content_length(&q);
 	} else if (q.status == 404) {
 		ret = 0;
 	} else {
@@ -1116,10 +1116,37 @@ static void src_progress(void *ctx, long long now, long long total)
 		s->src->progress(s->src->progress_ctx, s->start + now, s->src->size);
 }
 
+/*
+ * An upload answer's Range "0-<last>" (distribution's; "bytes=0-<last>" is
+ * read too): 1 and the bytes the session holds, 0 when there is none, -1
+ * when it is malformed or past CD_SIZE_MAX (cd_seterr).
+ */
+static int session_range(const struct cd_http_req *q, const char *what, long long *held)
+{
+	char range[64];
+	if (!cd_http_header(q, "Range", range, sizeof(range)))
+		return 0;
+	const char *p = range;
+	if (!strncmp(p, "bytes=", 6))
+		p += 6;
+	char *end;
+	errno = 0;
+	long long first = strtoll(p, &end, 10), last = -1;
+	if (!errno && end != p && *end == '-' && isdigit((unsigned char)end[1])) {
+		const char *l = end + 1;
+		last = strtoll(l, &end, 10);
+	}
+	if (errno || *end || first != 0 || last < 0 || last >= CD_SIZE_MAX)
+		return fail(CD_REG_OTHER, "%s: malformed upload Range '%.60s'", what, range);
+	*held = last + 1;
+	return 1;
+}
+
 /* Take Location (and Range) from an upload answer. */
 static int session_update(struct cd_upload *up, const struct cd_http_req *q, const char *what)
 {
-	char loc[URL_HDR_MAX], range[64];
+	char loc[URL_HDR_MAX];
+	long long held;
 	if (!cd_http_header(q, "Location", loc, sizeof(loc)))
 		return fail(CD_REG_OTHER, "%s: upload answer without a Location", what);
 	char *abs = resolve_location(up->reg, loc);
@@ -1127,17 +1154,11 @@ static int session_update(struct cd_upload *up, const struct cd_http_req *q, con
 		return fail(CD_REG_OTHER, "%s: upload Location is not a URL", what);
 	free(up->location);
 	up->location = abs;
-	if (cd_http_header(q, "Range", range, sizeof(range))) {
-		const char *dash = strchr(range, '-');
-		if (!dash)
-			return fail(CD_REG_OTHER, "%s: malformed Range '%.60s'", what, range);
-		char *end;
-		errno = 0;
-		long long last = strtoll(dash + 1, &end, 10);
-		if (errno || *end || last < 0)
-			return fail(CD_REG_OTHER, "%s: malformed Range '%.60s'", what, range);
-		up->offset = last + 1;
-	}
+	int n = session_range(q, what, &held);
+	if (n < 0)
+		return -1;
+	if (n)
+		up->offset = held;
 	return 0;
 }
 
@@ -1226,13 +1247,14 @@ int cd_registry_upload_status(struct cd_upload *up)
 		ret = answer_error(up->reg, &q, what);
 	else {
 		char loc[URL_HDR_MAX], range[64];
+		long long held;
 		up->offset = 0;
-		if (cd_http_header(&q, "Location", loc, sizeof(loc))) {
+		if (cd_http_header(&q, "Location", loc, sizeof(loc)))
 			ret = session_update(up, &q, what);
-		} else if (cd_http_header(&q, "Range", range, sizeof(range))) {
-			const char *dash = strchr(range, '-');
-			up->offset = dash ? strtoll(dash + 1, NULL, 10) + 1 : 0;
-		}
+		else if ((ret = session_range(&q, what, &held)) > 0)
+			up->offset = held;
+		if (ret > 0)
+			ret = 0;
 		/*
 		 * NEEDSWORK: distribution answers "0-0" both for an empty session
 		 * and for one holding one byte; we take it as empty (a wrong guess

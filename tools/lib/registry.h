@@ -48,6 +48,7 @@
 #include "ref.h"
 
 #define CD_MANIFEST_MAX (4u << 20)     /* manifests and image configs */
+#define CD_SIZE_MAX (1LL << 50)        /* the largest blob size believed (1 PiB) */
 #define CD_MEDIA_TYPE_MAX 128
 
 #define CD_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
@@ -278,5 +279,14 @@ int cd_manifest_index_find(const char *body, size_t len, const char *arch,
 			   struct cd_descriptor *out);
 /* The config descriptor of an image manifest body: 0, or -1 malformed. */
 int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out);
+
+/*
+ * obj's "size" (obj borrowed), a number from outside: 1 and *size when it
+ * is a whole number from 0 to CD_SIZE_MAX; 0 when obj has none (*size =
+ * -1); -1 when it is anything else (negative, fractional, 1e308, NaN, not
+ * a number; *size = -1).  The one way sizes are read from manifests,
+ * indexes and records.
+ */
+int cd_json_size(jv obj, long long *size);
 
 #endif

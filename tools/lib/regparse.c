@@ -233,8 +233,30 @@ static int descriptor_of(jv d, struct cd_descriptor *out)
 	if (mt && strlen(mt) < sizeof(out->media_type))
 		memcpy(out->media_type, mt, strlen(mt) + 1);
 	memcpy(out->digest, dg, strlen(dg) + 1);
-	out->size = (long long)cd_jv_num(d, "size", -1);
-	return 0;
+	return cd_json_size(d, &out->size) < 0 ? -1 : 0;
+}
+
+int cd_json_size(jv obj, long long *size)
+{
+	*size = -1;
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return 0;
+	jv v = jv_object_get(jv_copy(obj), jv_string("size"));
+	int kind = jv_get_kind(v), r = 0;
+	if (kind == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Compared before the cast: a cast of 1e308 or NaN is undefined. */
+		if (d >= 0 && d <= (double)CD_SIZE_MAX && d == (double)(long long)d) {
+			*size = (long long)d;
+			r = 1;
+		} else {
+			r = -1;
+		}
+	} else if (kind != JV_KIND_INVALID) {
+		r = -1;
+	}
+	jv_free(v);
+	return r;
 }
 
 int cd_manifest_index_find(const char *body, size_t len, const char *arch,
@@ -271,7 +293,7 @@ int cd_manifest_index_find(const char *body, size_t len, const char *arch,
 	}
 	jv_free(ms);
 	if (bad)
-		return cd_seterr("manifest list entry for '%s' has a malformed digest", arch);
+		return cd_seterr("manifest list entry for '%s' has a malformed digest or size", arch);
 	return found;
 }
 

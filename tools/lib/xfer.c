@@ -251,14 +251,14 @@ int cd_xfer_blobs(struct cd_registry *dst, const char *repo, const struct cd_xfe
 static int blob_desc(jv d, struct cd_xfer_blob *out)
 {
 	const char *digest = jv_get_kind(d) == JV_KIND_OBJECT ? cd_jv_str(d, "digest") : NULL;
-	double size = jv_get_kind(d) == JV_KIND_OBJECT ? cd_jv_num(d, "size", -1) : -1;
+	long long size;
 	enum cd_hash alg;
 	const char *hex;
 	memset(out, 0, sizeof(*out));
-	if (!digest || cd_digest_parse(digest, &alg, &hex) < 0 || size < 0 || size > 1e15 ||
+	if (!digest || cd_digest_parse(digest, &alg, &hex) < 0 || cd_json_size(d, &size) != 1 ||
 	    cd_snprintf(out->digest, sizeof(out->digest), "%s", digest) < 0)
 		return -1;
-	out->size = (long long)size;
+	out->size = size;
 	return 0;
 }
 
