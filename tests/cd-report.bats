@@ -162,7 +162,7 @@ setup() {
 }
 
 @test "the record loop stamps each stage's seconds with CD_TIMINGS=1, and only then" {
-	local rec='{"name":"x","version":"1","artifacts":[{"arch":"amd64","checksum":"sha256:00"}],"published":{}}'
+	local rec='{"name":"x","version":"1","artifacts":[{"arch":"amd64","url":"https://upstream.example/x.qcow2","checksum":"sha256:'"$(printf '0%.0s' {1..64})"'"}],"published":{}}'
 	run -0 --separate-stderr env CD_TIMINGS=1 cd-diff <<< "$rec"
 	[ "$(jq -r '.seconds | keys | join(",")' <<< "$output")" = cd-diff ]
 	[ "$(jq '.seconds["cd-diff"] >= 0' <<< "$output")" = true ]

@@ -200,7 +200,7 @@ teardown_file() {
 	fi
 	[ "$(jq -r .error.arch <<< "$output")" = amd64 ]
 	[ "$(jq -r '[.verified.checks[] | select(.ok | not) | .name] | join(",")' <<< "$output")" = boot ]
-	[[ "$stderr" == *"cd-verify: boot:1: amd64: $msg"* ]]
+	[[ "$stderr" == *"cd-verify: boot:1 amd64: $msg"* ]]
 	# no guest was booted: no seed was written, the probe's file is gone
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/work")" ]
 }
