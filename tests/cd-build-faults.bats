@@ -370,7 +370,7 @@ poison() {
 	record stalled 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	then_good >> in.ndjson
 	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" -j 2 --timeout 1 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 1 s" ]
 	assert_all in.ndjson "$output" stalled:1
 }
 

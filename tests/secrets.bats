@@ -143,7 +143,7 @@ other_got_nothing() {
 }
 
 fedora() {
-	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64"},{"arch":"arm64"}]}'
+	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/f41.x86_64.qcow2"},{"arch":"arm64","url":"https://upstream.example/f41.aarch64.qcow2"}]}'
 }
 
 @test "secrets: cd-current, with --creds and with an auth file" {
@@ -236,7 +236,7 @@ fedora() {
 	[[ "$stderr" != *"$REGISTRY_PASS"* ]]
 	# and in a record, where cd-verify and cd-promote read a repository
 	local z=sha256:0000000000000000000000000000000000000000000000000000000000000000
-	jq -cn --arg r "$bad/fedora" --arg z "$z" '{name: "fedora", version: "41", artifacts: [{arch: "amd64", checksum: $z}],
+	jq -cn --arg r "$bad/fedora" --arg z "$z" '{name: "fedora", version: "41", artifacts: [{arch: "amd64", url: "https://upstream.example/f41.qcow2", checksum: $z}],
 		pushed: {repository: $r, digest: $z, tags: ["41"]}, verified: {ok: true, checks: []}}' > in.ndjson
 	run --separate-stderr -1 cd-verify < in.ndjson
 	[ "$(jq -r .error.message <<< "$output")" = "top: invalid reference '***@$REGISTRY/containerdisks/fedora': malformed digest" ]
