@@ -72,9 +72,9 @@ setup() {
 	printf '%s' '{
   "centos-stream:9": {
     "Tags": [
-      "9-2609010300",
-      "9-20260101.0",
-      "9"
+      "centos-stream:9-2609010300",
+      "centos-stream:9-20260101.0",
+      "centos-stream:9"
     ],
     "Stage": "push"
   },
@@ -84,10 +84,10 @@ setup() {
   },
   "fedora:43": {
     "Tags": [
-      "43-2609010300",
-      "43-1.6",
-      "43",
-      "latest"
+      "fedora:43-2609010300",
+      "fedora:43-1.6",
+      "fedora:43",
+      "fedora:latest"
     ],
     "Stage": "promote"
   }
@@ -104,7 +104,7 @@ setup() {
 @test "report --results-file --merge: keeps the other entries of the file (medius's verify/promote)" {
 	printf '%s' '{"alma:9": {"Tags": ["9-1"], "Stage": "verify", "Extra": 1}, "fedora:43": {"Stage": "push"}}' > results.json
 	run -0 cd-report --results-file results.json --merge shard0.ndjson
-	[ "$(jq -c . results.json)" = '{"alma:9":{"Tags":["9-1"],"Stage":"verify"},"fedora:43":{"Tags":["43-2609010300","43-1.6","43","latest"],"Stage":"promote"}}' ]
+	[ "$(jq -c . results.json)" = '{"alma:9":{"Tags":["9-1"],"Stage":"verify"},"fedora:43":{"Tags":["fedora:43-2609010300","fedora:43-1.6","fedora:43","fedora:latest"],"Stage":"promote"}}' ]
 	# without --merge the file is written afresh, as medius's push does
 	run -0 cd-report --results-file results.json shard0.ndjson
 	[ "$(jq -c 'keys' results.json)" = '["fedora:43"]' ]
