@@ -52,7 +52,9 @@ static void apply(struct pool *p, struct item *it)
 {
 	jv rec = jv_parse(it->in);
 	double t0 = cd_timing_now();
-	jv out = cd_timing_stamp(p->fn(rec, p->ctx), cd_prog(), cd_timing_now() - t0);
+	/* fn first: C leaves the order of a call's arguments open */
+	jv out = p->fn(rec, p->ctx);
+	out = cd_timing_stamp(out, cd_prog(), cd_timing_now() - t0);
 	it->failed = newly_failed(out);
 	it->out = dump(out);
 }
@@ -121,7 +123,8 @@ static int run_inline(struct cd_reader *r, unsigned flags, cd_pool_fn fn, void *
 			continue;
 		}
 		double t0 = cd_timing_now();
-		jv out = cd_timing_stamp(fn(rec, ctx), cd_prog(), cd_timing_now() - t0);
+		jv out = fn(rec, ctx);
+		out = cd_timing_stamp(out, cd_prog(), cd_timing_now() - t0);
 		if (newly_failed(out))
 			st->failed++;
 		cd_record_write(out);
