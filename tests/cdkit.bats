@@ -58,6 +58,7 @@ uploads() {
 }
 
 @test "cdkit: an unknown flag or command, a bad value: one line, try --help, exit 2" {
+	cd "$BATS_TEST_TMPDIR"
 	run -2 --separate-stderr cdkit images push --bogus
 	[ "$stderr" = "cdkit images push: unknown flag '--bogus' (try 'cdkit images push --help')" ]
 	run -2 --separate-stderr cdkit images push -x
