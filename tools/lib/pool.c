@@ -99,16 +99,23 @@ static void drain(struct pool *p, struct cd_pool_stats *st, int wait_all)
 			pthread_cond_wait(&p->finished, &p->mu);
 			continue;
 		}
-		pthread_mutex_unlock(&p->mu);
-		const char *line = it->out ? it->out : it->in;
-		cd_record_write_line(line, strlen(line));
-		if (it->failed)
-			st->failed++;
-		free(it->in);
-		free(it->out);
+		/*
+		 * Take the item out and move head past it before unlocking: a
+		 * worker scanning for work from head reads the slots under the
+		 * lock, and must never see one half cleared (a passthrough
+		 * item with its flag gone looks like work with no input).
+		 */
+		struct item mine = *it;
 		memset(it, 0, sizeof(*it));
-		pthread_mutex_lock(&p->mu);
 		p->head++;
+		pthread_mutex_unlock(&p->mu);
+		const char *line = mine.out ? mine.out : mine.in;
+		cd_record_write_line(line, strlen(line));
+		if (mine.failed)
+			st->failed++;
+		free(mine.in);
+		free(mine.out);
+		pthread_mutex_lock(&p->mu);
 	}
 }
 
