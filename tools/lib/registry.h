@@ -48,6 +48,7 @@
 #include "ref.h"
 
 #define CD_MANIFEST_MAX (4u << 20)     /* manifests and image configs */
+#define CD_TOKEN_ANSWER_MAX (256u << 10)
 #define CD_MEDIA_TYPE_MAX 128
 
 #define CD_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
@@ -278,5 +279,16 @@ int cd_manifest_index_find(const char *body, size_t len, const char *arch,
 			   struct cd_descriptor *out);
 /* The config descriptor of an image manifest body: 0, or -1 malformed. */
 int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out);
+
+/*
+ * A token service's answer, {"token" or "access_token", "expires_in"}:
+ * 0 with *token (malloc'd; the caller wipes and frees it) and *ttl_ms,
+ * how long to use it (expires_in less 5 s; 55 s when absent).  -1 when
+ * there is no usable token (none, empty, holding CR or LF) or body is
+ * over CD_TOKEN_ANSWER_MAX.  The token's copies in the parsed document
+ * are wiped; body stays the caller's to wipe.  Fuzzers and tests call it
+ * (tests/fuzz/fuzz-token.c).
+ */
+int cd_registry_token_answer(const char *body, size_t len, char **token, long long *ttl_ms);
 
 #endif

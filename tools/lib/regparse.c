@@ -1,9 +1,10 @@
-/* The registry client's pure parts: Link headers, error bodies, manifests. */
+/* The registry client's pure parts: Link headers, error bodies, manifests, token answers. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <jv.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "msg.h"
@@ -288,4 +289,40 @@ int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out)
 	if (r < 0)
 		return cd_seterr("manifest has no valid \"config\" descriptor");
 	return 0;
+}
+
+/* Wipe the string doc[key] in place (the parsed copy of a secret). */
+static void wipe_member(jv doc, const char *key)
+{
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		return;
+	jv v = jv_object_get(jv_copy(doc), jv_string(key));
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		OPENSSL_cleanse((char *)jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	jv_free(v);
+}
+
+int cd_registry_token_answer(const char *body, size_t len, char **token, long long *ttl_ms)
+{
+	*token = NULL;
+	*ttl_ms = 0;
+	if (!body || len > CD_TOKEN_ANSWER_MAX)
+		return -1;
+	jv doc = jv_parse_sized(body, (int)len);
+	const char *t = cd_jv_str(doc, "token");
+	if (!t || !*t)
+		t = cd_jv_str(doc, "access_token");
+	double exp = cd_jv_num(doc, "expires_in", 60);
+	if (exp < 10)
+		exp = 10;
+	int ret = -1;
+	if (t && *t && !strpbrk(t, "\r\n")) {
+		*token = cd_xstrdup(t);
+		*ttl_ms = (long long)(exp - 5) * 1000;
+		ret = 0;
+	}
+	wipe_member(doc, "token");
+	wipe_member(doc, "access_token");
+	jv_free(doc);
+	return ret;
 }
