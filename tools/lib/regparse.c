@@ -302,6 +302,29 @@ static void wipe_member(jv doc, const char *key)
 	jv_free(v);
 }
 
+/*
+ * doc[key] when it is a token that can go into a header line: visible
+ * ASCII only (RFC 6750's b64token is narrower still), no NUL inside.
+ */
+static const char *token_of(jv doc, const char *key)
+{
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		return NULL;
+	jv v = jv_object_get(jv_copy(doc), jv_string(key));
+	const char *t = NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		t = jv_string_value(v);
+		size_t n = (size_t)jv_string_length_bytes(jv_copy(v));
+		for (size_t i = 0; i < n && t; i++)
+			if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+				t = NULL;
+		if (!n)
+			t = NULL;
+	}
+	jv_free(v); /* doc still holds it */
+	return t;
+}
+
 int cd_registry_token_answer(const char *body, size_t len, char **token, long long *ttl_ms)
 {
 	*token = NULL;
@@ -310,13 +333,12 @@ int cd_registry_token_answer(const char *body, size_t len, char **token, long lo
 		return -1;
 	jv doc = jv_parse_sized(body, (int)len);
 	const char *t = cd_jv_str(doc, "token");
-	if (!t || !*t)
-		t = cd_jv_str(doc, "access_token");
+	t = t && *t ? token_of(doc, "token") : token_of(doc, "access_token");
 	double exp = cd_jv_num(doc, "expires_in", 60);
 	if (exp < 10)
 		exp = 10;
 	int ret = -1;
-	if (t && *t && !strpbrk(t, "\r\n")) {
+	if (t) {
 		*token = cd_xstrdup(t);
 		*ttl_ms = (long long)(exp - 5) * 1000;
 		ret = 0;
