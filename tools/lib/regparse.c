@@ -183,6 +183,8 @@ int cd_registry_error_body(const char *body, size_t len, char *out, size_t outle
 		}
 		const char *code = cd_jv_str(e, "code");
 		const char *msg = cd_jv_str(e, "message");
+		if (code && !*code) /* "" or "\u0000...": nothing to say */
+			code = NULL;
 		int k = code_kind(code, msg);
 		if (kind < 0 || (kind == CD_REG_OTHER && k != CD_REG_OTHER))
 			kind = k;
