@@ -109,7 +109,7 @@ void cd_manifest_release(struct cd_manifest *m);
 struct cd_descriptor {
 	char media_type[CD_MEDIA_TYPE_MAX];
 	char digest[CD_DIGEST_MAX];
-	long long size;                      /* -1 when unknown */
+	long long size;                      /* -1 when unknown (or not a byte count) */
 };
 
 /*

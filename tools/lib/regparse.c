@@ -236,7 +236,7 @@ static int descriptor_of(jv d, struct cd_descriptor *out)
 	if (mt && strlen(mt) < sizeof(out->media_type))
 		memcpy(out->media_type, mt, strlen(mt) + 1);
 	memcpy(out->digest, dg, strlen(dg) + 1);
-	out->size = (long long)cd_jv_num(d, "size", -1);
+	out->size = cd_jv_size(d, "size");
 	return 0;
 }
 
