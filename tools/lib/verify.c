@@ -142,7 +142,7 @@ static int check_index(struct run *r, const struct cd_manifest *top, struct want
 		jv plat = get(e, "platform");
 		const char *mt = str(e, "mediaType"), *dg = str(e, "digest");
 		const char *os = str(plat, "os"), *arch = str(plat, "architecture");
-		jv size = get(e, "size");
+		long long size = cd_jv_size(e, "size");
 		struct want *hit = NULL;
 		for (size_t k = 0; arch && k < nw; k++)
 			if (!strcmp(w[k].arch, arch))
@@ -151,7 +151,7 @@ static int check_index(struct run *r, const struct cd_manifest *top, struct want
 		if (!mt || strcmp(mt, want_mt))
 			add(r, "top", NULL, 0, "entry %d of the %s has media type '%s', want %s", i,
 			    short_type(top->media_type), mt ? mt : "(none)", want_mt);
-		else if (!dg || strlen(dg) >= CD_DIGEST_MAX || jv_get_kind(size) != JV_KIND_NUMBER)
+		else if (!dg || strlen(dg) >= CD_DIGEST_MAX || size < 0)
 			add(r, "top", NULL, 0, "entry %d of the %s has no digest or size", i,
 			    short_type(top->media_type));
 		else if (!os || strcmp(os, "linux") || !arch)
@@ -167,11 +167,10 @@ static int check_index(struct run *r, const struct cd_manifest *top, struct want
 			hit->found = 1;
 			memcpy(hit->desc.media_type, mt, strlen(mt) + 1);
 			memcpy(hit->desc.digest, dg, strlen(dg) + 1);
-			hit->desc.size = (long long)jv_number_value(size);
+			hit->desc.size = size;
 			size_t l = strlen(seen);
 			(void)cd_snprintf(seen + l, sizeof(seen) - l, " linux/%s", arch);
 		}
-		jv_free(size);
 		jv_free(plat);
 		jv_free(e);
 		if (bad) {
@@ -203,15 +202,13 @@ struct parsed_manifest {
 static int read_desc(jv d, struct cd_descriptor *out)
 {
 	const char *mt = str(d, "mediaType"), *dg = str(d, "digest");
-	jv size = get(d, "size");
-	int ok = mt && dg && strlen(mt) < CD_MEDIA_TYPE_MAX && strlen(dg) < CD_DIGEST_MAX &&
-		 jv_get_kind(size) == JV_KIND_NUMBER && jv_number_value(size) >= 0;
+	long long size = cd_jv_size(d, "size");
+	int ok = mt && dg && strlen(mt) < CD_MEDIA_TYPE_MAX && strlen(dg) < CD_DIGEST_MAX && size >= 0;
 	if (ok) {
 		memcpy(out->media_type, mt, strlen(mt) + 1);
 		memcpy(out->digest, dg, strlen(dg) + 1);
-		out->size = (long long)jv_number_value(size);
+		out->size = size;
 	}
-	jv_free(size);
 	return ok ? 0 : -1;
 }
 
