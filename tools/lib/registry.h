@@ -283,7 +283,8 @@ int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out);
 /*
  * A token service's answer, {"token" or "access_token", "expires_in"}:
  * 0 with *token (malloc'd; the caller wipes and frees it) and *ttl_ms,
- * how long to use it (expires_in less 5 s; 55 s when absent).  -1 when
+ * how long to use it (expires_in less 5 s, expires_in taken between 10 s
+ * and a day; 55 s when absent).  -1 when
  * there is no usable token (none, empty, or holding a byte that is not
  * visible ASCII: it goes into a header line) or body is over
  * CD_TOKEN_ANSWER_MAX.  The token's copies in the parsed document

@@ -13,6 +13,7 @@
 #include "banned.h"
 
 #define LINK_MAX 8192
+#define TOKEN_TTL_MAX 86400 /* seconds: a token is fetched again after a day at most */
 
 /* "scheme://host" of url: its length, or 0 when url has none. */
 static size_t origin_len(const char *url)
@@ -336,13 +337,16 @@ int cd_registry_token_answer(const char *body, size_t len, char **token, long lo
 	jv doc = jv_parse_sized(body, (int)len);
 	const char *t = cd_jv_str(doc, "token");
 	t = t && *t ? token_of(doc, "token") : token_of(doc, "access_token");
+	/* Clamped before any arithmetic: 1e308 and NaN come from outside too. */
 	double exp = cd_jv_num(doc, "expires_in", 60);
-	if (exp < 10)
+	if (!(exp >= 10))
 		exp = 10;
+	if (exp > TOKEN_TTL_MAX)
+		exp = TOKEN_TTL_MAX;
 	int ret = -1;
 	if (t) {
 		*token = cd_xstrdup(t);
-		*ttl_ms = (long long)(exp - 5) * 1000;
+		*ttl_ms = ((long long)exp - 5) * 1000;
 		ret = 0;
 	}
 	wipe_member(doc, "token");
