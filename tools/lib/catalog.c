@@ -736,19 +736,19 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	v = jv_object_get(jv_copy(out), jv_string("compression"));
 	*art = jv_object_set(*art, jv_string("compression"),
 			     jv_get_kind(v) == JV_KIND_STRING ? v : (jv_free(v), jv_null()));
+	/* a size, number or string ("400065273"), is kept when it is a byte count */
 	v = jv_object_get(jv_copy(out), jv_string("size"));
+	double size = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		const char *s = jv_string_value(v);
 		char *end;
-		double d = strtod(s, &end);
-		int bad = *end || end == s;
-		jv_free(v);
-		v = bad ? jv_null() : jv_number(d);
+		size = strtod(s, &end);
+		if (*end || end == s)
+			size = -1;
 	}
-	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0)
-		*art = jv_object_set(*art, jv_string("size"), v);
-	else
-		jv_free(v);
+	jv_free(v);
+	if (cd_byte_count(size) > 0)
+		*art = jv_object_set(*art, jv_string("size"), jv_number((double)cd_byte_count(size)));
 	v = jv_object_get(out, jv_string("tags"));
 	*tags = jv_array();
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
