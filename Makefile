@@ -15,8 +15,11 @@ ifeq ($(DEVELOPER),1)
 WARN    += -Werror
 endif
 ifeq ($(SANITIZE),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+# gcc leaves float-cast-overflow out of "undefined": a (long long) of an
+# outside number like 1e308 must fail too.
+CFLAGS  += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined,float-cast-overflow
+LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 # A sanitizer report must fail the test that ran the tool, whatever exit
 # status the test expected (ASan's default, 1, is also our "record failed").
 export ASAN_OPTIONS ?= exitcode=86:detect_leaks=1
