@@ -119,6 +119,24 @@ static void test_buf_and_digest(void)
 	CHECK(cd_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", &alg, &hex) == -1);
 }
 
+/* Header values: a NUL inside is no value (C strings would read a cut one). */
+static void test_headers(void)
+{
+	static const char h[] = "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:ab\0cd\r\n"
+				"Content-Type:  application/json ; x\r\nLocation:\r\n\r\n";
+	struct cd_http_req q;
+	char v[64];
+	cd_http_req_init(&q, "http://127.0.0.1/");
+	cd_buf_add(&q.hdrs, h, sizeof(h) - 1);
+	CHECK(cd_http_header(&q, "Docker-Content-Digest", v, sizeof(v)) == 0);
+	CHECK(cd_http_header(&q, "content-type", v, sizeof(v)) == 1);
+	CHECK_STR(v, "application/json ; x");
+	CHECK(cd_http_header(&q, "Content-Type", v, 8) == 0);
+	CHECK(cd_http_header(&q, "Location", v, sizeof(v)) == 1 && !v[0]);
+	CHECK(cd_http_header(&q, "Range", v, sizeof(v)) == 0);
+	cd_http_req_release(&q);
+}
+
 static void test_retry_timing(void)
 {
 	cd_http_cfg.retry_base_ms = 1000;
@@ -128,6 +146,12 @@ static void test_retry_timing(void)
 	CHECK(cd_http_backoff_ms(1, 5) == 5000);      /* Retry-After wins when longer */
 	CHECK(cd_http_backoff_ms(30, -1) == 60000);   /* capped */
 	CHECK(cd_http_backoff_ms(1, 100000) == 60000);
+	/* found by tests/fuzz/fuzz-headers.c: Retry-After * 1000 overflowed */
+	CHECK(cd_http_backoff_ms(1, 9223372036854775L) == 60000);
+	CHECK(cd_http_backoff_ms(2, 9223372036854775807L) == 60000);
+	CHECK(cd_http_backoff_ms(1, 61) == 60000);
+	CHECK(cd_http_backoff_ms(1, 60) == 60000);
+	CHECK(cd_http_backoff_ms(1, 59) == 59000);
 	CHECK(cd_http_parse_retry_after("7", 0) == 7);
 	CHECK(cd_http_parse_retry_after(" 12 ", 0) == 12);
 	CHECK(cd_http_parse_retry_after("-3", 0) == -1);
@@ -143,5 +167,6 @@ int main(int argc, char **argv)
 	test_records();
 	test_buf_and_digest();
 	test_retry_timing();
+	test_headers();
 	return unit_done("foundation");
 }

@@ -277,6 +277,9 @@ long cd_http_backoff_ms(int attempt, long retry_after_s)
 	long ms = cd_http_cfg.retry_base_ms;
 	for (int i = 1; i < attempt && ms < cd_http_cfg.retry_max_ms; i++)
 		ms *= 2;
+	/* Retry-After comes from outside: clamped before it is multiplied */
+	if (retry_after_s > cd_http_cfg.retry_max_ms / 1000)
+		retry_after_s = cd_http_cfg.retry_max_ms / 1000 + 1;
 	if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
 		ms = retry_after_s * 1000;
 	if (ms > cd_http_cfg.retry_max_ms)
@@ -469,7 +472,8 @@ int cd_http_header(const struct cd_http_req *r, const char *name, char *out, siz
 				v++;
 			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
-			if ((size_t)(ve - v) < outlen) {
+			/* a NUL inside would cut the value short where C strings read it */
+			if ((size_t)(ve - v) < outlen && !memchr(v, '\0', (size_t)(ve - v))) {
 				memcpy(out, v, (size_t)(ve - v));
 				out[ve - v] = '\0';
 				found = 1;
