@@ -361,6 +361,26 @@ static void test_link(void)
 	cd_buf_release(&b);
 }
 
+static void test_upload_range(void)
+{
+	long long next = -7;
+	CHECK(cd_registry_upload_range("0-1023", &next) == 0 && next == 1024);
+	CHECK(cd_registry_upload_range("0-0", &next) == 0 && next == 1);
+	CHECK(cd_registry_upload_range("bytes=0-5", &next) == 0 && next == 6);
+	next = -7;
+	/* last + 1 overflowed (UBSan) for the largest end a long long holds */
+	CHECK(cd_registry_upload_range("0-9223372036854775807", &next) == -1);
+	CHECK(cd_registry_upload_range("0-99999999999999999999", &next) == -1);
+	CHECK(cd_registry_upload_range("0-9223372036854775806", &next) == 0 && next == 9223372036854775807LL);
+	next = -7;
+	CHECK(cd_registry_upload_range("0-", &next) == -1);
+	CHECK(cd_registry_upload_range("0--5", &next) == -1);
+	CHECK(cd_registry_upload_range("0- 5", &next) == -1);
+	CHECK(cd_registry_upload_range("0-5x", &next) == -1);
+	CHECK(cd_registry_upload_range("1024", &next) == -1);
+	CHECK(next == -7);
+}
+
 static void test_error_body(void)
 {
 	char msg[256];
@@ -472,6 +492,7 @@ int main(int argc, char **argv)
 	test_authfile();
 	test_creds_lookup();
 	test_link();
+	test_upload_range();
 	test_error_body();
 	test_manifests();
 	test_diff();

@@ -1115,17 +1115,9 @@ static int session_update(struct cd_upload *up, const struct cd_http_req *q, con
 		return fail(CD_REG_OTHER, "%s: upload Location is not a URL", what);
 	free(up->location);
 	up->location = abs;
-	if (cd_http_header(q, "Range", range, sizeof(range))) {
-		const char *dash = strchr(range, '-');
-		if (!dash)
-			return fail(CD_REG_OTHER, "%s: malformed Range '%.60s'", what, range);
-		char *end;
-		errno = 0;
-		long long last = strtoll(dash + 1, &end, 10);
-		if (errno || *end || last < 0)
-			return fail(CD_REG_OTHER, "%s: malformed Range '%.60s'", what, range);
-		up->offset = last + 1;
-	}
+	if (cd_http_header(q, "Range", range, sizeof(range)) &&
+	    cd_registry_upload_range(range, &up->offset) < 0)
+		return fail(CD_REG_OTHER, "%s: malformed Range '%.60s'", what, range);
 	return 0;
 }
 
@@ -1217,9 +1209,9 @@ int cd_registry_upload_status(struct cd_upload *up)
 		up->offset = 0;
 		if (cd_http_header(&q, "Location", loc, sizeof(loc))) {
 			ret = session_update(up, &q, what);
-		} else if (cd_http_header(&q, "Range", range, sizeof(range))) {
-			const char *dash = strchr(range, '-');
-			up->offset = dash ? strtoll(dash + 1, NULL, 10) + 1 : 0;
+		} else if (cd_http_header(&q, "Range", range, sizeof(range)) &&
+			   cd_registry_upload_range(range, &up->offset) < 0) {
+			up->offset = 0; /* unreadable: send it all again */
 		}
 		/*
 		 * NEEDSWORK: distribution answers "0-0" both for an empty session

@@ -261,6 +261,13 @@ int cd_registry_image_for_arch(struct cd_registry *r, const char *repo,
 int cd_registry_link_next(const char *link, const char *base_url, char **next);
 
 /*
+ * The Range header of an upload answer ("0-1023": the registry holds bytes
+ * 0 to 1023): 0 with *next = the offset to send from (1024); -1 when it is
+ * malformed or its end does not fit a long long (*next untouched).
+ */
+int cd_registry_upload_range(const char *range, long long *next);
+
+/*
  * Summarise a registry error body {"errors":[{"code","message","detail"}]}
  * into out: "manifest unknown (MANIFEST_UNKNOWN)"; codes joined by "; ".
  * Returns the kind the codes mean (CD_REG_NOT_FOUND for NAME_UNKNOWN,

@@ -1,5 +1,7 @@
-/* The registry client's pure parts: Link headers, error bodies, manifests, token answers. */
+/* The registry client's pure parts: Link and Range headers, error bodies, manifests, token answers. */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -125,6 +127,21 @@ int cd_registry_link_next(const char *link, const char *base_url, char **next)
 			return 1;
 		}
 	}
+}
+
+int cd_registry_upload_range(const char *range, long long *next)
+{
+	const char *dash = strchr(range, '-');
+	char *end;
+	if (!dash || !isdigit((unsigned char)dash[1]))
+		return -1;
+	errno = 0;
+	long long last = strtoll(dash + 1, &end, 10);
+	/* last + 1 must fit: LLONG_MAX (or an overflow, clamped to it) does not */
+	if (errno || *end || last < 0 || last == LLONG_MAX)
+		return -1;
+	*next = last + 1;
+	return 0;
 }
 
 /* Copy printable ASCII of s (at most max bytes of it) to b; others become '?'. */
