@@ -2,7 +2,8 @@
  * HTTP response headers as registries and upstreams send them: the raw
  * header block (http.c cd_http_header), and what is read from it:
  * Retry-After and the backoff it sets (cd_http_parse_retry_after,
- * cd_http_backoff_ms), WWW-Authenticate (auth.c) and Link (regparse.c).
+ * cd_http_backoff_ms), WWW-Authenticate (auth.c), Link and an upload's
+ * Range (regparse.c).
  */
 #include "auth.h"
 #include "fuzz.h"
@@ -44,6 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			long ms = cd_http_backoff_ms(attempt, after);
 			FUZZ_ASSERT(ms >= 0 && ms <= cd_http_cfg.retry_max_ms);
 		}
+	}
+	if ((s = header(&q, "Range", v, 64))) {
+		long long next = -7;
+		if (cd_registry_upload_range(s, &next) == 0)
+			FUZZ_ASSERT(next >= 1);
+		else
+			FUZZ_ASSERT(next == -7);
 	}
 	if ((s = header(&q, "WWW-Authenticate", v, sizeof(v)))) {
 		struct cd_challenge c;
