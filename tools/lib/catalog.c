@@ -741,19 +741,19 @@ static int make_artifact(const struct cd_catalog_job *j, const char *cdarch, jv 
 	v = jv_object_get(jv_copy(out), jv_string("compression"));
 	*art = jv_object_set(*art, jv_string("compression"),
 			     jv_get_kind(v) == JV_KIND_STRING ? v : (jv_free(v), jv_null()));
+	/* a size, number or string ("400065273"), is kept when it is a byte count */
 	v = jv_object_get(jv_copy(out), jv_string("size"));
+	double size = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		const char *s = jv_string_value(v);
 		char *end;
-		double d = strtod(s, &end);
-		int bad = *end || end == s;
-		jv_free(v);
-		v = bad ? jv_null() : jv_number(d);
+		size = strtod(s, &end);
+		if (*end || end == s)
+			size = -1;
 	}
-	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0)
-		*art = jv_object_set(*art, jv_string("size"), v);
-	else
-		jv_free(v);
+	jv_free(v);
+	if (cd_byte_count(size) > 0)
+		*art = jv_object_set(*art, jv_string("size"), jv_number((double)cd_byte_count(size)));
 	v = jv_object_get(out, jv_string("tags"));
 	*tags = jv_array();
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
@@ -1027,8 +1027,25 @@ static void emit_all(jv out, void (*emit)(jv rec, void *ctx), void *ctx)
 	jv_free(out);
 }
 
-int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
-			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+/* Every fetch answers body with HTTP 200, as if it came from upstream. */
+static void answer_all(struct run *r, const char *body, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->nf; i++) {
+		cd_http_req_init(&r->f[i].req, r->f[i].url);
+		r->f[i].req.status = 200;
+		if (len > UPSTREAM_MAX || cd_buf_add(&r->f[i].req.body, body, len) < 0) {
+			char *u = cd_url_redact(r->f[i].url);
+			r->f[i].err = cd_xasprintf("%s: response body too large", u);
+			free(u);
+		}
+	}
+}
+
+/* cd_catalog_discover, with the upstream files fetched, or all body when body is not NULL. */
+static int discover(struct cd_catalog *c, const char *body, size_t len, char **focus, size_t nfocus,
+		    void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
 {
 	struct run r = { .out = jv_array() };
 	unsigned char *hit = cd_xcalloc(nfocus + 1, 1);
@@ -1039,7 +1056,10 @@ int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
 		if (c->v[i].wanted)
 			for (k = 0; k < c->v[i].njobs; k++)
 				c->v[i].jobs[k].fetch = add_fetch(&r, c->v[i].jobs[k].url);
-	fetch_all(&r);
+	if (body)
+		answer_all(&r, body, len);
+	else
+		fetch_all(&r);
 	for (i = 0; i < c->n; i++) {
 		struct cd_catalog_image *im = &c->v[i];
 		if (!im->wanted)
@@ -1070,4 +1090,17 @@ int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
 	free(r.f);
 	free(hit);
 	return ret;
+}
+
+int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
+			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+{
+	return discover(c, NULL, 0, focus, nfocus, emit, ctx, failed);
+}
+
+int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
+			     char **focus, size_t nfocus,
+			     void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+{
+	return discover(c, body, len, focus, nfocus, emit, ctx, failed);
 }

@@ -80,4 +80,13 @@ int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
 int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
 			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed);
 
+/*
+ * cd_catalog_discover without the network: every upstream file of the
+ * selected images reads as body (len bytes), as if served with HTTP 200.
+ * Fuzzers and tests call it (tests/fuzz/fuzz-catalog.c).
+ */
+int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
+			     char **focus, size_t nfocus,
+			     void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed);
+
 #endif

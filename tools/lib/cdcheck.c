@@ -194,8 +194,10 @@ static int take_l1(struct cd_qcow2_scan *s, const unsigned char *l1, uint64_t do
 		uint64_t off = be64(l1 + 8 * (size_t)i) & QCOW2_OFFSET_MASK;
 		if (!off)
 			continue;
-		if (off & (cluster - 1))
+		if (off & (cluster - 1)) {
+			free(r);
 			return cd_seterr("qcow2 L1 entry %u is not cluster aligned", i);
+		}
 		need(s, off + cluster);
 		if (off < done || n >= QCOW2_MAX_L2_TABLES) {
 			s->unchecked++;

@@ -115,7 +115,6 @@ static int parse_gnu(struct cd_checksum_list *l, const char *s, size_t n)
 static void parse_size(struct cd_checksum_list *l, const char *s, size_t n)
 {
 	const char *colon, *num, *end;
-	char *name;
 	long long v = 0;
 	size_t i;
 
@@ -144,29 +143,62 @@ static void parse_size(struct cd_checksum_list *l, const char *s, size_t n)
 	}
 	if ((size_t)(end - num) != 6 || memcmp(num, " bytes", 6))
 		return;
-	name = cd_xstrndup(s, (size_t)(colon - s));
-	/* the comment usually precedes its entry: remember it in a placeholder */
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].name, name) && l->v[i].size < 0)
-			l->v[i].size = v;
-	add(l, name, strlen(name), "");
+	/* a placeholder entry (no digest) until settle_sizes() */
+	add(l, s, (size_t)(colon - s), "");
 	l->v[l->n - 1].size = v;
-	free(name);
 }
 
+struct slot {
+	const char *name;
+	size_t i;          /* position in the list: file order */
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * Give each entry the size its "# name: N bytes" comments say: the first
+ * such comment after the entry, else the first one before it (CentOS puts
+ * it first), then drop the comments' placeholders.  Sorted by name, so an
+ * upstream file of 8 MiB of comments takes n log n, not n^2.
+ */
 static void settle_sizes(struct cd_checksum_list *l)
 {
-	size_t i, j, k;
+	size_t i, j, k, n = l->n;
+	struct slot *s;
 
-	for (i = 0; i < l->n; i++) {
-		if (l->v[i].digest[0] || l->v[i].size < 0)
-			continue;
-		for (j = 0; j < l->n; j++)
-			if (l->v[j].digest[0] && l->v[j].size < 0 &&
-			    !strcmp(l->v[j].name, l->v[i].name))
-				l->v[j].size = l->v[i].size;
+	if (!n)
+		return;
+	s = cd_xmalloc(n * sizeof(*s));
+	for (i = 0; i < n; i++) {
+		s[i].name = l->v[i].name;
+		s[i].i = i;
 	}
-	for (i = k = 0; i < l->n; i++) {
+	qsort(s, n, sizeof(*s), cmp_slot);
+	for (i = 0; i < n; i = k) {
+		long long first = -1;
+		size_t wait = i;   /* entries s[wait..j) want the next comment */
+		for (k = i; k < n && !strcmp(s[k].name, s[i].name); k++) {
+			struct cd_checksum_entry *c = &l->v[s[k].i];
+			if (c->digest[0])
+				continue;
+			if (first < 0)
+				first = c->size;
+			for (j = wait; j < k; j++)
+				if (l->v[s[j].i].digest[0])
+					l->v[s[j].i].size = c->size;
+			wait = k + 1;
+		}
+		for (j = wait; j < k && first >= 0; j++)
+			if (l->v[s[j].i].digest[0])
+				l->v[s[j].i].size = first;
+	}
+	free(s);
+	for (i = k = 0; i < n; i++) {
 		if (!l->v[i].digest[0]) {
 			free(l->v[i].name);
 			continue;

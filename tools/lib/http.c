@@ -534,7 +534,8 @@ int cd_http_header(const struct cd_http_req *r, const char *name, char *out, siz
 				v++;
 			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
-			if ((size_t)(ve - v) < outlen) {
+			/* a NUL inside would cut the value short where C strings read it */
+			if ((size_t)(ve - v) < outlen && !memchr(v, '\0', (size_t)(ve - v))) {
 				memcpy(out, v, (size_t)(ve - v));
 				out[ve - v] = '\0';
 				found = 1;

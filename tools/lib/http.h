@@ -129,7 +129,8 @@ int cd_http_status_error(const struct cd_http_req *r);
 
 /*
  * The value of response header name (case-insensitive, last occurrence),
- * trimmed, copied into out.  1 when found, 0 when absent or too long.
+ * trimmed, copied into out.  1 when found, 0 when absent, too long or
+ * holding a NUL byte.
  */
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen);
 

@@ -49,9 +49,10 @@ int cd_published_parse_source(const char *spec, char **host, char **prefix)
 	return 0;
 }
 
-/* The "shasum" label of an image config, or null. */
-static jv shasum_of(jv config)
+jv cd_published_shasum(jv config)
 {
+	if (jv_get_kind(config) != JV_KIND_OBJECT)
+		return jv_null();
 	jv c = jv_object_get(jv_copy(config), jv_string("config"));
 	jv labels = jv_get_kind(c) == JV_KIND_OBJECT ? jv_object_get(c, jv_string("Labels")) : (jv_free(c), jv_null());
 	jv s = jv_get_kind(labels) == JV_KIND_OBJECT ? jv_object_get(labels, jv_string("shasum")) : (jv_free(labels), jv_null());
@@ -110,7 +111,7 @@ jv cd_published_read(struct cd_registry *reg, const char *prefix, jv rec)
 			failed = 1;
 		} else if (r > 0) {
 			jv e = jv_object();
-			e = jv_object_set(e, jv_string("shasum"), shasum_of(img.config));
+			e = jv_object_set(e, jv_string("shasum"), cd_published_shasum(img.config));
 			e = jv_object_set(e, jv_string("digest"), jv_string(img.manifest.digest));
 			pub = jv_object_set(pub, jv_copy(a), e);
 			cd_image_release(&img);

@@ -31,6 +31,13 @@ int cd_published_parse_source(const char *spec, char **host, char **prefix);
 jv cd_published_read(struct cd_registry *reg, const char *prefix, jv rec);
 
 /*
+ * The "shasum" label of an image config (borrowed; any JSON value, even
+ * jv_invalid()), as a new string, or null when it has none.  Fuzzers and tests call it
+ * (tests/fuzz/fuzz-manifest.c).
+ */
+jv cd_published_shasum(jv config);
+
+/*
  * Decide: "action" build|skip, "reason", "changed" (the arches whose
  * image is missing or whose shasum differs from the upstream checksum, in
  * artifact order).  force: build even when nothing changed.  Consumes

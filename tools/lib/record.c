@@ -196,6 +196,14 @@ double cd_jv_num(jv obj, const char *key, double def)
 	return d;
 }
 
+long long cd_byte_count(double d)
+{
+	if (!(d >= 0 && d <= 9007199254740992.0)) /* 2^53; false for NaN too */
+		return -1;
+	long long n = (long long)d;
+	return (double)n == d ? n : -1;
+}
+
 int cd_jv_true(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)

@@ -209,6 +209,9 @@ int cd_ref_parse(struct cd_ref *ref, const char *s)
 	}
 	if (!cd_ref_valid_path(ref->path))
 		return bad(ref, s, "malformed repository path (lowercase letters, digits, '.', '_', '-', '/')");
+	/* Counted as the registry sees it: "ubuntu" is docker.io/library/ubuntu. */
+	if (strlen(ref->host) + 1 + strlen(ref->path) > CD_REF_NAME_MAX)
+		return bad(ref, s, "name longer than 255 characters");
 	return 0;
 }
 

@@ -8,8 +8,8 @@
  *   "localhost"; otherwise the host is docker.io and, for a one-component
  *   path, the path gets "library/" in front (what docker pull does);
  * - path components are lowercase [a-z0-9]+ joined by '.', '_', "__" or
- *   runs of '-', separated by '/'; the whole name (host/path) is at most
- *   255 characters;
+ *   runs of '-', separated by '/'; the whole name (host/path, as parsed:
+ *   "ubuntu" counts as docker.io/library/ubuntu) is at most 255 characters;
  * - a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127};
  * - a digest is "<alg>:<hex>" as digest.h checks it (sha256, sha512).
  *

@@ -18,13 +18,10 @@
 #include "registry.h"
 #include "banned.h"
 
-#define TOKEN_BODY_MAX (256u << 10)
 #define TAGS_PAGE_MAX (8u << 20)
 #define TAGS_MAX_PAGES 1000
 #define TAGS_MAX 100000
 #define URL_HDR_MAX 8192
-#define TOKEN_LIFE_MIN 10      /* seconds a token is kept at least (the spec's default: 60) */
-#define TOKEN_LIFE_MAX 86400   /* and at most, whatever expires_in says */
 
 enum scheme_state { SCHEME_UNKNOWN, SCHEME_HTTPS, SCHEME_HTTP };
 
@@ -296,7 +293,7 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 	struct cd_http_req q;
 	cd_http_req_init(&q, url);
 	q.flags = CD_HTTP_NO_MIRROR;
-	q.max_body = TOKEN_BODY_MAX;
+	q.max_body = CD_TOKEN_ANSWER_MAX;
 	struct curl_slist *h = basic ? curl_slist_append(NULL, basic) : NULL;
 	q.headers = h;
 	char *ru = cd_url_redact(realm);
@@ -313,29 +310,15 @@ static int token_fetch(struct cd_registry *r, const char *scope)
 		cd_http_status_error(&q);
 		ret = fail(q.status == 429 ? CD_REG_TOO_MANY : CD_REG_OTHER, "token service: %s", cd_errmsg());
 	} else {
-		jv doc = jv_parse_sized(q.body.p ? q.body.p : "", (int)q.body.len);
-		const char *t = cd_jv_str(doc, "token");
-		if (!t || !*t)
-			t = cd_jv_str(doc, "access_token");
-		/* The issuer's number: clamped (NaN and 1e308 too) before any arithmetic. */
-		double exp = cd_jv_num(doc, "expires_in", 60);
-		if (!(exp >= TOKEN_LIFE_MIN))
-			exp = TOKEN_LIFE_MIN;
-		if (exp > TOKEN_LIFE_MAX)
-			exp = TOKEN_LIFE_MAX;
-		if (!t || !*t || strlen(t) > TOKEN_BODY_MAX || strpbrk(t, "\r\n")) {
+		char *t;
+		long long ttl;
+		if (cd_registry_token_answer(q.body.p ? q.body.p : "", q.body.len, &t, &ttl) < 0) {
 			ret = fail(CD_REG_AUTH, "token service %s answered without a usable token", ru);
 		} else {
-			token_put(r, scope, t, mono_ms() + (long long)(exp - 5) * 1000);
+			token_put(r, scope, t, mono_ms() + ttl);
+			wipe_free(t);
 			ret = 0;
 		}
-		if (jv_get_kind(doc) == JV_KIND_OBJECT) {
-			jv tv = jv_object_get(jv_copy(doc), jv_string("token"));
-			if (jv_get_kind(tv) == JV_KIND_STRING)
-				OPENSSL_cleanse((char *)jv_string_value(tv), (size_t)jv_string_length_bytes(jv_copy(tv)));
-			jv_free(tv);
-		}
-		jv_free(doc);
 	}
 	if (q.body.p)
 		OPENSSL_cleanse(q.body.p, q.body.len);

@@ -49,6 +49,7 @@
 
 #define CD_MANIFEST_MAX (4u << 20)     /* manifests and image configs */
 #define CD_SIZE_MAX (1LL << 50)        /* the largest blob size believed (1 PiB) */
+#define CD_TOKEN_ANSWER_MAX (256u << 10)
 #define CD_MEDIA_TYPE_MAX 128
 
 #define CD_MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
@@ -109,7 +110,7 @@ void cd_manifest_release(struct cd_manifest *m);
 struct cd_descriptor {
 	char media_type[CD_MEDIA_TYPE_MAX];
 	char digest[CD_DIGEST_MAX];
-	long long size;                      /* -1 when unknown */
+	long long size;                      /* -1 when unknown (or not a byte count) */
 };
 
 /*
@@ -288,5 +289,18 @@ int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out);
  * indexes and records.
  */
 int cd_json_size(jv obj, long long *size);
+
+/*
+ * A token service's answer, {"token" or "access_token", "expires_in"}:
+ * 0 with *token (malloc'd; the caller wipes and frees it) and *ttl_ms,
+ * how long to use it (expires_in less 5 s, expires_in taken between 10 s
+ * and a day; 55 s when absent).  -1 when
+ * there is no usable token (none, empty, or holding a byte that is not
+ * visible ASCII: it goes into a header line) or body is over
+ * CD_TOKEN_ANSWER_MAX.  The token's copies in the parsed document
+ * are wiped; body stays the caller's to wipe.  Fuzzers and tests call it
+ * (tests/fuzz/fuzz-token.c).
+ */
+int cd_registry_token_answer(const char *body, size_t len, char **token, long long *ttl_ms);
 
 #endif

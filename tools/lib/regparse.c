@@ -1,9 +1,12 @@
-/* The registry client's pure parts: Link headers, error bodies, manifests. */
+/* The registry client's pure parts: Link and Range headers, error bodies, manifests, token answers. */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <jv.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "msg.h"
@@ -12,6 +15,7 @@
 #include "banned.h"
 
 #define LINK_MAX 8192
+#define TOKEN_TTL_MAX 86400 /* seconds: a token is fetched again after a day at most */
 
 /* "scheme://host" of url: its length, or 0 when url has none. */
 static size_t origin_len(const char *url)
@@ -182,6 +186,8 @@ int cd_registry_error_body(const char *body, size_t len, char *out, size_t outle
 		}
 		const char *code = cd_jv_str(e, "code");
 		const char *msg = cd_jv_str(e, "message");
+		if (code && !*code) /* "" or "\u0000...": nothing to say */
+			code = NULL;
 		int k = code_kind(code, msg);
 		if (kind < 0 || (kind == CD_REG_OTHER && k != CD_REG_OTHER))
 			kind = k;
@@ -310,4 +316,65 @@ int cd_manifest_config(const char *body, size_t len, struct cd_descriptor *out)
 	if (r < 0)
 		return cd_seterr("manifest has no valid \"config\" descriptor");
 	return 0;
+}
+
+/* Wipe the string doc[key] in place (the parsed copy of a secret). */
+static void wipe_member(jv doc, const char *key)
+{
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		return;
+	jv v = jv_object_get(jv_copy(doc), jv_string(key));
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		OPENSSL_cleanse((char *)jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	jv_free(v);
+}
+
+/*
+ * doc[key] when it is a token that can go into a header line: visible
+ * ASCII only (RFC 6750's b64token is narrower still), no NUL inside.
+ */
+static const char *token_of(jv doc, const char *key)
+{
+	if (jv_get_kind(doc) != JV_KIND_OBJECT)
+		return NULL;
+	jv v = jv_object_get(jv_copy(doc), jv_string(key));
+	const char *t = NULL;
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		t = jv_string_value(v);
+		size_t n = (size_t)jv_string_length_bytes(jv_copy(v));
+		for (size_t i = 0; i < n && t; i++)
+			if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+				t = NULL;
+		if (!n)
+			t = NULL;
+	}
+	jv_free(v); /* doc still holds it */
+	return t;
+}
+
+int cd_registry_token_answer(const char *body, size_t len, char **token, long long *ttl_ms)
+{
+	*token = NULL;
+	*ttl_ms = 0;
+	if (!body || len > CD_TOKEN_ANSWER_MAX)
+		return -1;
+	jv doc = jv_parse_sized(body, (int)len);
+	const char *t = cd_jv_str(doc, "token");
+	t = t && *t ? token_of(doc, "token") : token_of(doc, "access_token");
+	/* Clamped before any arithmetic: 1e308 and NaN come from outside too. */
+	double exp = cd_jv_num(doc, "expires_in", 60);
+	if (!(exp >= 10))
+		exp = 10;
+	if (exp > TOKEN_TTL_MAX)
+		exp = TOKEN_TTL_MAX;
+	int ret = -1;
+	if (t) {
+		*token = cd_xstrdup(t);
+		*ttl_ms = ((long long)exp - 5) * 1000;
+		ret = 0;
+	}
+	wipe_member(doc, "token");
+	wipe_member(doc, "access_token");
+	jv_free(doc);
+	return ret;
 }

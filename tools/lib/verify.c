@@ -284,16 +284,11 @@ static int read_diff_id(jv ids, char diff_id[CD_DIGEST_MAX])
 	return ret;
 }
 
-static int check_config(struct run *r, const struct want *w, const struct cd_descriptor *d,
-			char diff_id[CD_DIGEST_MAX])
+/* The config blob body (len bytes) that descriptor d names. */
+static int check_config_body(struct run *r, const struct want *w, const struct cd_descriptor *d,
+			     const char *body, size_t len, char diff_id[CD_DIGEST_MAX])
 {
-	char *body = NULL;
-	size_t len = 0;
 	int ret = -1;
-	if (cd_registry_blob_get_mem(r->reg, r->repo, d->digest, CD_MANIFEST_MAX, &body, &len) < 0) {
-		add(r, "config", w->arch, 0, "%s", cd_errmsg());
-		return -1;
-	}
 	jv doc = jv_parse_sized(body, (int)len);
 	jv rootfs = get(doc, "rootfs"), cfg = get(doc, "config");
 	jv ids = get(rootfs, "diff_ids"), labels = get(cfg, "Labels");
@@ -329,6 +324,19 @@ static int check_config(struct run *r, const struct want *w, const struct cd_des
 	jv_free(cfg);
 	jv_free(rootfs);
 	jv_free(doc);
+	return ret;
+}
+
+static int check_config(struct run *r, const struct want *w, const struct cd_descriptor *d,
+			char diff_id[CD_DIGEST_MAX])
+{
+	char *body = NULL;
+	size_t len = 0;
+	if (cd_registry_blob_get_mem(r->reg, r->repo, d->digest, CD_MANIFEST_MAX, &body, &len) < 0) {
+		add(r, "config", w->arch, 0, "%s", cd_errmsg());
+		return -1;
+	}
+	int ret = check_config_body(r, w, d, body, len, diff_id);
 	free(body);
 	return ret;
 }
@@ -492,6 +500,37 @@ out:
 	cd_manifest_release(&own);
 }
 
+/* The pushed manifest: its family, and for an index or list its entries. */
+static int check_top(struct run *r, const struct cd_manifest *top, struct want *w, size_t nw)
+{
+	int index = cd_manifest_is_index(top->media_type);
+	if (!strcmp(top->media_type, CD_MT_DOCKER_LIST) || !strcmp(top->media_type, CD_MT_DOCKER_MANIFEST))
+		r->fam = FAM_DOCKER;
+	else if (!strcmp(top->media_type, CD_MT_OCI_INDEX) || !strcmp(top->media_type, CD_MT_OCI_MANIFEST))
+		r->fam = FAM_OCI;
+	else {
+		add(r, "top", NULL, 0, "%s has media type '%s', not an image manifest or index", top->digest,
+		    top->media_type);
+		return -1;
+	}
+	if (index)
+		return check_index(r, top, w, nw);
+	if (nw != 1) {
+		add(r, "top", NULL, 0, "%s is a single %s but the record has %zu architectures", top->digest,
+		    short_type(top->media_type), nw);
+		return -1;
+	}
+	add(r, "top", NULL, 1, "%s %s", short_type(top->media_type), top->digest);
+	return 0;
+}
+
+static jv verified(struct run *r)
+{
+	jv v = jv_object();
+	v = jv_object_set(v, jv_string("ok"), jv_bool(r->ok));
+	return jv_object_set(v, jv_string("checks"), r->checks);
+}
+
 jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail)
 {
 	struct run r = { .checks = jv_array(), .ok = 1, .fail = fail, .o = o };
@@ -526,26 +565,8 @@ jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_fai
 		add(&r, "top", NULL, 0, "%s", cd_errmsg());
 		goto out;
 	}
-	int index = cd_manifest_is_index(top.media_type);
-	if (!strcmp(top.media_type, CD_MT_DOCKER_LIST) || !strcmp(top.media_type, CD_MT_DOCKER_MANIFEST))
-		r.fam = FAM_DOCKER;
-	else if (!strcmp(top.media_type, CD_MT_OCI_INDEX) || !strcmp(top.media_type, CD_MT_OCI_MANIFEST))
-		r.fam = FAM_OCI;
-	else {
-		add(&r, "top", NULL, 0, "%s has media type '%s', not an image manifest or index", digest,
-		    top.media_type);
+	if (check_top(&r, &top, w, nw) < 0)
 		goto out;
-	}
-	if (index) {
-		if (check_index(&r, &top, w, nw) < 0)
-			goto out;
-	} else if (nw != 1) {
-		add(&r, "top", NULL, 0, "%s is a single %s but the record has %zu architectures", digest,
-		    short_type(top.media_type), nw);
-		goto out;
-	} else {
-		add(&r, "top", NULL, 1, "%s %s", short_type(top.media_type), top.digest);
-	}
 	for (size_t k = 0; k < nw; k++)
 		check_arch(&r, &w[k], &top);
 out:
@@ -554,7 +575,29 @@ out:
 		cd_registry_free(r.reg);
 	cd_ref_release(&ref);
 	jv_free(pushed);
-	jv v = jv_object();
-	v = jv_object_set(v, jv_string("ok"), jv_bool(r.ok));
-	return jv_object_set(v, jv_string("checks"), r.checks);
+	return verified(&r);
+}
+
+jv cd_verify_documents(jv rec, const struct cd_manifest *top, const struct cd_manifest *image,
+		       const char *config, size_t config_len, struct cd_verify_failure *fail)
+{
+	struct run r = { .checks = jv_array(), .ok = 1, .fail = fail };
+	struct want w[MAX_ARCHES];
+	size_t nw = 0;
+	char why[256];
+
+	memset(fail, 0, sizeof(*fail));
+	if (read_wants(rec, w, &nw, why, sizeof(why)) < 0) {
+		add(&r, "top", NULL, 0, "%s", why);
+		return verified(&r);
+	}
+	if (check_top(&r, top, w, nw) < 0)
+		return verified(&r);
+	for (size_t k = 0; k < nw; k++) {
+		struct parsed_manifest pm;
+		char diff_id[CD_DIGEST_MAX];
+		if (check_manifest(&r, &w[k], w[k].found ? image : top, &pm) == 0)
+			check_config_body(&r, &w[k], &pm.config, config, config_len, diff_id);
+	}
+	return verified(&r);
 }

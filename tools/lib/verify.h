@@ -48,4 +48,16 @@ struct cd_verify_failure {
  */
 jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail);
 
+struct cd_manifest;
+/*
+ * The checks of cd_verify_record on documents given instead of fetched
+ * (no network): top is what the pushed digest named; image is every
+ * arch's image manifest when top is an index or list; config is every
+ * arch's config blob.  Runs "top", "manifest", "config" and "shasum";
+ * not "layer" nor "boot".  rec borrowed, like cd_verify_record.
+ * Fuzzers and tests call it (tests/fuzz/fuzz-verify.c).
+ */
+jv cd_verify_documents(jv rec, const struct cd_manifest *top, const struct cd_manifest *image,
+		       const char *config, size_t config_len, struct cd_verify_failure *fail);
+
 #endif
