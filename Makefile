@@ -45,13 +45,16 @@ PC_LIBS   = libcurl libarchive libcrypto oniguruma zlib libzstd
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_LIBS))
 DEP_LIBS   = -ljq $(shell $(PKG_CONFIG) --libs $(PC_LIBS)) -lpthread -lm
 
-BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Itools/lib -DCD_VERSION='"$(VERSION)"' \
+# tools/lib/<layer>/: one folder per layer (tools/lib/README.md).
+LAYERS    = core net registry upstream image vm stage
+LIB_INC   = $(patsubst %,-Itools/lib/%,$(LAYERS))
+BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Itools/lib $(LIB_INC) -DCD_VERSION='"$(VERSION)"' \
 	-DCD_DATADIR='"$(DATADIR)"' $(DEP_CFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(CPPFLAGS)
 
-LIB_SRC  = $(sort $(wildcard tools/lib/*.c))
+LIB_SRC  = $(sort $(wildcard $(patsubst %,tools/lib/%/*.c,$(LAYERS))))
 LIB_OBJ  = $(LIB_SRC:.c=.o)
-LIB_HDR  = $(wildcard tools/lib/*.h)
+LIB_HDR  = $(wildcard $(patsubst %,tools/lib/%/*.h,$(LAYERS)))
 TOOL_SRC = $(sort $(wildcard tools/cd-*.c shard/cd-*.c))
 TOOLS    = $(patsubst %.c,bin/%,$(notdir $(TOOL_SRC)))
 UNIT_SRC = $(sort $(wildcard tests/unit/test-*.c))
@@ -100,7 +103,7 @@ unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
 
 $(FUZZ_DIR)/obj/%.o: tools/lib/%.c $(LIB_HDR)
-	@mkdir -p $(FUZZ_DIR)/obj
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_DIR)/libcd.a: $(FUZZ_OBJ)
@@ -153,4 +156,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -rf bin tests/unit/bin tests/fuzz/bin tools/lib/*.o tools/lib/libcd.a $(FUZZ_DIR)
+	rm -rf bin tests/unit/bin tests/fuzz/bin tools/lib/*/*.o tools/lib/libcd.a $(FUZZ_DIR)

@@ -17,7 +17,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "../../tools/lib/layer.c"
+#include "../../tools/lib/image/layer.c"
 #include "unit.h"
 
 struct blob {
