@@ -47,8 +47,7 @@ DEP_LIBS   = -ljq $(shell $(PKG_CONFIG) --libs $(PC_LIBS)) -lpthread -lm
 
 # tools/lib/<layer>/: one folder per layer (tools/lib/README.md).
 LAYERS    = core net registry upstream image vm stage
-LIB_INC   = $(patsubst %,-Itools/lib/%,$(LAYERS))
-BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Itools/lib $(LIB_INC) -DCD_VERSION='"$(VERSION)"' \
+BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -Itools/lib -DCD_VERSION='"$(VERSION)"' \
 	-DCD_DATADIR='"$(DATADIR)"' $(DEP_CFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(CPPFLAGS)
 

@@ -6,15 +6,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "build.h"
-#include "buf.h"
-#include "cache.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "progress.h"
-#include "record.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/progress.h"
+#include "core/record.h"
+#include "stage/build.h"
+#include "stage/opts.h"
+#include "upstream/cache.h"
+#include "core/banned.h"
 
 enum { OPT_OUTPUT = CD_OPT_TOOL, OPT_CACHE, OPT_OCI, OPT_COMPRESSION };
 

@@ -2,14 +2,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "http.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "published.h"
-#include "record.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "registry/registry.h"
+#include "stage/opts.h"
+#include "stage/published.h"
+#include "core/banned.h"
 
 enum { OPT_SOURCE = CD_OPT_TOOL };
 

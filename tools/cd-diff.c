@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "published.h"
-#include "record.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/opts.h"
+#include "stage/published.h"
+#include "core/banned.h"
 
 enum { OPT_FORCE = CD_OPT_TOOL };
 

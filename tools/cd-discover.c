@@ -11,13 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "catalog.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "record.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/opts.h"
+#include "upstream/catalog.h"
+#include "core/banned.h"
 
 enum { OPT_CATALOG = CD_OPT_TOOL, OPT_FOCUS };
 

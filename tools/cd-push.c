@@ -4,14 +4,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "published.h"
-#include "push.h"
-#include "record.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "registry/registry.h"
+#include "stage/opts.h"
+#include "stage/published.h"
+#include "stage/push.h"
+#include "core/banned.h"
 
 enum { OPT_TARGET = CD_OPT_TOOL, OPT_SOURCE };
 

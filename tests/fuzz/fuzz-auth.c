@@ -3,7 +3,7 @@
  * config.json), the base64 of their "auth" values and USER:PASS
  * credentials.  Byte 0 picks the registry host to look up.
  */
-#include "auth.h"
+#include "registry/auth.h"
 #include "fuzz.h"
 
 static const char *const hosts[] = {

@@ -8,10 +8,10 @@
  */
 #include <jv.h>
 
-#include "catalog.h"
+#include "upstream/catalog.h"
 #include "fuzz.h"
-#include "msg.h"
-#include "record.h"
+#include "core/msg.h"
+#include "core/record.h"
 
 #ifndef CD_FUZZ_CATALOG
 #define CD_FUZZ_CATALOG "pipelines/catalog"

@@ -1,5 +1,5 @@
 /* WWW-Authenticate header values (auth.c cd_challenge_parse). */
-#include "auth.h"
+#include "registry/auth.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
  * and the checksum values of catalog programs (cd_checksum_normalize) on
  * each line of the same input.
  */
-#include "checksum.h"
+#include "upstream/checksum.h"
 #include "fuzz.h"
 
 static void check_normalize(const char *line)

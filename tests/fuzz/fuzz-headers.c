@@ -6,10 +6,10 @@
  */
 #include <stdlib.h>
 
-#include "auth.h"
+#include "registry/auth.h"
 #include "fuzz.h"
-#include "http.h"
-#include "registry.h"
+#include "net/http.h"
+#include "registry/registry.h"
 
 /* cd_http_header into a buffer of outlen bytes; the value or NULL. */
 static const char *header(const struct cd_http_req *q, const char *name, char *out, size_t outlen)

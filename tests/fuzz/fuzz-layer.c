@@ -6,8 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cdcheck.h"
-#include "digest.h"
+#include "core/digest.h"
+#include "image/layer-check.h"
 #include "fuzz.h"
 
 static int memfd_with(const uint8_t *p, size_t n)

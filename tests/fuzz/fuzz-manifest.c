@@ -7,10 +7,10 @@
 #include <ctype.h>
 #include <jv.h>
 
-#include "digest.h"
+#include "core/digest.h"
 #include "fuzz.h"
-#include "published.h"
-#include "registry.h"
+#include "registry/registry.h"
+#include "stage/published.h"
 
 static void check_descriptor(const struct cd_descriptor *d)
 {

@@ -7,8 +7,8 @@
 #include <jv.h>
 
 #include "fuzz.h"
-#include "published.h"
-#include "record.h"
+#include "core/record.h"
+#include "stage/published.h"
 
 static void check_diff(jv rec, int force)
 {

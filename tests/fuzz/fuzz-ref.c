@@ -4,9 +4,9 @@
  * back into a string that parses to the same parts.
  */
 #include "fuzz.h"
-#include "digest.h"
-#include "published.h"
-#include "ref.h"
+#include "core/digest.h"
+#include "core/ref.h"
+#include "stage/published.h"
 
 static int same(const char *a, const char *b)
 {

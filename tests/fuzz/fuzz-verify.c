@@ -6,10 +6,10 @@
  */
 #include <jv.h>
 
-#include "digest.h"
+#include "core/digest.h"
 #include "fuzz.h"
-#include "registry.h"
-#include "verify.h"
+#include "registry/registry.h"
+#include "stage/verify.h"
 
 static const char *const types[] = {
 	CD_MT_OCI_INDEX, CD_MT_OCI_MANIFEST, CD_MT_DOCKER_LIST, CD_MT_DOCKER_MANIFEST,

@@ -5,7 +5,7 @@
  * equal to what they came from and are normal already.
  */
 #include "fuzz.h"
-#include "version.h"
+#include "upstream/version.h"
 
 static int sign(int c)
 {

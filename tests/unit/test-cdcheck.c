@@ -7,9 +7,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "cdcheck.h"
-#include "digest.h"
-#include "msg.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "image/layer-check.h"
 #include "unit.h"
 
 #define CL 0x10000u          /* 64 KiB clusters */

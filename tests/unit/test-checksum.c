@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "checksum.h"
+#include "core/buf.h"
+#include "upstream/checksum.h"
 #include "unit.h"
 
 #define H64 "84e67ec05f085bbf2fe42d3a341bfff4a4800ef1957655443638522c4c73e02c"

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "record.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "net/mirror.h"
 #include "unit.h"
 
 static void test_mirror(void)

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "image.h"
-#include "msg.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "image/image.h"
 #include "unit.h"
 
 static char *slurp(const char *dir, const char *name)

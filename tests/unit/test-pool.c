@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "pool.h"
-#include "record.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
 #include "unit.h"
 
 #define N 300

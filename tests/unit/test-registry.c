@@ -8,13 +8,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "msg.h"
-#include "published.h"
-#include "record.h"
-#include "ref.h"
-#include "registry.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "registry/auth.h"
+#include "registry/registry.h"
+#include "stage/published.h"
 #include "unit.h"
 
 static void check_ref(const char *s, const char *host, const char *path, const char *tag, const char *digest)

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "http.h"
-#include "msg.h"
-#include "record.h"
-#include "registry.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "registry/registry.h"
 #include "unit.h"
 
 #define BLOB_SIZE (300 * 1024)

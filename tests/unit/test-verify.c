@@ -8,10 +8,10 @@
 #include <string.h>
 #include <jv.h>
 
-#include "digest.h"
-#include "msg.h"
-#include "registry.h"
-#include "verify.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "registry/registry.h"
+#include "stage/verify.h"
 #include "unit.h"
 
 static const char record[] =

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/banned.h"
 
 void cd_buf_init(struct cd_buf *b, size_t max)
 {

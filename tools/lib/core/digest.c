@@ -1,9 +1,9 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "digest.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "core/banned.h"
 
 const char *cd_hash_name(enum cd_hash alg)
 {

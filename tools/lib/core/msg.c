@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "msg.h"
-#include "banned.h"
+#include "core/msg.h"
+#include "core/banned.h"
 
 static const char *prog = "cdkit";
 static int verbosity = 1;

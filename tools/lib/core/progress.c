@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "progress.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/progress.h"
+#include "core/banned.h"
 
 /* Display lines are cut to fit on purpose: their snprintf results go unchecked. */
 #define MAX_BARS 64

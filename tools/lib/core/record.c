@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "msg.h"
-#include "record.h"
-#include "ref.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "core/banned.h"
 
 void cd_reader_init(struct cd_reader *r, FILE *fp, const char *name)
 {

@@ -2,12 +2,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "mirror.h"
-#include "msg.h"
-#include "ref.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "core/ref.h"
+#include "net/mirror.h"
+#include "core/banned.h"
 
 static int is_lower_alnum(char c)
 {

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "timing.h"
-#include "banned.h"
+#include "core/timing.h"
+#include "core/banned.h"
 
 int cd_timing_enabled(void)
 {

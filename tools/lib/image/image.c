@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "image.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "image/image.h"
+#include "core/banned.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_INDEX "application/vnd.oci.image.index.v1+json"

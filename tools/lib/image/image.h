@@ -24,8 +24,8 @@
  */
 #include <jv.h>
 
-#include "digest.h"
-#include "layer.h"
+#include "core/digest.h"
+#include "image/layer.h"
 
 struct cd_layout {
 	char *final;    /* <output>/<name>/<version> */

@@ -17,10 +17,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "buf.h"
-#include "layer.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "image/layer.h"
+#include "core/banned.h"
 
 #define TAR_BLOCK 512
 #define TAR_USTAR_MAX 077777777777LL /* largest size in 11 octal digits */

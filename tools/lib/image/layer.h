@@ -14,7 +14,7 @@
  * Gzip output is one valid gzip member any gunzip reads; it is compressed
  * on opts->threads threads, and blocks that do not compress are stored.
  */
-#include "digest.h"
+#include "core/digest.h"
 
 enum cd_compression {
 	CD_COMP_GZIP,

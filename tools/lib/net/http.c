@@ -6,10 +6,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/msg.h"
+#include "net/http.h"
+#include "net/mirror.h"
+#include "core/banned.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define MAX_HEADERS (64u << 10)

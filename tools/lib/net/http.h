@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 #define CD_HTTP_STALL_RATE 1024L     /* bytes/s: slower than this for timeout s is a stall */
 #define CD_HTTP_DEADLINE_FACTOR 4L   /* a small request's deadline: this many times timeout */

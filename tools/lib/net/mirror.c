@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "mirror.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "net/mirror.h"
+#include "core/banned.h"
 
 struct cd_mirror_map cd_mirrors;
 

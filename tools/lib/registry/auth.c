@@ -8,10 +8,10 @@
 #include <jv.h>
 #include <openssl/crypto.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "registry/auth.h"
+#include "core/banned.h"
 
 #define AUTHFILE_MAX (1u << 20)
 #define CHALLENGE_VALUE_MAX 4096

@@ -9,14 +9,14 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "opts.h"
-#include "record.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "net/mirror.h"
+#include "registry/registry.h"
+#include "stage/opts.h"
+#include "core/banned.h"
 
 #define TAGS_PAGE_MAX (8u << 20)
 #define TAGS_MAX_PAGES 1000

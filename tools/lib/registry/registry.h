@@ -43,9 +43,9 @@
 #include <stddef.h>
 #include <jv.h>
 
-#include "auth.h"
-#include "digest.h"
-#include "ref.h"
+#include "core/digest.h"
+#include "core/ref.h"
+#include "registry/auth.h"
 
 #define CD_MANIFEST_MAX (4u << 20)     /* manifests and image configs */
 #define CD_SIZE_MAX (1LL << 50)        /* the largest blob size believed (1 PiB) */

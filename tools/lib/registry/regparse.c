@@ -8,11 +8,11 @@
 #include <jv.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "record.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "registry/registry.h"
+#include "core/banned.h"
 
 #define LINK_MAX 8192
 #define TOKEN_TTL_MAX 86400 /* seconds: a token is fetched again after a day at most */

@@ -7,13 +7,13 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "build.h"
-#include "download.h"
-#include "msg.h"
-#include "progress.h"
-#include "record.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/progress.h"
+#include "core/record.h"
+#include "stage/build.h"
+#include "upstream/download.h"
+#include "core/banned.h"
 
 #define MAX_ARCHES 16
 

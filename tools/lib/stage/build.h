@@ -20,9 +20,9 @@
  */
 #include <jv.h>
 
-#include "cache.h"
-#include "image.h"
-#include "layer.h"
+#include "image/image.h"
+#include "image/layer.h"
+#include "upstream/cache.h"
 
 struct cd_build_opts {
 	const char *output;            /* folder the layouts go to (exists) */

@@ -6,14 +6,14 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "opts.h"
-#include "published.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "net/http.h"
+#include "net/mirror.h"
+#include "registry/registry.h"
+#include "stage/opts.h"
+#include "stage/published.h"
+#include "core/banned.h"
 
 struct cd_opts cd_opts = { .workers = 2 };
 

@@ -2,12 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "push.h"
-#include "record.h"
-#include "ref.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "stage/push.h"
+#include "core/banned.h"
 
 /* Copy the image src_repo@top (an index and its images, or one image) to repo. */
 static int copy_image(const struct cd_push_opts *o, const char *repo, const char *src_repo,

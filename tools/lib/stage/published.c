@@ -2,11 +2,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "published.h"
-#include "record.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/published.h"
+#include "core/banned.h"
 
 static int bad_spec(const char *spec, const char *why)
 {

@@ -11,7 +11,7 @@
  */
 #include <jv.h>
 
-#include "registry.h"
+#include "registry/registry.h"
 
 /*
  * Split a --source-registry value ("quay.io/containerdisks",

@@ -4,12 +4,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "push.h"
-#include "record.h"
-#include "ref.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "stage/push.h"
+#include "core/banned.h"
 
 #define MAX_ARCHES 16
 #define MAX_BLOBS (MAX_ARCHES * 8)

@@ -20,8 +20,8 @@
  */
 #include <jv.h>
 
-#include "registry.h"
-#include "xfer.h"
+#include "registry/registry.h"
+#include "registry/transfer.h"
 
 struct cd_push_opts {
 	struct cd_registry *dst;     /* target registry (borrowed) */

@@ -1,12 +1,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "record.h"
-#include "report.h"
-#include "timing.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/timing.h"
+#include "stage/report.h"
+#include "core/banned.h"
 
 void cd_report_init(struct cd_report *r)
 {

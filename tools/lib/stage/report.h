@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <jv.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 struct cd_report_image {
 	char *key;          /* "name:version" */

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "record.h"
-#include "shard.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/shard.h"
+#include "core/banned.h"
 
 /*
  * Work limits of the balanced planner, counted (never timed) so that every

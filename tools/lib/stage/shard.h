@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <jv.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 #define CD_SHARD_MAX 4096            /* largest number of shards */
 #define CD_SHARD_DEFAULT_SIZE (512ull << 20) /* bytes of an artifact without "size" */

@@ -7,16 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "buf.h"
-#include "cdcheck.h"
-#include "http.h"
-#include "msg.h"
-#include "record.h"
-#include "ref.h"
-#include "registry.h"
-#include "verify.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "image/layer-check.h"
+#include "net/http.h"
+#include "registry/registry.h"
+#include "stage/verify.h"
+#include "vm/boot.h"
+#include "core/banned.h"
 
 #define MAX_ARCHES 8
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <jv.h>
 
-#include "boot.h"
+#include "vm/boot.h"
 
 enum cd_verify_flags {
 	CD_VERIFY_BOOT = 1 << 0,

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "cache.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "upstream/cache.h"
+#include "core/banned.h"
 
 char *cd_cache_default_dir(void)
 {

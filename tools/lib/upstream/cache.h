@@ -27,7 +27,7 @@
  * Several processes may share one cache: the last rename of identical
  * content wins.
  */
-#include "digest.h"
+#include "core/digest.h"
 
 struct cd_cache {
 	char *dir;

@@ -6,15 +6,15 @@
 #include <string.h>
 #include <jq.h>
 
-#include "buf.h"
-#include "catalog.h"
-#include "checksum.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "record.h"
-#include "version.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "net/mirror.h"
+#include "upstream/catalog.h"
+#include "upstream/checksum.h"
+#include "upstream/version.h"
+#include "core/banned.h"
 
 #define CATALOG_FILE_MAX (1u << 20)
 #define UPSTREAM_MAX (8u << 20)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "checksum.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "upstream/checksum.h"
+#include "core/banned.h"
 
 #define LINE_MAX_LEN 4096
 

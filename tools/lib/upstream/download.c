@@ -8,13 +8,13 @@
 #include <archive.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "download.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "progress.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/progress.h"
+#include "net/http.h"
+#include "net/mirror.h"
+#include "upstream/download.h"
+#include "core/banned.h"
 
 #define IO_BUF (256u << 10)
 

@@ -25,8 +25,8 @@
  */
 #include <stddef.h>
 
-#include "cache.h"
-#include "digest.h"
+#include "core/digest.h"
+#include "upstream/cache.h"
 
 struct cd_download {
 	/* in, borrowed for the call */

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "version.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "upstream/version.h"
+#include "core/banned.h"
 
 static int sep(int c)
 {

@@ -13,12 +13,12 @@
 #include <sys/wait.h>
 #include <openssl/rand.h>
 
-#include "boot.h"
-#include "buf.h"
-#include "digest.h"
-#include "msg.h"
-#include "seed.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "vm/boot.h"
+#include "vm/seed.h"
+#include "core/banned.h"
 
 /*
  * A probe guest: a few instructions at the address the vCPU starts from,

@@ -3,9 +3,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "msg.h"
-#include "seed.h"
-#include "banned.h"
+#include "core/msg.h"
+#include "vm/seed.h"
+#include "core/banned.h"
 
 static int add_file(struct archive *a, const char *name, const char *text)
 {

@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "http.h"
-#include "msg.h"
-#include "record.h"
-#include "xfer.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "net/http.h"
+#include "registry/transfer.h"
+#include "core/banned.h"
 
 struct cd_xfer_stats cd_xfer_stats;
 

@@ -1,5 +1,5 @@
-#ifndef CD_XFER_H
-#define CD_XFER_H
+#ifndef CD_TRANSFER_H
+#define CD_TRANSFER_H
 /*
  * Moving blobs and manifests into a registry: the write side shared by
  * cd-push (from an OCI image layout) and cd-promote (from another
@@ -16,8 +16,8 @@
  */
 #include <jv.h>
 
-#include "digest.h"
-#include "registry.h"
+#include "core/digest.h"
+#include "registry/registry.h"
 
 struct cd_xfer_stats {
 	long long pushed, pushed_bytes;  /* blobs uploaded and their bytes */

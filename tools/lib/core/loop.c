@@ -2,12 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "http.h"
-#include "msg.h"
-#include "pool.h"
-#include "timing.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/timing.h"
+#include "net/http.h"
+#include "core/banned.h"
 
 /* A cleared slot is FREE (0), never QUEUED work for a worker to take. */
 enum state { FREE, QUEUED, RUNNING, DONE };

@@ -1,5 +1,5 @@
-#ifndef CD_POOL_H
-#define CD_POOL_H
+#ifndef CD_LOOP_H
+#define CD_LOOP_H
 /*
  * The record loop of every stage: read records, transform each one,
  * write them in input order, with N workers.
@@ -17,7 +17,7 @@
  */
 #include <jv.h>
 
-#include "record.h"
+#include "core/record.h"
 
 /* Consumes rec; returns the record to write (with "error" on failure). */
 typedef jv (*cd_pool_fn)(jv rec, void *ctx);

@@ -5,11 +5,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "buf.h"
-#include "cdcheck.h"
-#include "digest.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/msg.h"
+#include "image/layer-check.h"
+#include "core/banned.h"
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_V2_HEADER 72

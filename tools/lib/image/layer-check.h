@@ -1,5 +1,5 @@
-#ifndef CD_CDCHECK_H
-#define CD_CDCHECK_H
+#ifndef CD_LAYER_CHECK_H
+#define CD_LAYER_CHECK_H
 /*
  * Checks a containerdisk layer the way KubeVirt consumes it.
  *
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
+#include "core/digest.h"
 
 #define CD_DISK_UID 107
 #define CD_DISK_GID 107
