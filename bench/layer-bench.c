@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layer.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/msg.h"
+#include "image/layer.h"
+#include "core/banned.h"
 
 static void usage(void)
 {
