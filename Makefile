@@ -81,6 +81,7 @@ REPLAYS       = $(patsubst %,tests/fuzz/bin/replay-%,$(FUZZ_NAMES))
 all: $(TOOLS)
 
 tools/lib/libcd.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
@@ -106,6 +107,7 @@ $(FUZZ_DIR)/obj/%.o: tools/lib/%.c $(LIB_HDR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_DIR)/libcd.a: $(FUZZ_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/jq16.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libcd.a $(LIB_HDR)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/msg.h"
 #include "image/layer.h"
 #include "core/banned.h"

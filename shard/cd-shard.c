@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "stage/opts.h"

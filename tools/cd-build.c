@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/loop.h"
 #include "core/msg.h"
 #include "core/progress.h"
-#include "core/record.h"
+#include "image/image.h"
+#include "image/layer.h"
 #include "stage/build.h"
 #include "stage/opts.h"
 #include "upstream/cache.h"

@@ -4,8 +4,6 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "core/record.h"
-#include "net/http.h"
 #include "registry/registry.h"
 #include "stage/opts.h"
 #include "stage/published.h"

@@ -4,7 +4,6 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "core/record.h"
 #include "stage/opts.h"
 #include "stage/published.h"
 #include "core/banned.h"

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/loop.h"
 #include "core/msg.h"
-#include "core/record.h"
 #include "stage/opts.h"
 #include "upstream/catalog.h"
 #include "core/banned.h"

@@ -5,10 +5,9 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "core/record.h"
 #include "registry/registry.h"
+#include "registry/transfer.h"
 #include "stage/opts.h"
-#include "stage/published.h"
 #include "stage/push.h"
 #include "core/banned.h"
 

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "stage/opts.h"

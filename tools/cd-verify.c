@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "net/http.h"
 #include "stage/opts.h"
 #include "stage/verify.h"
+#include "vm/boot.h"
 #include "core/banned.h"
 
 enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR, OPT_ACCEL, OPT_REGISTRY, OPT_NET_TIMEOUT };

@@ -8,10 +8,11 @@
  */
 #include <jv.h>
 
+#include "core/error.h"
+#include "core/json.h"
+#include "core/record.h"
 #include "upstream/catalog.h"
 #include "fuzz.h"
-#include "core/msg.h"
-#include "core/record.h"
 
 #ifndef CD_FUZZ_CATALOG
 #define CD_FUZZ_CATALOG "pipelines/catalog"

@@ -6,10 +6,11 @@
  */
 #include <stdlib.h>
 
-#include "registry/auth.h"
-#include "fuzz.h"
+#include "core/buf.h"
 #include "net/http.h"
+#include "registry/auth.h"
 #include "registry/registry.h"
+#include "fuzz.h"
 
 /* cd_http_header into a buffer of outlen bytes; the value or NULL. */
 static const char *header(const struct cd_http_req *q, const char *name, char *out, size_t outlen)

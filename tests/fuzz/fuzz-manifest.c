@@ -8,9 +8,9 @@
 #include <jv.h>
 
 #include "core/digest.h"
-#include "fuzz.h"
 #include "registry/registry.h"
 #include "stage/published.h"
+#include "fuzz.h"
 
 static void check_descriptor(const struct cd_descriptor *d)
 {

@@ -7,6 +7,8 @@
 #include <jv.h>
 
 #include "fuzz.h"
+#include "core/json.h"
+#include "core/loop.h"
 #include "core/record.h"
 #include "stage/published.h"
 

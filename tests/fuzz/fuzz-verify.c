@@ -7,9 +7,9 @@
 #include <jv.h>
 
 #include "core/digest.h"
-#include "fuzz.h"
 #include "registry/registry.h"
 #include "stage/verify.h"
+#include "fuzz.h"
 
 static const char *const types[] = {
 	CD_MT_OCI_INDEX, CD_MT_OCI_MANIFEST, CD_MT_DOCKER_LIST, CD_MT_DOCKER_MANIFEST,

@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 
 #include "core/digest.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "image/layer-check.h"
 #include "unit.h"

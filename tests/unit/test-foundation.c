@@ -6,6 +6,9 @@
 
 #include "core/buf.h"
 #include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "net/http.h"

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "unit.h"
 
 static char *slurp(const char *dir, const char *name)

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"

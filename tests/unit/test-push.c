@@ -4,10 +4,9 @@
 #include <string.h>
 
 #include "core/msg.h"
+#include "registry/transfer.h"
 #include "stage/push.h"
 #include "unit.h"
-#include "registry/transfer.h"
-#include "core/banned.h"
 
 static char *tags_of(const char *rec_json, const char *stamp)
 {

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/ref.h"

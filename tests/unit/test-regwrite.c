@@ -16,8 +16,8 @@
 
 #include "core/buf.h"
 #include "core/digest.h"
+#include "core/error.h"
 #include "core/msg.h"
-#include "core/record.h"
 #include "net/http.h"
 #include "registry/registry.h"
 #include "unit.h"

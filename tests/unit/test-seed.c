@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "core/error.h"
 #include "core/msg.h"
 #include "vm/boot.h"
 #include "vm/seed.h"

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "stage/shard.h"
 #include "unit.h"
-#include "core/banned.h"
 
 /* --- a seeded generator (xorshift64*) --------------------------------- */
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "core/banned.h"
 
@@ -138,4 +139,15 @@ char *cd_xasprintf(const char *fmt, ...)
 	if (n < 0)
 		oom();
 	return p;
+}
+
+int cd_snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= n)
+		return cd_seterr("internal error: string too long");
+	return r;
 }

@@ -30,4 +30,7 @@ char *cd_xstrdup(const char *s);
 char *cd_xstrndup(const char *s, size_t n);
 char *cd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Checked snprintf: -1 (and cd_seterr) when the result was truncated. */
+int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -2,7 +2,7 @@
 #include <openssl/crypto.h>
 
 #include "core/digest.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "core/banned.h"
 
 const char *cd_hash_name(enum cd_hash alg)

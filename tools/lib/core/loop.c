@@ -1,13 +1,152 @@
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/contract.h"
+#include "core/error.h"
 #include "core/loop.h"
 #include "core/msg.h"
+#include "core/record.h"
 #include "core/timing.h"
 #include "net/http.h"
 #include "core/banned.h"
+
+/* ---- reading and writing records ---- */
+
+void cd_reader_init(struct cd_reader *r, FILE *fp, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	r->name = name ? name : "stdin";
+	r->max = CD_RECORD_MAX;
+}
+
+void cd_reader_release(struct cd_reader *r)
+{
+	free(r->line);
+	r->line = NULL;
+	r->cap = 0;
+}
+
+/* Read one line into r->line; returns its length, -1 at EOF, -2 if too long. */
+static long read_line(struct cd_reader *r, int *eof)
+{
+	size_t len = 0;
+	int toolong = 0, c;
+	*eof = 0;
+	while ((c = getc(r->fp)) != EOF) {
+		if (c == '\n')
+			break;
+		if (len >= r->max) {
+			toolong = 1;
+			continue; /* drain the rest of the line */
+		}
+		if (len + 1 >= r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 4096;
+			r->line = cd_xrealloc(r->line, r->cap);
+		}
+		r->line[len++] = (char)c;
+	}
+	if (c == EOF && len == 0 && !toolong) {
+		*eof = 1;
+		return -1;
+	}
+	if (r->line)
+		r->line[len] = '\0';
+	return toolong ? -2 : (long)len;
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int cd_reader_next(struct cd_reader *r, jv *out)
+{
+	for (;;) {
+		int eof;
+		long n = read_line(r, &eof);
+		if (eof) {
+			if (ferror(r->fp))
+				return cd_seterr("cannot read %s: %s", r->name, strerror(errno));
+			return 0;
+		}
+		r->lineno++;
+		if (n == -2) {
+			cd_error("%s:%lu: line longer than %zu bytes, skipped", r->name, r->lineno, r->max);
+			r->malformed++;
+			continue;
+		}
+		if (blank(r->line, (size_t)n))
+			continue;
+		jv v = jv_parse_sized(r->line, (int)n);
+		if (!jv_is_valid(v)) {
+			jv msg = jv_invalid_get_msg(v);
+			const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON";
+			/* jq quotes the whole line after this: it can be megabytes, and the line number says which */
+			const char *quote = strstr(m, " (while parsing '");
+			cd_error("%s:%lu: malformed record, skipped: %.*s", r->name, r->lineno,
+				 quote ? (int)(quote - m) : (int)strlen(m), m);
+			jv_free(msg);
+			r->malformed++;
+			continue;
+		}
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			cd_error("%s:%lu: malformed record, skipped: not a JSON object", r->name, r->lineno);
+			jv_free(v);
+			r->malformed++;
+			continue;
+		}
+		r->len = (size_t)n;
+		*out = v;
+		return 1;
+	}
+}
+
+static int write_failed(void)
+{
+	if (errno == EPIPE) {
+		/* Downstream went away: end as a filter killed by SIGPIPE would. */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	return cd_seterr("cannot write records to stdout: %s", strerror(errno));
+}
+
+int cd_record_write_line(const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF)
+		return write_failed();
+	/* Records are few and consumers stream: hand each one on at once. */
+	if (fflush(stdout) == EOF)
+		return write_failed();
+	return 0;
+}
+
+int cd_record_write(jv rec)
+{
+	jv s = jv_dump_string(rec, 0);
+	int r = cd_record_write_line(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+	return r;
+}
+
+int cd_record_flush(void)
+{
+	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+	if (!e)
+		return 0;
+	errno = e;
+	return write_failed();
+}
+
 
 /* A cleared slot is FREE (0), never QUEUED work for a worker to take. */
 enum state { FREE, QUEUED, RUNNING, DONE };

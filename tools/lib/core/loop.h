@@ -4,6 +4,16 @@
  * The record loop of every stage: read records, transform each one,
  * write them in input order, with N workers.
  *
+ * Reader: one JSON object per line, at most CD_RECORD_MAX bytes a line.
+ * A malformed or over-long line is reported on stderr with its line number
+ * and skipped; the reader remembers it so the tool can exit 3 at the end.
+ * Blank lines are ignored.  A missing final newline is accepted.
+ *
+ * Writer: a write error on stdout is returned (the record loop stops and
+ * the tool exits 4) -- a full disk must not look like success; a closed
+ * pipe downstream ends the tool quietly, the way SIGPIPE ends any Unix
+ * filter.
+ *
  * The loop is where records are read, so it holds each one to the
  * contract (cd_record_check): a record that breaks it is written at once
  * with "error":{"message":"invalid record: <field>: <why>"} and never
@@ -15,9 +25,42 @@
  * are not atomic): each record crosses threads as its serialised line, and
  * a worker parses its own copy.
  */
+#include <stdio.h>
 #include <jv.h>
 
-#include "core/record.h"
+#define CD_RECORD_MAX (4u << 20)
+
+struct cd_reader {
+	FILE *fp;
+	const char *name;     /* for messages: "stdin" or a file name */
+	unsigned long lineno;
+	size_t len;           /* bytes of the line the last record came from (in line) */
+	size_t max;
+	int malformed;        /* count of skipped lines */
+	char *line;
+	size_t cap;
+};
+
+void cd_reader_init(struct cd_reader *r, FILE *fp, const char *name);
+void cd_reader_release(struct cd_reader *r);
+/*
+ * 1 and *out = the next record (an object, caller owns it); 0 at end of
+ * input; -1 on a read error (cd_errmsg()).  Malformed lines are reported
+ * and skipped inside.
+ */
+int cd_reader_next(struct cd_reader *r, jv *out);
+
+/*
+ * Write one record and a newline to stdout and hand it on (flush).
+ * Consumes rec.  0, or -1 and cd_seterr("cannot write records to stdout:
+ * ...") on a write error; a closed pipe (EPIPE) ends the process as
+ * SIGPIPE would.
+ */
+int cd_record_write(jv rec);
+/* The same for an already serialised record line (no newline inside). */
+int cd_record_write_line(const char *line, size_t len);
+/* Flush stdout: 0, or -1 and cd_seterr() as above.  Call before exiting. */
+int cd_record_flush(void);
 
 /* Consumes rec; returns the record to write (with "error" on failure). */
 typedef jv (*cd_pool_fn)(jv rec, void *ctx);

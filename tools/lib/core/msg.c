@@ -10,7 +10,6 @@
 
 static const char *prog = "cdkit";
 static int verbosity = 1;
-static _Thread_local char errbuf[1024];
 
 /* Occupy a closed standard fd with /dev/null, opened so that using it fails. */
 static void hold_fd(int fd, int flags)
@@ -159,49 +158,4 @@ void cd_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	exit(CD_EXIT_USAGE);
-}
-
-int cd_vseterr(const char *fmt, va_list ap)
-{
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	return -1;
-}
-
-int cd_seterr(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	cd_vseterr(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int cd_adderr(const char *fmt, ...)
-{
-	char old[sizeof(errbuf)], ctx[512];
-	va_list ap;
-	memcpy(old, errbuf, sizeof(old));
-	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	va_end(ap);
-	/* A long message is cut at the end: the context in front matters most. */
-	if (snprintf(errbuf, sizeof(errbuf), "%s: %s", ctx, old) >= (int)sizeof(errbuf))
-		errbuf[sizeof(errbuf) - 1] = '\0';
-	return -1;
-}
-
-const char *cd_errmsg(void)
-{
-	return errbuf[0] ? errbuf : "unknown error";
-}
-
-int cd_snprintf(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-	if (r < 0 || (size_t)r >= n)
-		return cd_seterr("internal error: string too long");
-	return r;
 }

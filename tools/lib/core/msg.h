@@ -4,9 +4,8 @@
  * Messages and exit codes shared by every tool.
  *
  * Tools print through cd_error()/cd_warn()/cd_info(): "<prog>: <message>",
- * lowercase, no final period.  Library code never prints: it records the
- * reason with cd_seterr() (thread-local, like errno) and returns -1; the
- * caller reads it back with cd_errmsg().
+ * lowercase, no final period.  Library code never prints: it returns an
+ * error (error.h) for the caller to say.
  *
  * Every message is made safe for a terminal and a CI log before it is
  * printed: control characters (C0, DEL, C1) and bytes that are not UTF-8
@@ -43,13 +42,6 @@ void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error: message, a hint to run --help, exit 2. */
 void cd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Library error channel.  cd_seterr() always returns -1. */
-int cd_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int cd_vseterr(const char *fmt, va_list ap);
-/* Prefix the current error with context: "<ctx>: <old message>". */
-int cd_adderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *cd_errmsg(void);
-
 /*
  * Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
  * when s does not start one (a stray continuation byte, an overlong form,
@@ -62,8 +54,5 @@ size_t cd_utf8_seq(const char *s, size_t n);
  * printer applies.  Returns out.
  */
 char *cd_msg_escape(const char *in, char *out, size_t n);
-
-/* Checked snprintf: -1 (and cd_seterr) when the result was truncated. */
-int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

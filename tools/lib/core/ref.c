@@ -4,7 +4,7 @@
 
 #include "core/buf.h"
 #include "core/digest.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "core/ref.h"
 #include "net/mirror.h"
 #include "core/banned.h"

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/digest.h"
+#include "core/error.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "core/banned.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"

@@ -7,7 +7,7 @@
 
 #include "core/buf.h"
 #include "core/digest.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "image/layer-check.h"
 #include "core/banned.h"
 

@@ -18,7 +18,8 @@
 #include <zstd.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/digest.h"
+#include "core/error.h"
 #include "image/layer.h"
 #include "core/banned.h"
 

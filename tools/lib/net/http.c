@@ -6,6 +6,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/buf.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "net/http.h"
 #include "net/mirror.h"

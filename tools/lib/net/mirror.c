@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "net/mirror.h"
 #include "core/banned.h"
 

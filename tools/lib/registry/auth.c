@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "registry/auth.h"
 #include "core/banned.h"
 

@@ -10,10 +10,14 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/msg.h"
-#include "core/record.h"
+#include "core/ref.h"
 #include "net/http.h"
 #include "net/mirror.h"
+#include "registry/auth.h"
 #include "registry/registry.h"
 #include "stage/opts.h"
 #include "core/banned.h"

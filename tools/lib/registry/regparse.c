@@ -9,8 +9,9 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
-#include "core/record.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "registry/registry.h"
 #include "core/banned.h"
 

@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/msg.h"
-#include "core/record.h"
 #include "net/http.h"
+#include "registry/registry.h"
 #include "registry/transfer.h"
 #include "core/banned.h"
 

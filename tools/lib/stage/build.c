@@ -8,10 +8,15 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "core/record.h"
+#include "image/image.h"
+#include "image/layer.h"
 #include "stage/build.h"
+#include "upstream/cache.h"
 #include "upstream/download.h"
 #include "core/banned.h"
 

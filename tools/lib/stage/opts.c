@@ -7,7 +7,9 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/msg.h"
+#include "core/ref.h"
 #include "net/http.h"
 #include "net/mirror.h"
 #include "registry/registry.h"

@@ -3,9 +3,13 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/ref.h"
+#include "registry/registry.h"
+#include "registry/transfer.h"
 #include "stage/push.h"
 #include "core/banned.h"
 

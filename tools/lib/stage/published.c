@@ -3,8 +3,12 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/msg.h"
 #include "core/record.h"
+#include "core/ref.h"
+#include "registry/registry.h"
 #include "stage/published.h"
 #include "core/banned.h"
 

@@ -2,7 +2,8 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/record.h"
 #include "core/timing.h"
 #include "stage/report.h"

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
-#include "core/record.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/loop.h"
 #include "stage/shard.h"
 #include "core/banned.h"
 

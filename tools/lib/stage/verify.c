@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
-#include "core/record.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/ref.h"
 #include "image/layer-check.h"
 #include "net/http.h"

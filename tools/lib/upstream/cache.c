@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/digest.h"
+#include "core/error.h"
 #include "upstream/cache.h"
 #include "core/banned.h"
 

@@ -7,7 +7,8 @@
 #include <jq.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/error.h"
+#include "core/json.h"
 #include "core/record.h"
 #include "net/http.h"
 #include "net/mirror.h"

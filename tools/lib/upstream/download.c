@@ -9,10 +9,13 @@
 #include <openssl/crypto.h>
 
 #include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "core/progress.h"
 #include "net/http.h"
 #include "net/mirror.h"
+#include "upstream/cache.h"
 #include "upstream/download.h"
 #include "core/banned.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "upstream/version.h"
 #include "core/banned.h"
 

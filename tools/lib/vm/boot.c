@@ -15,7 +15,7 @@
 
 #include "core/buf.h"
 #include "core/digest.h"
-#include "core/msg.h"
+#include "core/error.h"
 #include "vm/boot.h"
 #include "vm/seed.h"
 #include "core/banned.h"

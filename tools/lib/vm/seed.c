@@ -3,7 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "core/msg.h"
+#include "core/error.h"
 #include "vm/seed.h"
 #include "core/banned.h"
 
