@@ -4,9 +4,9 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "registry/registry.h"
+#include "registry/client.h"
+#include "stage/current.h"
 #include "stage/opts.h"
-#include "stage/published.h"
 #include "core/banned.h"
 
 enum { OPT_SOURCE = CD_OPT_TOOL };
@@ -41,7 +41,7 @@ static void usage(int status)
 static jv current_one(jv rec, void *arg)
 {
 	struct ctx *c = arg;
-	return cd_published_read(c->reg, c->prefix, rec);
+	return cd_current_read(c->reg, c->prefix, rec);
 }
 
 int main(int argc, char **argv)

@@ -4,8 +4,8 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
+#include "stage/diff.h"
 #include "stage/opts.h"
-#include "stage/published.h"
 #include "core/banned.h"
 
 enum { OPT_FORCE = CD_OPT_TOOL };

@@ -16,6 +16,7 @@
 #include "core/loop.h"
 #include "core/msg.h"
 #include "stage/opts.h"
+#include "upstream/catalog-run.h"
 #include "upstream/catalog.h"
 #include "core/banned.h"
 

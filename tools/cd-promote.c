@@ -5,9 +5,10 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "registry/registry.h"
+#include "registry/client.h"
 #include "registry/transfer.h"
 #include "stage/opts.h"
+#include "stage/promote.h"
 #include "stage/push.h"
 #include "core/banned.h"
 

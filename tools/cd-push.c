@@ -6,7 +6,7 @@
 
 #include "core/loop.h"
 #include "core/msg.h"
-#include "registry/registry.h"
+#include "registry/client.h"
 #include "registry/transfer.h"
 #include "stage/opts.h"
 #include "stage/push.h"

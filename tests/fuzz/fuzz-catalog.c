@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/record.h"
+#include "upstream/catalog-run.h"
 #include "upstream/catalog.h"
 #include "fuzz.h"
 

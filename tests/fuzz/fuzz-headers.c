@@ -9,7 +9,7 @@
 #include "core/buf.h"
 #include "net/http.h"
 #include "registry/auth.h"
-#include "registry/registry.h"
+#include "registry/tags.h"
 #include "fuzz.h"
 
 /* cd_http_header into a buffer of outlen bytes; the value or NULL. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "image/disk.h"
 #include "image/layer-check.h"
 #include "fuzz.h"
 
@@ -32,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int extract = (data[0] & 4) != 0;
 	int fd = memfd_with(data + 1, size - 1);
 	int out = extract ? memfd_create("disk", MFD_CLOEXEC) : -1;
-	struct cd_cdcheck_result res;
-	int r = cd_cdcheck_layer(fd, want, out, &res);
+	struct cd_layer_check res;
+	int r = cd_layer_check(fd, want, out, &res);
 	/* the caller's digest saw every byte: the blob was read to its end */
 	FUZZ_ASSERT(lseek(fd, 0, SEEK_CUR) == (off_t)(size - 1));
 	if (r == 0) {

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "registry/registry.h"
+#include "registry/tags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

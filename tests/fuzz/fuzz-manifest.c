@@ -2,14 +2,16 @@
  * What a registry returns, parsed without the network: indexes and
  * manifest lists (regparse.c cd_manifest_index_find), image manifests
  * (cd_manifest_config), error bodies (cd_registry_error_body) and image
- * configs (published.c cd_published_shasum).  The same bytes go to each.
+ * configs (published.c cd_current_shasum).  The same bytes go to each.
  */
 #include <ctype.h>
 #include <jv.h>
 
 #include "core/digest.h"
-#include "registry/registry.h"
-#include "stage/published.h"
+#include "core/error.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
+#include "stage/current.h"
 #include "fuzz.h"
 
 static void check_descriptor(const struct cd_descriptor *d)
@@ -39,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char msg[256];
 	int kind = cd_registry_error_body(body, size, msg, sizeof(msg));
-	FUZZ_ASSERT(kind >= -1 && kind <= CD_REG_OTHER);
+	FUZZ_ASSERT(kind >= -1 && kind <= CD_ERR_OTHER);
 	FUZZ_ASSERT(memchr(msg, '\0', sizeof(msg)));
 	for (const char *p = msg; *p; p++)
 		FUZZ_ASSERT(isprint((unsigned char)*p)); /* registry text is printed */
@@ -47,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(*msg);
 
 	jv config = jv_parse_sized(body, (int)size);
-	jv sum = cd_published_shasum(config);
+	jv sum = cd_current_shasum(config);
 	FUZZ_ASSERT(jv_get_kind(sum) == JV_KIND_NULL || jv_get_kind(sum) == JV_KIND_STRING);
 	jv_free(sum);
 	jv_free(config);

@@ -10,7 +10,7 @@
 #include "core/json.h"
 #include "core/loop.h"
 #include "core/record.h"
-#include "stage/published.h"
+#include "stage/diff.h"
 
 static void check_diff(jv rec, int force)
 {

@@ -1,12 +1,11 @@
 /*
  * Image references (ref.c cd_ref_parse) and --source-registry values
- * (published.c cd_published_parse_source).  A parsed reference formats
+ * (published.c cd_ref_parse_registry).  A parsed reference formats
  * back into a string that parses to the same parts.
  */
 #include "fuzz.h"
 #include "core/digest.h"
 #include "core/ref.h"
-#include "stage/published.h"
 
 static int same(const char *a, const char *b)
 {
@@ -43,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)cd_ref_host_is_loopback(s);
 
 	char *host, *prefix;
-	if (cd_published_parse_source(s, &host, &prefix) == 0) {
+	if (cd_ref_parse_registry(s, &host, &prefix) == 0) {
 		FUZZ_ASSERT(host && *host && prefix);
 		FUZZ_ASSERT(!*prefix || cd_ref_valid_path(prefix));
 		free(host);

@@ -6,7 +6,7 @@
 #include <jv.h>
 
 #include "fuzz.h"
-#include "registry/registry.h"
+#include "registry/token.h"
 
 /* Borrow doc: is token exactly doc[key], every byte of it? */
 static int is_member(jv doc, const char *key, const char *token)

@@ -7,7 +7,8 @@
 #include <jv.h>
 
 #include "core/digest.h"
-#include "registry/registry.h"
+#include "core/oci.h"
+#include "registry/manifest.h"
 #include "stage/verify.h"
 #include "fuzz.h"
 

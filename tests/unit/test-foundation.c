@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
+#include "core/url.h"
 #include "net/http.h"
 #include "net/mirror.h"
 #include "unit.h"

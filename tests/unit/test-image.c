@@ -12,6 +12,7 @@
 #include "core/msg.h"
 #include "image/image.h"
 #include "image/layer.h"
+#include "image/layout.h"
 #include "unit.h"
 
 static char *slurp(const char *dir, const char *name)

@@ -10,7 +10,8 @@
 
 #include "core/digest.h"
 #include "core/msg.h"
-#include "registry/registry.h"
+#include "core/oci.h"
+#include "registry/manifest.h"
 #include "stage/verify.h"
 #include "unit.h"
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -83,17 +84,12 @@ char *cd_buf_detach(struct cd_buf *b, size_t *len)
 	return p;
 }
 
-static void oom(void)
-{
-	fprintf(stderr, "%s: out of memory\n", cd_prog());
-	abort();
-}
 
 void *cd_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -101,7 +97,7 @@ void *cd_xcalloc(size_t n, size_t m)
 {
 	void *p = calloc(n ? n : 1, m ? m : 1);
 	if (!p)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -109,7 +105,7 @@ void *cd_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -117,7 +113,7 @@ char *cd_xstrdup(const char *s)
 {
 	char *p = strdup(s);
 	if (!p)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -125,7 +121,7 @@ char *cd_xstrndup(const char *s, size_t n)
 {
 	char *p = strndup(s, n);
 	if (!p)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -137,7 +133,7 @@ char *cd_xasprintf(const char *fmt, ...)
 	int n = vasprintf(&p, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom();
+		cd_oom();
 	return p;
 }
 
@@ -150,4 +146,20 @@ int cd_snprintf(char *buf, size_t n, const char *fmt, ...)
 	if (r < 0 || (size_t)r >= n)
 		return cd_seterr("internal error: string too long");
 	return r;
+}
+
+void cd_wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+void cd_snprintf_cut(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
 }

@@ -29,8 +29,15 @@ void *cd_xrealloc(void *p, size_t n);
 char *cd_xstrdup(const char *s);
 char *cd_xstrndup(const char *s, size_t n);
 char *cd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Wipe a secret string (OPENSSL_cleanse) and free it; NULL is fine. */
+void cd_wipe_free(char *s);
 
 /* Checked snprintf: -1 (and cd_seterr) when the result was truncated. */
 int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * snprintf for text that may be cut to fit: a reason shown in a message or
+ * a display line, never a name, path or URL used as one.  n > 0.
+ */
+void cd_snprintf_cut(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/banned.h"
 
 /*
@@ -45,3 +46,25 @@ int cd_jv_true(jv obj, const char *key)
 	return t;
 }
 
+int cd_json_size(jv obj, long long *size)
+{
+	*size = -1;
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return 0;
+	jv v = jv_object_get(jv_copy(obj), jv_string("size"));
+	int kind = jv_get_kind(v), r = 0;
+	if (kind == JV_KIND_NUMBER) {
+		double d = jv_number_value(v);
+		/* Compared before the cast: a cast of 1e308 or NaN is undefined. */
+		if (d >= 0 && d <= (double)CD_SIZE_MAX && d == (double)(long long)d) {
+			*size = (long long)d;
+			r = 1;
+		} else {
+			r = -1;
+		}
+	} else if (kind != JV_KIND_INVALID) {
+		r = -1;
+	}
+	jv_free(v);
+	return r;
+}

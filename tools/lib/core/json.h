@@ -20,4 +20,13 @@ long long cd_byte_count(double d);
 /* rec[key] == true */
 int cd_jv_true(jv obj, const char *key);
 
+/*
+ * obj's "size" (obj borrowed), a number from outside: 1 and *size when it
+ * is a whole number from 0 to CD_SIZE_MAX; 0 when obj has none (*size =
+ * -1); -1 when it is anything else (negative, fractional, 1e308, NaN, not
+ * a number; *size = -1).  The one way sizes are read from manifests and
+ * indexes.
+ */
+int cd_json_size(jv obj, long long *size);
+
 #endif

@@ -8,11 +8,11 @@
 #include "core/buf.h"
 #include "core/contract.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/loop.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/timing.h"
-#include "net/http.h"
 #include "core/banned.h"
 
 /* ---- reading and writing records ---- */
@@ -251,7 +251,6 @@ static void *worker(void *arg)
 		pthread_cond_wait(&p->work, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
-	cd_http_thread_cleanup();
 	return NULL;
 }
 

@@ -150,6 +150,12 @@ void cd_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+void cd_oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", prog);
+	abort();
+}
+
 void cd_usage_error(const char *fmt, ...)
 {
 	va_list ap;

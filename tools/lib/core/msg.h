@@ -39,6 +39,8 @@ void cd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cd_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Out of memory: say so and abort (what cd_xmalloc() and its kin do). */
+void cd_oom(void) __attribute__((noreturn));
 /* Usage error: message, a hint to run --help, exit 2. */
 void cd_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -6,7 +6,7 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/ref.h"
-#include "net/mirror.h"
+#include "core/url.h"
 #include "core/banned.h"
 
 static int is_lower_alnum(char c)
@@ -244,4 +244,45 @@ int cd_ref_host_is_loopback(const char *host)
 		n = (size_t)(colon - host);
 	return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
 	       (n == 9 && !strncmp(host, "127.0.0.1", 9));
+}
+
+static int bad_spec(const char *spec, const char *why)
+{
+	char *shown = cd_ref_redact(spec);
+	cd_seterr("invalid source registry '%.200s': %s", shown, why);
+	free(shown);
+	return -1;
+}
+
+int cd_ref_parse_registry(const char *spec, char **host, char **prefix)
+{
+	*host = *prefix = NULL;
+	const char *slash = strchr(spec, '/');
+	struct cd_ref ref;
+	if (!slash) {
+		/* A bare host: parse it with a dummy path so the host rules apply. */
+		char *tmp = cd_xasprintf("%s/x", spec);
+		int r = cd_ref_parse(&ref, tmp);
+		free(tmp);
+		if (r < 0 || !strcmp(ref.host, "docker.io") || ref.tag || ref.digest) {
+			cd_ref_release(&ref);
+			return bad_spec(spec, "expected HOST[:PORT][/PATH]");
+		}
+		*host = ref.host;
+		ref.host = NULL;
+		*prefix = cd_xstrdup("");
+		cd_ref_release(&ref);
+		return 0;
+	}
+	if (cd_ref_parse(&ref, spec) < 0)
+		return -1;
+	if (ref.tag || ref.digest) {
+		cd_ref_release(&ref);
+		return bad_spec(spec, "a registry and path, without tag or digest");
+	}
+	*host = ref.host;
+	*prefix = ref.path;
+	ref.host = ref.path = NULL;
+	cd_ref_release(&ref);
+	return 0;
 }

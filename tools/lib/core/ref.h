@@ -60,4 +60,13 @@ const char *cd_ref_api_host(const char *host);
 /* Is host (with or without :port) 127.0.0.1, [::1] or localhost? */
 int cd_ref_host_is_loopback(const char *host);
 
+/*
+ * A registry named on a command line (--source-registry, --target-registry,
+ * --registry): split "quay.io/containerdisks" or "127.0.0.1:5000" into
+ * host and repository prefix (may be "").  -1 and cd_seterr() when
+ * malformed or when it holds a tag or digest (the message shows spec
+ * without any user:password).  Both malloc'd.
+ */
+int cd_ref_parse_registry(const char *spec, char **host, char **prefix);
+
 #endif

@@ -1,20 +1,12 @@
-#include <errno.h>
-#include <fcntl.h>
-#include <dirent.h>
-#include <ftw.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "image/layer.h"
+#include "image/layout.h"
 #include "core/banned.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -24,7 +16,6 @@
 #define DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define REF_NAME "org.opencontainers.image.ref.name"
-#define TMP_PREFIX ".cd-build."
 
 const char *cd_image_manifest_type(int oci)
 {
@@ -46,191 +37,16 @@ const char *cd_image_layer_type(int oci, enum cd_compression c)
 				 : "application/vnd.docker.image.rootfs.diff.tar";
 }
 
-/* Write a whole small file; -1 and cd_seterr() on any error (ENOSPC included). */
-static int write_file(const char *path, const char *p, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return cd_seterr("cannot create '%s': %s", path, strerror(errno));
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			close(fd);
-			return cd_seterr("cannot write '%s': %s", path, strerror(e));
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	if (close(fd) < 0)
-		return cd_seterr("cannot write '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-void cd_layout_init(struct cd_layout *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->lockfd = -1;
-}
-
-/* One folder name: not empty, no '/', not "." or ".." nor any hidden name. */
-static int one_component(const char *s)
-{
-	return *s && *s != '.' && !strchr(s, '/');
-}
-
-int cd_layout_begin(struct cd_layout *l, const char *output, const char *name, const char *version)
-{
-	cd_layout_init(l);
-	if (!one_component(name) || !one_component(version))
-		return cd_seterr("'%s:%s' cannot name a folder", name, version);
-	l->final = cd_xasprintf("%s/%s/%s", output, name, version);
-	l->tmp = cd_xasprintf("%s/" TMP_PREFIX "%s.%s.XXXXXX", output, name, version);
-	if (!mkdtemp(l->tmp)) {
-		int e = errno;
-		free(l->tmp);
-		l->tmp = NULL;
-		return cd_seterr("cannot create a folder in '%s': %s", output, strerror(e));
-	}
-	/* mkdtemp makes it 0700; an image is for others to read. */
-	chmod(l->tmp, 0755);
-	/* Unlocked, the folder would be another cd-build's to sweep away. */
-	l->lockfd = open(l->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (l->lockfd < 0 || flock(l->lockfd, LOCK_EX | LOCK_NB) < 0)
-		return cd_seterr("cannot lock '%s': %s", l->tmp, strerror(errno));
-	char *p = cd_xasprintf("%s/blobs", l->tmp);
-	int r = 0;
-	if (mkdir(p, 0755) < 0)
-		r = cd_seterr("cannot create '%s': %s", p, strerror(errno));
-	free(p);
-	p = cd_xasprintf("%s/blobs/sha256", l->tmp);
-	if (!r && mkdir(p, 0755) < 0)
-		r = cd_seterr("cannot create '%s': %s", p, strerror(errno));
-	free(p);
-	if (!r) {
-		static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-		p = cd_xasprintf("%s/oci-layout", l->tmp);
-		r = write_file(p, layout, sizeof(layout) - 1);
-		free(p);
-	}
-	return r;
-}
-
-int cd_layout_blob_open(struct cd_layout *l, char **path)
-{
-	char *p = cd_xasprintf("%s/blobs/sha256/.blob.XXXXXX", l->tmp);
-	int fd = mkostemp(p, O_CLOEXEC);
-	if (fd < 0) {
-		cd_seterr("cannot create a blob in '%s': %s", l->tmp, strerror(errno));
-		free(p);
-		return -1;
-	}
-	fchmod(fd, 0644);
-	*path = p;
-	return fd;
-}
-
-int cd_layout_blob_commit(struct cd_layout *l, const char *path, const char *digest)
-{
-	char *dst = cd_xasprintf("%s/blobs/sha256/%s", l->tmp, digest + 7);
-	int r = 0;
-	if (rename(path, dst) < 0)
-		r = cd_seterr("cannot rename '%s': %s", path, strerror(errno));
-	free(dst);
-	return r;
-}
-
-/* Store a JSON document as a blob; digest and size out. */
+/* Store a JSON document (consumed) as a blob; digest and size out. */
 static int put_json(struct cd_layout *l, jv doc, char digest[CD_DIGEST_MAX], long long *size)
 {
 	jv s = jv_dump_string(doc, JV_PRINT_SORTED);
 	const char *p = jv_string_value(s);
 	size_t n = strlen(p);
-	cd_sha256_digest(p, n, digest);
-	char *path = cd_xasprintf("%s/blobs/sha256/%s", l->tmp, digest + 7);
-	int r = write_file(path, p, n);
-	free(path);
+	int r = cd_layout_add_blob(l, p, n, digest);
 	*size = (long long)n;
 	jv_free(s);
 	return r;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int cd_layout_commit(struct cd_layout *l)
-{
-	char *parent = cd_xstrndup(l->final, (size_t)(strrchr(l->final, '/') - l->final));
-	int made = mkdir(parent, 0755) == 0 || errno == EEXIST;
-	if (!made)
-		cd_seterr("cannot create '%s': %s", parent, strerror(errno));
-	free(parent);
-	if (!made)
-		return -1;
-	if (rename(l->tmp, l->final) == 0) {
-		free(l->tmp);
-		l->tmp = NULL;
-		return 0;
-	}
-	if (errno != EEXIST && errno != ENOTEMPTY)
-		return cd_seterr("cannot rename '%s' to '%s': %s", l->tmp, l->final, strerror(errno));
-	/* An older image of that name: swap it out in one step, then remove it. */
-	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, l->final, RENAME_EXCHANGE) < 0)
-		return cd_seterr("cannot replace '%s': %s", l->final, strerror(errno));
-	rm_tree(l->tmp);
-	free(l->tmp);
-	l->tmp = NULL;
-	return 0;
-}
-
-void cd_layout_abort(struct cd_layout *l)
-{
-	if (l->tmp)
-		rm_tree(l->tmp);
-	free(l->tmp);
-	l->tmp = NULL;
-}
-
-void cd_layout_sweep(const char *output)
-{
-	DIR *d = opendir(output);
-	struct dirent *e;
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
-			continue;
-		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			char *p = cd_xasprintf("%s/%s", output, e->d_name);
-			rm_tree(p);
-			free(p);
-		}
-		close(fd);
-	}
-	closedir(d);
-}
-
-void cd_layout_release(struct cd_layout *l)
-{
-	cd_layout_abort(l);
-	if (l->lockfd >= 0)
-		close(l->lockfd);
-	l->lockfd = -1;
-	free(l->final);
-	l->final = NULL;
 }
 
 /* The record's env as sorted "K=V" strings.  Borrows env. */
@@ -347,9 +163,7 @@ int cd_image_finish(struct cd_layout *l, const struct cd_image_opts *o,
 			      jv_string("mediaType"), jv_string(OCI_INDEX),
 			      jv_string("manifests"), JV_ARRAY(top));
 	jv s = jv_dump_string(layout, JV_PRINT_SORTED);
-	char *path = cd_xasprintf("%s/index.json", l->tmp);
-	int r = write_file(path, jv_string_value(s), strlen(jv_string_value(s)));
-	free(path);
+	int r = cd_layout_write_index(l, jv_string_value(s));
 	jv_free(s);
 	return r;
 }

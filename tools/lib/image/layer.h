@@ -16,6 +16,10 @@
  */
 #include "core/digest.h"
 
+/* Owner of both entries: the qemu user KubeVirt's container-disk runs as. */
+#define CD_DISK_UID 107
+#define CD_DISK_GID 107
+
 enum cd_compression {
 	CD_COMP_GZIP,
 	CD_COMP_ZSTD,

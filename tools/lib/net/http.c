@@ -1,14 +1,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <openssl/crypto.h>
 
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/msg.h"
+#include "core/url.h"
 #include "net/http.h"
 #include "net/mirror.h"
 #include "core/banned.h"
@@ -27,6 +30,8 @@ struct cd_http_config cd_http_cfg = {
 enum { ST_WAIT, ST_RUNNING, ST_DONE };
 
 static _Thread_local CURLM *tl_multi;
+static pthread_key_t multi_key;
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
 
 /* A millisecond setting from the environment (tests shorten the waits). */
 static void env_ms(const char *name, long *out)
@@ -48,17 +53,24 @@ void cd_http_global_init(void)
 	env_ms("CD_RETRY_MAX_MS", &cd_http_cfg.retry_max_ms);
 }
 
-void cd_http_thread_cleanup(void)
+/* A thread's connection cache goes with the thread (the key's destructor). */
+static void multi_free(void *m)
 {
-	if (tl_multi) {
-		curl_multi_cleanup(tl_multi);
-		tl_multi = NULL;
-	}
+	curl_multi_cleanup(m);
+}
+
+static void multi_key_make(void)
+{
+	pthread_key_create(&multi_key, multi_free);
 }
 
 void cd_http_global_cleanup(void)
 {
-	cd_http_thread_cleanup();
+	if (tl_multi) {
+		pthread_setspecific(multi_key, NULL);
+		curl_multi_cleanup(tl_multi);
+		tl_multi = NULL;
+	}
 	curl_global_cleanup();
 }
 
@@ -380,8 +392,10 @@ static int want_retry(struct cd_http_req *r)
 static CURLM *multi(void)
 {
 	if (!tl_multi) {
+		pthread_once(&multi_once, multi_key_make);
 		tl_multi = curl_multi_init();
 		curl_multi_setopt(tl_multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+		pthread_setspecific(multi_key, tl_multi);
 	}
 	return tl_multi;
 }
@@ -490,7 +504,7 @@ int cd_http_perform(struct cd_http_req *r)
 {
 	struct cd_http_req *one[1] = { r };
 	if (cd_http_perform_all(one, 1, 1))
-		return cd_seterr("%s", cd_http_req_error(r));
+		return cd_seterr_kind(CD_ERR_UNREACHABLE, "%s", cd_http_req_error(r));
 	return 0;
 }
 
@@ -562,4 +576,37 @@ int cd_http_get(const char *url, size_t max, char **body, size_t *len)
 		*body = cd_buf_detach(&r.body, len);
 	cd_http_req_release(&r);
 	return ret;
+}
+
+int cd_http_byte_range(const char *v, const char *prefix, long long *first, long long *last)
+{
+	size_t pl = strlen(prefix);
+	char *end;
+	if (!strncmp(v, prefix, pl))
+		v += pl;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*first = strtoll(v, &end, 10);
+	if (errno || *end != '-' || !isdigit((unsigned char)end[1]))
+		return -1;
+	*last = strtoll(end + 1, &end, 10);
+	if (errno || *last < *first)
+		return -1;
+	if (*end == '/') {
+		end++;
+		if (*end == '*')
+			end++;
+		else
+			while (isdigit((unsigned char)*end))
+				end++;
+	}
+	return *end ? -1 : 0;
+}
+
+void cd_http_headers_wipe_free(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		OPENSSL_cleanse(i->data, strlen(i->data));
+	curl_slist_free_all(l);
 }

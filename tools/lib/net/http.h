@@ -22,8 +22,7 @@
  * - a User-Agent naming cdkit, its version and the tool;
  * - many requests at once through the multi interface (cd_http_perform_all).
  *
- * Each thread keeps its own connection cache; a thread that used HTTP calls
- * cd_http_thread_cleanup() before it ends.
+ * Each thread keeps its own connection cache, freed when the thread ends.
  */
 #include <stddef.h>
 #include <curl/curl.h>
@@ -32,6 +31,7 @@
 
 #define CD_HTTP_STALL_RATE 1024L     /* bytes/s: slower than this for timeout s is a stall */
 #define CD_HTTP_DEADLINE_FACTOR 4L   /* a small request's deadline: this many times timeout */
+#define CD_HTTP_HEADER_MAX 8192      /* bytes of a header value read (Location, Link, ...) */
 
 struct cd_http_config {
 	long connect_timeout;   /* seconds */
@@ -105,7 +105,6 @@ struct cd_http_req {
 
 void cd_http_global_init(void);
 void cd_http_global_cleanup(void);
-void cd_http_thread_cleanup(void);
 
 void cd_http_req_init(struct cd_http_req *r, const char *url);
 void cd_http_req_release(struct cd_http_req *r);
@@ -136,6 +135,17 @@ int cd_http_header(const struct cd_http_req *r, const char *name, char *out, siz
 
 /* Convenience: GET url into memory (limit max), 2xx required.  Caller frees *body. */
 int cd_http_get(const char *url, size_t max, char **body, size_t *len);
+
+/*
+ * A byte range "<first>-<last>", after prefix when it starts with it
+ * ("bytes=" of a Range header, "bytes " of a Content-Range), and an
+ * optional "/<total>" after it.  0 with both, or -1 when malformed or
+ * out of order.
+ */
+int cd_http_byte_range(const char *v, const char *prefix, long long *first, long long *last);
+
+/* Free a header list that held a secret (an Authorization line), wiping it first. */
+void cd_http_headers_wipe_free(struct curl_slist *l);
 
 /*
  * The response's Content-Length as libcurl read it (a HEAD's too): -1 when

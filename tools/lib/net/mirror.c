@@ -4,6 +4,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/url.h"
 #include "net/mirror.h"
 #include "core/banned.h"
 
@@ -70,29 +71,6 @@ void cd_mirror_release(struct cd_mirror_map *m)
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
-}
-
-int cd_url_userinfo(const char *url, size_t *off, size_t *len)
-{
-	const char *scheme = strstr(url, "://");
-	if (!scheme)
-		return 0;
-	const char *host = scheme + 3;
-	const char *end = host + strcspn(host, "/?#");
-	const char *at = memrchr(host, '@', (size_t)(end - host));
-	if (!at)
-		return 0;
-	*off = (size_t)(host - url);
-	*len = (size_t)(at - host);
-	return 1;
-}
-
-char *cd_url_redact(const char *url)
-{
-	size_t off, len;
-	if (!cd_url_userinfo(url, &off, &len))
-		return cd_xstrdup(url);
-	return cd_xasprintf("%.*s***%s", (int)off, url, url + off + len);
 }
 
 char *cd_mirror_redact(const char *spec)

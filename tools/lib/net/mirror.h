@@ -31,13 +31,6 @@ int cd_mirror_add_list(struct cd_mirror_map *m, const char *s);
 char *cd_mirror_rewrite(const struct cd_mirror_map *m, const char *url);
 void cd_mirror_release(struct cd_mirror_map *m);
 
-/* A copy of url fit for messages: any user:password@ is replaced by "***@". */
-char *cd_url_redact(const char *url);
-/*
- * Where url's "user:password" (before the '@' of its authority) is: 1 with
- * its offset and length, 0 when it has none.  For wiping it in place.
- */
-int cd_url_userinfo(const char *url, size_t *off, size_t *len);
 /* A "PREFIX=REPLACEMENT" mirror spec fit for messages (both URLs redacted). */
 char *cd_mirror_redact(const char *spec);
 

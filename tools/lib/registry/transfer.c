@@ -1,10 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,9 +11,10 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/msg.h"
-#include "net/http.h"
-#include "registry/registry.h"
+#include "registry/blob.h"
+#include "registry/manifest.h"
 #include "registry/transfer.h"
+#include "registry/upload.h"
 #include "core/banned.h"
 
 struct cd_xfer_stats cd_xfer_stats;
@@ -26,44 +25,6 @@ struct cd_xfer_stats cd_xfer_stats;
 static void count(long long *c, long long n)
 {
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-}
-
-/* --- registry-to-registry: a GET feeding the upload through a socket pair --- */
-
-struct feed {
-	struct cd_registry *src;
-	const char *repo, *digest;
-	int fd;           /* our end: written, then closed */
-	int ret;
-	char err[1024];          /* as large as msg.c's error buffer: never truncated */
-};
-
-static size_t feed_write(const char *p, size_t n, void *ctx)
-{
-	struct feed *f = ctx;
-	size_t done = 0;
-	while (done < n) {
-		ssize_t k = send(f->fd, p + done, n - done, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return 0; /* the upload gave up: abort the GET */
-		done += (size_t)k;
-	}
-	count(&cd_xfer_stats.copied_bytes, (long long)n);
-	return n;
-}
-
-static void *feed_run(void *arg)
-{
-	struct feed *f = arg;
-	f->ret = cd_registry_blob_get(f->src, f->repo, f->digest, feed_write, f);
-	if (f->ret < 0)
-		(void)cd_snprintf(f->err, sizeof(f->err), "%s", cd_errmsg());
-	/* EOF before the announced size makes the upload fail rather than hang. */
-	close(f->fd);
-	cd_http_thread_cleanup();
-	return NULL;
 }
 
 /* --- one blob ---------------------------------------------------------------------------- */
@@ -90,7 +51,7 @@ static int send_blob(struct cd_registry *dst, const char *repo, struct cd_upload
 	if (cd_registry_upload_finish(up, digest, src) == 0)
 		return 0;
 	/* Not a refusal of the PUT itself, or nothing to start over from: give up. */
-	if (cd_registry_errkind() != CD_REG_OTHER || !src->seek)
+	if (cd_errkind() != CD_ERR_OTHER || !src->seek)
 		return -1;
 	cd_debug("%s: monolithic upload of %.19s refused (%s): retrying in chunks",
 		 repo, digest, cd_errmsg());
@@ -101,10 +62,10 @@ static int send_blob(struct cd_registry *dst, const char *repo, struct cd_upload
 	return send_chunked(up, src, digest, FALLBACK_CHUNK);
 }
 
+/* The bytes of b: its file, or a pump from the registry that holds it. */
 static int open_source(const struct cd_xfer_blob *b, struct cd_blob_source *s, int *fd,
-		       struct feed *f, pthread_t *th, int *feeding)
+		       struct cd_blob_pump *pump)
 {
-	*feeding = 0;
 	if (b->file) {
 		struct stat st;
 		*fd = open(b->file, O_RDONLY | O_CLOEXEC);
@@ -114,23 +75,9 @@ static int open_source(const struct cd_xfer_blob *b, struct cd_blob_source *s, i
 			return cd_seterr("'%s' holds %lld bytes, its descriptor says %lld",
 					 b->file, (long long)st.st_size, b->size);
 		posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		cd_blob_source_fd(s, *fd, b->size);
-		return 0;
+	} else if (cd_blob_pump_start(pump, b->src, b->src_repo, b->digest, fd) < 0) {
+		return -1;
 	}
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return cd_seterr("socketpair: %s", strerror(errno));
-	memset(f, 0, sizeof(*f));
-	f->src = b->src;
-	f->repo = b->src_repo;
-	f->digest = b->digest;
-	f->fd = sv[1];
-	*fd = sv[0];
-	if (pthread_create(th, NULL, feed_run, f) != 0) {
-		close(sv[1]);
-		return cd_seterr("cannot start a thread");
-	}
-	*feeding = 1;
 	cd_blob_source_fd(s, *fd, b->size);
 	return 0;
 }
@@ -159,27 +106,24 @@ static int put_blob(struct cd_registry *dst, const char *repo, const struct cd_x
 			cd_debug("%s: no mount of %.19s from %s: %s", repo, b->digest, b->mount_from, cd_errmsg());
 	}
 	struct cd_blob_source src;
-	struct feed f = { .fd = -1 };
-	pthread_t th;
-	int fd = -1, feeding = 0, r;
-	r = open_source(b, &src, &fd, &f, &th, &feeding);
+	struct cd_blob_pump pump = { .fd = -1 };
+	struct cd_err keep;
+	int fd = -1, r;
+	r = open_source(b, &src, &fd, &pump);
 	if (!r && !session)
 		r = cd_registry_upload_start(dst, repo, &up);
 	if (!r)
 		r = send_blob(dst, repo, &up, &src, b->digest, o->chunk_size);
 	if (r < 0 && up.location) {
-		char keep[1024]; /* msg.c's error buffer size: the copy is whole */
-		(void)cd_snprintf(keep, sizeof(keep), "%s", cd_errmsg());
+		cd_err_save(&keep);
 		cd_registry_upload_cancel(&up);
-		cd_seterr("%s", keep);
+		cd_err_raise(&keep);
 	}
 	if (fd >= 0)
-		close(fd); /* also ends a feeding GET that is still sending */
-	if (feeding) {
-		pthread_join(th, NULL);
-		if (f.ret < 0)
-			r = cd_seterr("%s", f.err); /* the source's reason is the real one */
-	}
+		close(fd); /* also ends a pump that is still sending */
+	if (cd_blob_pump_finish(&pump) < 0)
+		r = -1; /* the source's reason is the real one */
+	count(&cd_xfer_stats.copied_bytes, pump.bytes);
 	cd_upload_release(&up);
 	if (!r) {
 		count(&cd_xfer_stats.pushed, 1);
@@ -198,10 +142,10 @@ struct batch {
 	const struct cd_xfer_opts *o;
 	pthread_mutex_t mu;
 	int failed;
-	char err[1100];          /* a short prefix and a whole error message */
+	struct cd_err err;       /* of the first blob that failed */
 };
 
-static void batch_work(struct batch *bt, int thread)
+static void batch_work(struct batch *bt)
 {
 	for (;;) {
 		pthread_mutex_lock(&bt->mu);
@@ -211,27 +155,26 @@ static void batch_work(struct batch *bt, int thread)
 			break;
 		if (put_blob(bt->dst, bt->repo, &bt->b[i], bt->o) < 0) {
 			pthread_mutex_lock(&bt->mu);
-			if (!bt->failed)
-				(void)cd_snprintf(bt->err, sizeof(bt->err), "blob %.19s...: %s",
-						  bt->b[i].digest, cd_errmsg());
+			if (!bt->failed) {
+				cd_adderr("blob %.19s...", bt->b[i].digest);
+				cd_err_save(&bt->err);
+			}
 			bt->failed = 1;
 			pthread_mutex_unlock(&bt->mu);
 		}
 	}
-	if (thread)
-		cd_http_thread_cleanup();
 }
 
 static void *batch_run(void *arg)
 {
-	batch_work(arg, 1);
+	batch_work(arg);
 	return NULL;
 }
 
 int cd_xfer_blobs(struct cd_registry *dst, const char *repo, const struct cd_xfer_blob *b,
 		  size_t n, const struct cd_xfer_opts *o)
 {
-	struct batch bt = { dst, repo, b, n, 0, o, PTHREAD_MUTEX_INITIALIZER, 0, "" };
+	struct batch bt = { dst, repo, b, n, 0, o, PTHREAD_MUTEX_INITIALIZER, 0, { 0 } };
 	size_t extra = o->parallel > 1 ? (size_t)o->parallel - 1 : 0;
 	if (extra > n - (n > 0))
 		extra = n - (n > 0);
@@ -242,11 +185,11 @@ int cd_xfer_blobs(struct cd_registry *dst, const char *repo, const struct cd_xfe
 	for (; started < extra; started++)
 		if (pthread_create(&th[started], NULL, batch_run, &bt) != 0)
 			break;
-	batch_work(&bt, 0);
+	batch_work(&bt);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&bt.mu);
-	return bt.failed ? cd_seterr("%s", bt.err) : 0;
+	return bt.failed ? cd_err_raise(&bt.err) : 0;
 }
 
 /* --- manifests ------------------------------------------------------------------------------ */
@@ -307,7 +250,7 @@ int cd_xfer_image(struct cd_registry *dst, const char *repo, struct cd_registry 
 	int have = cd_registry_manifest_head(dst, repo, digest, desc);
 	if (have == 0)
 		return 0;
-	if (cd_registry_errkind() != CD_REG_NOT_FOUND)
+	if (cd_errkind() != CD_ERR_NOT_FOUND)
 		return -1;
 	struct cd_manifest m = { 0 };
 	struct cd_xfer_blob b[MAX_BLOBS];

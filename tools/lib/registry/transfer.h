@@ -17,7 +17,7 @@
 #include <jv.h>
 
 #include "core/digest.h"
-#include "registry/registry.h"
+#include "registry/manifest.h"
 
 struct cd_xfer_stats {
 	long long pushed, pushed_bytes;  /* blobs uploaded and their bytes */

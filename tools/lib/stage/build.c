@@ -15,6 +15,7 @@
 #include "core/record.h"
 #include "image/image.h"
 #include "image/layer.h"
+#include "image/layout.h"
 #include "stage/build.h"
 #include "upstream/cache.h"
 #include "upstream/download.h"

@@ -10,11 +10,11 @@
 #include "core/error.h"
 #include "core/msg.h"
 #include "core/ref.h"
+#include "core/url.h"
 #include "net/http.h"
 #include "net/mirror.h"
-#include "registry/registry.h"
+#include "registry/client.h"
 #include "stage/opts.h"
-#include "stage/published.h"
 #include "core/banned.h"
 
 struct cd_opts cd_opts = { .workers = 2 };
@@ -179,7 +179,7 @@ const char *cd_opts_creds_for(const char *host)
 char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix)
 {
 	char *host, *path;
-	if (cd_published_parse_source(spec, &host, &path) < 0) {
+	if (cd_ref_parse_registry(spec, &host, &path) < 0) {
 		cd_opts_release(); /* wipe the credentials before exiting */
 		if (flag)
 			cd_usage_error("%s: %s", flag, cd_errmsg());
@@ -194,10 +194,20 @@ char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix)
 	return host;
 }
 
+struct cd_registry *cd_opts_client(const char *host)
+{
+	struct cd_registry_opts o = { cd_opts.plain_http, cd_opts_creds_for(host), cd_opts.authfile };
+	struct cd_registry *r = cd_registry_new(host, &o);
+	if (r && cd_opts.creds && !o.creds)
+		cd_debug("%s: not a registry named on the command line: --creds are not sent there (%s)",
+			 host, cd_registry_has_creds(r) ? "using its auth file entry" : "anonymous");
+	return r;
+}
+
 struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix)
 {
 	char *host = cd_opts_name_registry(spec, flag, prefix);
-	struct cd_registry *r = cd_registry_new(host, NULL);
+	struct cd_registry *r = cd_opts_client(host);
 	free(host);
 	if (!r) {
 		free(*prefix);

@@ -138,7 +138,7 @@ void cd_opts_release(void);
 struct cd_registry;
 /*
  * A registry named on the command line (HOST[:PORT][/PATH]): parse it
- * (cd_published_parse_source) and note its host as one the command line's
+ * (cd_ref_parse_registry) and note its host as one the command line's
  * credentials are for.  Exits 2 with "<flag>: <why>" (just "<why>" when
  * flag is NULL) on a malformed value, after cd_opts_release().  Returns the
  * host; *prefix (when not NULL) gets the path.  Both malloc'd.
@@ -146,10 +146,16 @@ struct cd_registry;
 char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix);
 /*
  * A --source-registry/--target-registry value: cd_opts_name_registry(),
- * then a client for it (cd_registry_new(host, NULL)).  Exits 1 when the
- * client cannot be made, after cd_opts_release().  *prefix is malloc'd.
+ * then a client for it (cd_opts_client()).  Exits 1 when the client cannot
+ * be made, after cd_opts_release().  *prefix is malloc'd.
  */
 struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix);
+/*
+ * A client for host with the command line's settings: --plain-http,
+ * --authfile, and --creds when the command line named host.  NULL and
+ * cd_seterr() when its credentials cannot be read.
+ */
+struct cd_registry *cd_opts_client(const char *host);
 
 /* Strict number parsing for option values: exits 2 with a message. */
 long cd_opt_long(const char *name, const char *arg, long min, long max);

@@ -8,8 +8,10 @@
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/ref.h"
-#include "registry/registry.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
 #include "registry/transfer.h"
+#include "stage/promote.h"
 #include "stage/push.h"
 #include "core/banned.h"
 

@@ -8,10 +8,12 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/ref.h"
-#include "registry/registry.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
 #include "registry/transfer.h"
 #include "stage/push.h"
 #include "core/banned.h"
@@ -307,7 +309,7 @@ static int put_manifest(struct cd_registry *dst, const char *repo, const struct 
 	struct cd_descriptor have;
 	if (cd_registry_manifest_head(dst, repo, m->d.digest, &have) == 0)
 		return 0;
-	if (cd_registry_errkind() != CD_REG_NOT_FOUND)
+	if (cd_errkind() != CD_ERR_NOT_FOUND)
 		return -1;
 	return cd_registry_manifest_put(dst, repo, NULL, m->d.media_type, m->body, m->len, NULL);
 }

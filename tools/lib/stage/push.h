@@ -20,7 +20,7 @@
  */
 #include <jv.h>
 
-#include "registry/registry.h"
+#include "registry/client.h"
 #include "registry/transfer.h"
 
 struct cd_push_opts {
@@ -46,17 +46,6 @@ struct cd_push_opts {
  * registry, and a new index over all arches (in artifact order) is pushed.
  */
 jv cd_push_record(jv rec, void *opts);
-
-/*
- * cd-promote, for one record.  Promotes records with "verified.ok" true
- * and no "error": copies pushed.repository@pushed.digest (read through
- * o->src, which must be that repository's registry) to
- * <o->dst_prefix>/<name> in o->dst and sets pushed.tags there.  Adds
- * "promoted": {"repository", "digest", "tags"}.  Records not verified
- * (verified.ok false, or no "verified") pass through untouched and are
- * named on stderr; records with "action":"skip" too.
- */
-jv cd_promote_record(jv rec, void *opts);
 
 /* The tags of a record for stamp, as a new jv array. Borrows rec. */
 jv cd_push_tags(jv rec, const char *stamp);

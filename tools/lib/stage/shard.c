@@ -6,7 +6,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
-#include "core/loop.h"
+#include "core/limits.h"
 #include "stage/shard.h"
 #include "core/banned.h"
 

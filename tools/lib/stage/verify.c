@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +10,15 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/limits.h"
+#include "core/oci.h"
 #include "core/ref.h"
+#include "image/disk.h"
 #include "image/layer-check.h"
-#include "net/http.h"
-#include "registry/registry.h"
+#include "registry/blob.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
+#include "stage/opts.h"
 #include "stage/verify.h"
 #include "vm/boot.h"
 #include "core/banned.h"
@@ -342,89 +346,43 @@ static int check_config(struct run *r, const struct want *w, const struct cd_des
 	return ret;
 }
 
-/* The blob download runs in a thread that feeds libarchive through a pipe. */
-struct pump {
-	struct cd_registry *reg;
-	const char *repo, *digest;
-	int fd;
-	long long bytes;
-	int ret;
-	char err[1024];
-};
-
-static size_t pump_write(const char *p, size_t n, void *ctx)
-{
-	struct pump *pu = ctx;
-	size_t left = n;
-	while (left) {
-		ssize_t w = write(pu->fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return 0;
-		p += w;
-		left -= (size_t)w;
-	}
-	pu->bytes += (long long)n;
-	return n;
-}
-
-static void *pump_run(void *arg)
-{
-	struct pump *pu = arg;
-	pu->ret = cd_registry_blob_get(pu->reg, pu->repo, pu->digest, pump_write, pu);
-	if (pu->ret < 0)
-		(void)cd_snprintf(pu->err, sizeof(pu->err), "%s", cd_errmsg());
-	close(pu->fd);
-	cd_http_thread_cleanup();
-	return NULL;
-}
-
 static const char *format_name(enum cd_disk_format f)
 {
 	return f == CD_DISK_QCOW2 ? "qcow2" : f == CD_DISK_RAW ? "raw" : "unknown";
 }
 
+/* The layer blob, streamed from the registry into the layer checker. */
 static int check_layer(struct run *r, const struct want *w, const struct cd_descriptor *d,
-		       const char *diff_id, int extract_fd, struct cd_cdcheck_result *res)
+		       const char *diff_id, int extract_fd, struct cd_layer_check *res)
 {
-	int fds[2];
-	pthread_t t;
-	struct pump pu = { .reg = r->reg, .repo = r->repo, .digest = d->digest, .fd = -1 };
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		add(r, "layer", w->arch, 0, "pipe: %s", strerror(errno));
+	struct cd_blob_pump pump;
+	struct cd_err why;
+	int fd;
+	if (cd_blob_pump_start(&pump, r->reg, r->repo, d->digest, &fd) < 0) {
+		add(r, "layer", w->arch, 0, "%s", cd_errmsg());
 		return -1;
 	}
-	pu.fd = fds[1];
-	if (pthread_create(&t, NULL, pump_run, &pu)) {
-		close(fds[0]);
-		close(fds[1]);
-		add(r, "layer", w->arch, 0, "cannot start the download thread");
-		return -1;
-	}
-	int cr = cd_cdcheck_layer(fds[0], layer_filter(d->media_type), extract_fd, res);
-	char why[1024];
-	(void)cd_snprintf(why, sizeof(why), "%s", cr < 0 ? cd_errmsg() : "");
-	pthread_join(t, NULL);
-	close(fds[0]);
+	int cr = cd_layer_check(fd, layer_filter(d->media_type), extract_fd, res);
+	cd_err_save(&why);
+	close(fd);
 	/* a blob that is not what its digest says makes the content moot */
-	if (pu.ret < 0)
-		add(r, "layer", w->arch, 0, "%s", pu.err);
-	else if (pu.bytes != d->size)
+	if (cd_blob_pump_finish(&pump) < 0)
+		add(r, "layer", w->arch, 0, "%s", cd_errmsg());
+	else if (pump.bytes != d->size)
 		add(r, "layer", w->arch, 0, "blob %s is %lld bytes, the manifest says %lld", d->digest,
-		    pu.bytes, d->size);
+		    pump.bytes, d->size);
 	else if (cr < 0)
-		add(r, "layer", w->arch, 0, "%s", why);
+		add(r, "layer", w->arch, 0, "%s", why.msg);
 	else if (strcmp(res->diff_id, diff_id))
 		add(r, "layer", w->arch, 0, "the uncompressed layer is %s, the config's diff_id says %s",
 		    res->diff_id, diff_id);
 	else {
 		char note[96] = "";
 		if (res->unchecked)
-			(void)cd_snprintf(note, sizeof(note), "; %lu qcow2 tables before the L1 table not checked",
-					  res->unchecked);
+			cd_snprintf_cut(note, sizeof(note), "; %lu qcow2 tables before the L1 table not checked",
+					res->unchecked);
 		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid 107%s",
-		    d->digest, pu.bytes, format_name(res->disk.format), (unsigned long long)res->disk_bytes,
+		    d->digest, pump.bytes, format_name(res->disk.format), (unsigned long long)res->disk_bytes,
 		    (unsigned long long)res->disk.virtual_size, note);
 		return 0;
 	}
@@ -446,7 +404,7 @@ static int make_workdir(struct run *r, const char *arch, char *dir, size_t len)
 }
 
 static void check_boot(struct run *r, const struct want *w, const char *disk,
-		       const struct cd_cdcheck_result *res, const char *dir)
+		       const struct cd_layer_check *res, const char *dir)
 {
 	struct cd_boot_opts bo = { .timeout = r->o->boot_timeout, .accel = r->o->accel, .workdir = dir };
 	char detail[1024] = "";
@@ -461,7 +419,7 @@ static void check_arch(struct run *r, const struct want *w, const struct cd_mani
 	struct cd_manifest own = { 0 };
 	const struct cd_manifest *m = top;
 	struct parsed_manifest pm;
-	struct cd_cdcheck_result res;
+	struct cd_layer_check res;
 	char dir[4096] = "", disk[4200] = "", diff_id[CD_DIGEST_MAX];
 	int fd = -1;
 
@@ -556,7 +514,7 @@ jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_fai
 		add(&r, "top", NULL, 0, "%s", ref.host ? "pushed.repository must name a repository only" : cd_errmsg());
 		goto out;
 	}
-	r.reg = cd_registry_new(ref.host, NULL);
+	r.reg = cd_opts_client(ref.host);
 	r.repo = ref.path;
 	if (!r.reg) {
 		add(&r, "top", NULL, 0, "%s", cd_errmsg());

@@ -15,7 +15,7 @@
  *   shasum    per arch: label shasum == the artifact's upstream checksum
  *   layer     per arch: the blob streamed, digest and size checked, the
  *             uncompressed tar's sha256 == the config's diff_id, and
- *             cdcheck.h's checks of its tar and disk
+ *             image/layer-check.h's checks of its tar and disk
  *   boot      per arch, with --boot: cd_boot_disk() of the disk (its
  *             detail names the accelerator and why it was chosen)
  * A check that cannot run because an earlier one failed is not listed.

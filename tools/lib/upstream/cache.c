@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "upstream/cache.h"
 #include "core/banned.h"
 
@@ -49,26 +50,6 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-/* Remove partial files that no running process holds (left by a killed run). */
-static void sweep(const char *tmpdir)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n < 5 || strcmp(e->d_name + n - 5, ".part"))
-			continue;
-		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-		close(fd);
-	}
-	closedir(d);
-}
 
 int cd_cache_open(struct cd_cache *c, const char *dir)
 {
@@ -81,8 +62,9 @@ int cd_cache_open(struct cd_cache *c, const char *dir)
 		if (r < 0)
 			return cd_adderr("cache");
 	}
+	/* partial files that no running process holds (left by a killed run) */
 	char *tmp = cd_xasprintf("%s/tmp", dir);
-	sweep(tmp);
+	cd_sweep_unlocked(tmp, "", ".part");
 	free(tmp);
 	return 0;
 }

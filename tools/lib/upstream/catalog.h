@@ -22,13 +22,22 @@
  * Each distinct program is compiled once at load (a jq syntax error names
  * the file) and shared; the $-variables are bound when it runs.
  *
- * Records come out in catalog order: files by file name, images in file
- * order (released images: stable newest first, then prereleases).
+ * Loading and checking a catalog is this module's; fetching the upstream
+ * files and making records is catalog-run.h's.
  */
 #include <stddef.h>
+#include <jq.h>
 #include <jv.h>
 
-struct cd_catalog_job;
+/* One upstream file to fetch and the program to run on it. */
+struct cd_catalog_job {
+	char *cdarch;   /* NULL for a "releases" job */
+	char *url;      /* the upstream file (template expanded) */
+	int json;       /* format "json"; else "checksums" */
+	jv vars;        /* $-variables of the program (owned) */
+	jq_state *jq;
+	size_t fetch;   /* index into the run's fetch table */
+};
 
 struct cd_catalog_image {
 	char *file;               /* catalog file it came from (messages) */
@@ -69,24 +78,13 @@ void cd_catalog_release(struct cd_catalog *c);
  */
 int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
 
-/*
- * Fetch every upstream file of the selected images in parallel (through
- * the mirror map), run the programs and call emit(record, ctx) for each
- * image in catalog order (emit consumes the record).  An image whose
- * upstream cannot be read or has no matching file becomes a record with
- * "error".  *failed counts those.  Returns 0, or -1 and cd_seterr() when a
- * focus matched nothing (then nothing was emitted).
- */
-int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
-			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed);
+/* For catalog-run.c, which fetches and runs what the catalog says. */
 
-/*
- * cd_catalog_discover without the network: every upstream file of the
- * selected images reads as body (len bytes), as if served with HTTP 200.
- * Fuzzers and tests call it (tests/fuzz/fuzz-catalog.c).
- */
-int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
-			     char **focus, size_t nfocus,
-			     void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed);
+/* The upstream arch entry for cdarch in ctx (borrowed): an object holding "arch"; jv_invalid() if none. */
+jv cd_catalog_arch(jv ctx, const char *cdarch);
+/* Split focus f ("name:version"): *nlen bytes of name, *ver.  -1 (cd_seterr) when malformed. */
+int cd_catalog_focus_parse(const char *f, size_t *nlen, const char **ver);
+/* Is name the nlen bytes of f? */
+int cd_catalog_focus_is(const char *name, const char *f, size_t nlen);
 
 #endif
