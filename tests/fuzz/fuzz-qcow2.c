@@ -5,6 +5,7 @@
  * the stream is cut: it runs once in one piece and once in pieces of a
  * size the last byte picks, and both must agree.
  */
+#include "core/limits.h"
 #include "image/disk.h"
 #include "fuzz.h"
 

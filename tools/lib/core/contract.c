@@ -1,10 +1,12 @@
 /* The record contract (tools/README.md "Record validation"): see contract.h. */
 #include <string.h>
 
+#include "core/arch.h"
 #include "core/buf.h"
 #include "core/contract.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/msg.h"
 #include "core/ref.h"
 #include "core/banned.h"
@@ -173,18 +175,6 @@ static int check_raw(const char *raw, size_t len)
 
 /* ---- the contract, part 2: the fields the stages read ---- */
 
-static const char *const known_arches[] = { "amd64", "arm64", "s390x" };
-#define NARCH (sizeof(known_arches) / sizeof(*known_arches))
-#define URL_MAX 8192
-
-static int arch_index(const char *a)
-{
-	for (size_t i = 0; i < NARCH; i++)
-		if (!strcmp(a, known_arches[i]))
-			return (int)i;
-	return -1;
-}
-
 static const char *kind_name(jv v)
 {
 	switch (jv_get_kind(v)) {
@@ -258,7 +248,7 @@ static int check_arch(jv v, const char *path)
 	const char *s = want_string(v, path);
 	if (!s)
 		return -1;
-	if (arch_index(s) < 0)
+	if (cd_arch_index(s) < 0)
 		return cd_seterr("%s: unknown architecture '%.40s' (amd64, arm64 or s390x)", path, s);
 	return 0;
 }
@@ -310,8 +300,8 @@ static int check_url(jv v, const char *path)
 	if (strncmp(s, "https://", 8) && strncmp(s, "http://", 7))
 		return cd_seterr("%s: not an http(s) URL", path);
 	size_t n = strlen(s);
-	if (n > URL_MAX)
-		return cd_seterr("%s: longer than %d bytes", path, URL_MAX);
+	if (n > CD_URL_MAX)
+		return cd_seterr("%s: longer than %d bytes", path, CD_URL_MAX);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
 			return cd_seterr("%s: holds a space, a control character or a non-ASCII byte", path);
@@ -359,7 +349,7 @@ static int check_artifact(jv a, int i, unsigned *seen)
 	snprintf(f, sizeof(f), "%s.arch", p);
 	int r = check_arch(arch, f);
 	if (!r) {
-		unsigned bit = 1u << arch_index(jv_string_value(arch));
+		unsigned bit = 1u << cd_arch_index(jv_string_value(arch));
 		if (*seen & bit)
 			r = cd_seterr("%s: '%s' twice", f, jv_string_value(arch));
 		*seen |= bit;
@@ -387,8 +377,8 @@ static int check_artifacts(jv v, const char *path)
 	int n = jv_array_length(jv_copy(v));
 	if (n == 0)
 		return cd_seterr("%s: empty", path);
-	if (n > (int)NARCH)
-		return cd_seterr("%s: %d artifacts, more than the %d architectures", path, n, (int)NARCH);
+	if (n > CD_NARCH)
+		return cd_seterr("%s: %d artifacts, more than the %d architectures", path, n, CD_NARCH);
 	unsigned seen = 0;
 	int r = 0;
 	jv_array_foreach(v, i, a) {
@@ -445,7 +435,7 @@ static int check_published(jv v, const char *path)
 	int r = 0;
 	jv_object_foreach(v, k, e) {
 		snprintf(p, sizeof(p), "%s.%.40s", path, jv_string_value(k));
-		if (!r && arch_index(jv_string_value(k)) < 0)
+		if (!r && cd_arch_index(jv_string_value(k)) < 0)
 			r = cd_seterr("%s: unknown architecture '%.40s' (amd64, arm64 or s390x)", path,
 				      jv_string_value(k));
 		if (!r && !(r = want_kind(e, JV_KIND_OBJECT, p, "an object"))) {

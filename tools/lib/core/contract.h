@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <jv.h>
 
-#define CD_RECORD_NAME_MAX 100
 
 /*
  * Does rec (borrowed) keep the record contract?  raw (len bytes, may be

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -96,4 +98,71 @@ void cd_sweep_unlocked(const char *dir, const char *prefix, const char *suffix)
 		close(fd);
 	}
 	closedir(d);
+}
+
+int cd_mkdirs(const char *path)
+{
+	char *p = cd_xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			cd_seterr("cannot create '%s': %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cd_seterr("cannot use '%s' as a folder", path);
+	return 0;
+}
+
+static int read_failed(struct cd_buf *b, unsigned flags, int fd)
+{
+	if ((flags & CD_READ_SECRET) && b->p)
+		OPENSSL_cleanse(b->p, b->len);
+	cd_buf_release(b);
+	close(fd);
+	return -1;
+}
+
+int cd_read_file(const char *path, size_t max, unsigned flags, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if ((flags & CD_READ_MISSING_OK) && (errno == ENOENT || errno == ENOTDIR))
+			return 0;
+		return cd_seterr("cannot open '%s': %s", path, strerror(errno));
+	}
+	struct cd_buf b;
+	char chunk[16384];
+	ssize_t n;
+	cd_buf_init(&b, max);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			read_failed(&b, flags, fd);
+			return cd_seterr("cannot read '%s': %s", path, strerror(e));
+		}
+		int r = cd_buf_add(&b, chunk, (size_t)n);
+		if (flags & CD_READ_SECRET)
+			OPENSSL_cleanse(chunk, (size_t)n);
+		if (r < 0) {
+			read_failed(&b, flags, fd);
+			cd_seterr("'%s' is larger than %zu bytes", path, max);
+			return -2;
+		}
+	}
+	close(fd);
+	*text = cd_buf_detach(&b, len);
+	return 1;
 }

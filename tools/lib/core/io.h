@@ -19,6 +19,21 @@ int cd_send_all(int fd, const void *p, size_t n) __attribute__((warn_unused_resu
  * included).
  */
 int cd_write_file(const char *path, const void *p, size_t n);
+enum cd_read_flags {
+	CD_READ_MISSING_OK = 1 << 0,  /* a file that does not exist is no error: 0 */
+	CD_READ_SECRET = 1 << 1,      /* it holds a secret: wipe every copy left behind on failure */
+};
+/*
+ * Read the whole file at path, at most max bytes, into *text (NUL-
+ * terminated; the caller frees it, and wipes it first for a secret) and
+ * *len.  1 when read; 0 when absent and CD_READ_MISSING_OK; -1 and
+ * cd_seterr() when it cannot be opened or read ("cannot open '<path>':
+ * <why>"); -2 and cd_seterr() when it is larger than max ("'<path>' is
+ * larger than <max> bytes").
+ */
+int cd_read_file(const char *path, size_t max, unsigned flags, char **text, size_t *len);
+/* mkdir -p path (mode 0755): 0 when it is a folder then, else -1 and cd_seterr(). */
+int cd_mkdirs(const char *path);
 /* Remove path and everything below it (best effort: what cannot go stays). */
 void cd_remove_tree(const char *path);
 

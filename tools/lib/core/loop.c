@@ -168,7 +168,7 @@ struct pool {
 	unsigned long next;     /* next for a worker to take */
 	int closing;
 	int abandon;            /* stdout failed: run nothing more, write nothing more */
-	char *write_error;
+	struct cd_err write_error; /* why, once abandon is set */
 	cd_pool_fn fn;
 	void *ctx;
 };
@@ -291,16 +291,15 @@ static void drain(struct pool *p, struct cd_pool_stats *st, int wait_all)
 			count(st, it->failed, it->invalid);
 			bad = put(it->out ? it->out : it->in, it->report) < 0;
 		}
-		char *err = bad ? cd_xstrdup(cd_errmsg()) : NULL;
+		if (bad)
+			cd_err_save(&p->write_error);
 		pthread_mutex_lock(&p->mu);
 		free(it->in);
 		free(it->out);
 		free(it->report);
 		memset(it, 0, sizeof(*it)); /* FREE, under the lock: workers scan the states */
-		if (bad) {
+		if (bad)
 			p->abandon = 1;
-			p->write_error = err;
-		}
 		p->head++;
 	}
 }
@@ -346,11 +345,17 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.work, NULL);
 	pthread_cond_init(&p.finished, NULL);
-	for (int i = 0; i < workers; i++)
-		if (pthread_create(&th[i], NULL, worker, &p)) {
-			cd_error("cannot start worker thread");
-			exit(CD_EXIT_FAIL);
-		}
+	int started = 0;
+	while (started < workers && pthread_create(&th[started], NULL, worker, &p) == 0)
+		started++;
+	if (!started) { /* no thread to be had: the records are still run, one at a time */
+		pthread_mutex_destroy(&p.mu);
+		pthread_cond_destroy(&p.work);
+		pthread_cond_destroy(&p.finished);
+		free(p.ring);
+		free(th);
+		return run_inline(r, flags, fn, ctx, st);
+	}
 
 	jv rec;
 	int got;
@@ -386,16 +391,15 @@ int cd_pool_run(struct cd_reader *r, int workers, unsigned flags,
 	pthread_cond_broadcast(&p.work);
 	drain(&p, st, 1);
 	pthread_mutex_unlock(&p.mu);
-	for (int i = 0; i < workers; i++)
+	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.work);
 	pthread_cond_destroy(&p.finished);
 	free(p.ring);
 	free(th);
-	if (p.write_error) {
-		cd_seterr("%s", p.write_error);
-		free(p.write_error);
+	if (p.abandon) {
+		cd_err_raise(&p.write_error);
 		return -1;
 	}
 	return got;

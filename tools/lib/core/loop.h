@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <jv.h>
 
-#define CD_RECORD_MAX (4u << 20)
 
 struct cd_reader {
 	FILE *fp;

@@ -215,6 +215,11 @@ int cd_ref_parse(struct cd_ref *ref, const char *s)
 	return 0;
 }
 
+char *cd_ref_join(const char *prefix, const char *name)
+{
+	return *prefix ? cd_xasprintf("%s/%s", prefix, name) : cd_xstrdup(name);
+}
+
 char *cd_ref_format(const struct cd_ref *ref)
 {
 	return cd_xasprintf("%s/%s%s%s%s%s", ref->host, ref->path,

@@ -44,6 +44,8 @@ void cd_ref_release(struct cd_ref *ref);
  */
 char *cd_ref_redact(const char *s);
 
+/* "<prefix>/<name>", or name when prefix is "": a repository under a prefix.  Caller frees. */
+char *cd_ref_join(const char *prefix, const char *name);
 /* "host/path[:tag][@digest]"; caller frees. */
 char *cd_ref_format(const struct cd_ref *ref);
 

@@ -3,6 +3,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "image/disk.h"
 #include "core/banned.h"
 

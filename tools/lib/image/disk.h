@@ -12,10 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest virtual size we believe in: 16 TiB. */
-#define CD_DISK_MAX_VSIZE (16ULL << 40)
-/* The L2 tables a scan keeps in flight at most, in bytes. */
-#define CD_QCOW2_MAX_TABLES (64u << 20)
 
 enum cd_disk_format { CD_DISK_UNKNOWN, CD_DISK_QCOW2, CD_DISK_RAW };
 

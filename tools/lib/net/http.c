@@ -10,14 +10,13 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/msg.h"
 #include "core/url.h"
 #include "net/http.h"
 #include "net/mirror.h"
 #include "core/banned.h"
 
-#define DEFAULT_MAX_BODY (16u << 20)
-#define MAX_HEADERS (64u << 10)
 
 struct cd_http_config cd_http_cfg = {
 	.connect_timeout = 15,
@@ -86,8 +85,8 @@ void cd_http_req_init(struct cd_http_req *r, const char *url)
 	memset(r, 0, sizeof(*r));
 	r->url = url;
 	r->read_len = -1;
-	cd_buf_init(&r->body, DEFAULT_MAX_BODY);
-	cd_buf_init(&r->hdrs, MAX_HEADERS);
+	cd_buf_init(&r->body, CD_HTTP_BODY_MAX);
+	cd_buf_init(&r->hdrs, CD_HTTP_HEADERS_MAX);
 }
 
 void cd_http_req_release(struct cd_http_req *r)
@@ -238,7 +237,7 @@ static int setup_easy(struct cd_http_req *r)
 	}
 	if (r->headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	size_t max = r->write_fn ? 0 : (r->max_body ? r->max_body : DEFAULT_MAX_BODY);
+	size_t max = r->write_fn ? 0 : (r->max_body ? r->max_body : CD_HTTP_BODY_MAX);
 	r->body.max = r->write_fn ? 0 : max;
 	/* A HEAD has no body: its Content-Length (a 512 MiB blob's) is no reason to refuse it. */
 	if (max && !(r->flags & CD_HTTP_HEAD))

@@ -30,9 +30,7 @@
 #include "core/buf.h"
 
 #define CD_HTTP_STALL_RATE 1024L     /* bytes/s: slower than this for timeout s is a stall */
-#define CD_HTTP_DEADLINE_FACTOR 4L   /* a small request's deadline: this many times timeout */
-#define CD_HTTP_HEADER_MAX 8192      /* bytes of a header value read (Location, Link, ...) */
-
+#define CD_HTTP_DEADLINE_FACTOR 4L   
 struct cd_http_config {
 	long connect_timeout;   /* seconds */
 	long timeout;           /* seconds of stall before giving up (1..86400) */

@@ -10,11 +10,11 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/io.h"
+#include "core/limits.h"
 #include "registry/auth.h"
 #include "core/banned.h"
 
-#define AUTHFILE_MAX (1u << 20)
-#define CHALLENGE_VALUE_MAX 4096
 
 static void wipe_free(char *s)
 {
@@ -221,51 +221,13 @@ int cd_authfile_parse(const char *text, size_t len, const char *file,
 	return ret;
 }
 
-/* Read a whole small file; 1 read, 0 absent (when missing_ok), -1 error. */
-static int read_small_file(const char *path, int missing_ok, char **text, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (missing_ok && (errno == ENOENT || errno == ENOTDIR))
-			return 0;
-		return cd_seterr("cannot open '%s': %s", path, strerror(errno));
-	}
-	struct cd_buf b;
-	cd_buf_init(&b, AUTHFILE_MAX);
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (cd_buf_add(&b, chunk, (size_t)n) < 0) {
-			OPENSSL_cleanse(chunk, sizeof(chunk));
-			OPENSSL_cleanse(b.p, b.len);
-			cd_buf_release(&b);
-			close(fd);
-			return cd_seterr("'%s' is larger than 1 MiB", path);
-		}
-	}
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	int err = n < 0 ? errno : 0;
-	close(fd);
-	if (err) {
-		OPENSSL_cleanse(b.p, b.len);
-		cd_buf_release(&b);
-		return cd_seterr("cannot read '%s': %s", path, strerror(err));
-	}
-	*text = cd_buf_detach(&b, len);
-	if (!*text) {
-		*text = cd_xstrdup("");
-		*len = 0;
-	}
-	return 1;
-}
-
 static int try_file(struct cd_creds *c, const char *host, const char *path, int missing_ok)
 {
 	char *text;
 	size_t len;
-	int r = read_small_file(path, missing_ok, &text, &len);
+	int r = cd_read_file(path, CD_AUTHFILE_MAX, CD_READ_SECRET | (missing_ok ? CD_READ_MISSING_OK : 0), &text, &len);
 	if (r <= 0)
-		return r;
+		return r < 0 ? -1 : 0;
 	r = cd_authfile_parse(text, len, path, host, c);
 	OPENSSL_cleanse(text, len);
 	free(text);
@@ -351,7 +313,7 @@ int cd_challenge_parse(struct cd_challenge *c, const char *value)
 		return challenge_bad(c, "junk after the scheme");
 	p = skip_ws(p);
 	struct cd_buf v;
-	cd_buf_init(&v, CHALLENGE_VALUE_MAX);
+	cd_buf_init(&v, CD_CHALLENGE_VALUE_MAX);
 	while (*p) {
 		const char *k = p;
 		while (is_tchar(*p))

@@ -11,7 +11,6 @@
 #include "registry/tags.h"
 #include "core/banned.h"
 
-#define LINK_MAX 8192
 
 /* The strings of a tag list page (body), appended to *all; -1 when it is no tag list. */
 static int add_page(const struct cd_http_req *q, jv *all, int *n)
@@ -126,7 +125,7 @@ int cd_registry_link_next(const char *link, const char *base_url, char **next)
 {
 	const char *p = link;
 	*next = NULL;
-	if (strlen(link) > LINK_MAX)
+	if (strlen(link) > CD_LINK_MAX)
 		return cd_seterr("Link header too long");
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')

@@ -241,7 +241,6 @@ int cd_xfer_manifest_blobs(const char *body, size_t len, struct cd_xfer_blob *ou
 	return r;
 }
 
-#define MAX_BLOBS 64
 
 int cd_xfer_image(struct cd_registry *dst, const char *repo, struct cd_registry *src,
 		  const char *src_repo, const char *digest, const char *mount_from,
@@ -253,13 +252,13 @@ int cd_xfer_image(struct cd_registry *dst, const char *repo, struct cd_registry 
 	if (cd_errkind() != CD_ERR_NOT_FOUND)
 		return -1;
 	struct cd_manifest m = { 0 };
-	struct cd_xfer_blob b[MAX_BLOBS];
+	struct cd_xfer_blob b[CD_MANIFEST_BLOBS_MAX];
 	size_t n;
 	int r = cd_registry_manifest_get(src, src_repo, digest, &m);
 	if (!r && cd_manifest_is_index(m.media_type))
 		r = cd_seterr("%s@%s is an index, not an image manifest", src_repo, digest);
 	if (!r)
-		r = cd_xfer_manifest_blobs(m.body, m.len, b, MAX_BLOBS, &n);
+		r = cd_xfer_manifest_blobs(m.body, m.len, b, CD_MANIFEST_BLOBS_MAX, &n);
 	for (size_t i = 0; !r && i < n; i++) {
 		b[i].src = src;
 		b[i].src_repo = src_repo;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +8,11 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "core/arch.h"
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/json.h"
 #include "core/progress.h"
 #include "core/record.h"
@@ -21,7 +24,6 @@
 #include "upstream/download.h"
 #include "core/banned.h"
 
-#define MAX_ARCHES 16
 
 /* One artifact of the record; strings borrowed from the record. */
 struct art {
@@ -82,8 +84,8 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total)
 		if (r)
 			continue;
 		(*total)++;
-		if (n >= MAX_ARCHES)
-			r = cd_seterr("more than %d artifacts", MAX_ARCHES);
+		if (n >= CD_NARCH)
+			r = cd_seterr("more than %d artifacts", CD_NARCH);
 		else if (wanted(changed, t.arch))
 			out[n++] = t;
 	}
@@ -193,8 +195,8 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 {
 	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
 	char *id = cd_record_id(rec);
-	struct cd_download dl[MAX_ARCHES];
-	struct cd_image_arch img[MAX_ARCHES];
+	struct cd_download dl[CD_NARCH];
+	struct cd_image_arch img[CD_NARCH];
 	struct cd_layout l;
 	char digest[CD_DIGEST_MAX];
 	int r = 0;
@@ -280,7 +282,7 @@ jv cd_build_record(jv rec, void *opts)
 		return rec;
 	/* The record loop checked action, name and version (cd_record_check): fit for a folder name. */
 	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
-	struct art a[MAX_ARCHES];
+	struct art a[CD_NARCH];
 	const char *arch = NULL;
 	int total, n = read_artifacts(rec, arts, a, &total);
 	jv fields = jv_invalid();
@@ -295,4 +297,58 @@ jv cd_build_record(jv rec, void *opts)
 	}
 	jv_free(arts);
 	return merge(rec, fields);
+}
+
+int cd_build_compression_known(const char *name)
+{
+	enum cd_compression c;
+	return cd_compression_parse(name, &c) == 0;
+}
+
+int cd_build_open(struct cd_build_run *b, const struct cd_build_cli *cli)
+{
+	struct cd_build_opts *o = &b->o;
+	char abs[PATH_MAX], *dir = NULL;
+	memset(b, 0, sizeof(*b));
+	o->layer.comp = CD_COMP_GZIP;
+	if (cli->compression && cd_compression_parse(cli->compression, &o->layer.comp) < 0)
+		return cd_seterr("invalid value '%s' for --compression: expected gzip, zstd or none", cli->compression);
+	o->image.oci = cli->oci;
+	if (o->layer.comp == CD_COMP_ZSTD && !o->image.oci)
+		return cd_seterr("--compression zstd needs --oci (Docker schema 2 has no zstd layers)");
+	o->image.comp = o->layer.comp;
+	o->image.created = cd_build_source_date_epoch();
+	if (o->image.created == -2)
+		return -1;
+	o->layer.mtime = o->image.created > 0 ? o->image.created : 0;
+	if (!cli->cache && !(dir = cd_cache_default_dir()))
+		return cd_seterr("no --cache given and neither XDG_CACHE_HOME nor HOME is set");
+	int r = cd_cache_open(&b->cache, cli->cache ? cli->cache : dir);
+	free(dir);
+	if (r < 0)
+		return -1;
+	if (cd_mkdirs(cli->output) < 0)
+		return -1;
+	if (!realpath(cli->output, abs))
+		return cd_seterr("cannot use '%s': %s", cli->output, strerror(errno));
+	b->output = cd_xstrdup(abs);
+	cd_layout_sweep(b->output);
+	o->output = b->output;
+	o->cache = &b->cache;
+	return 0;
+}
+
+void cd_build_close(struct cd_build_run *b)
+{
+	long long bytes;
+	long files;
+	char h[32];
+	if (b->cache.dir) {
+		cd_cache_usage(&b->cache, &bytes, &files);
+		cd_progress_human(bytes, h, sizeof(h));
+		cd_progress_note("cache '%s': %s in %ld file%s", b->cache.dir, h, files, files == 1 ? "" : "s");
+	}
+	cd_cache_release(&b->cache);
+	free(b->output);
+	b->output = NULL;
 }

@@ -34,6 +34,34 @@ struct cd_build_opts {
 /* Consumes rec; returns the record to write (with "error" on failure). */
 jv cd_build_record(jv rec, void *opts);
 
+/* --- cd-build's run ----------------------------------------------------------- */
+
+/* The command line's choices, as given. */
+struct cd_build_cli {
+	const char *output;        /* folder of the layouts (made with its parents) */
+	const char *cache;         /* NULL: cd_cache_default_dir() */
+	const char *compression;   /* NULL: gzip */
+	int oci;
+};
+
+struct cd_build_run {
+	struct cd_build_opts o;
+	struct cd_cache cache;
+	char *output;              /* absolute */
+};
+
+/* Is name a layer compression cd-build writes ("gzip", "zstd", "none")? */
+int cd_build_compression_known(const char *name);
+/*
+ * Make b from cli and the environment (SOURCE_DATE_EPOCH): open the cache,
+ * make the output folder, sweep the layouts of killed runs out of it.
+ * -1 and cd_seterr() when a choice cannot be used: a usage error for the
+ * caller to say.
+ */
+int cd_build_open(struct cd_build_run *b, const struct cd_build_cli *cli);
+/* Say how much the cache holds, and free b. */
+void cd_build_close(struct cd_build_run *b);
+
 /* SOURCE_DATE_EPOCH: -1 when unset, -2 (cd_seterr) when malformed, else its value. */
 long long cd_build_source_date_epoch(void);
 

@@ -1,15 +1,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/msg.h"
 #include "core/record.h"
+#include "core/ref.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/platform.h"
 #include "stage/current.h"
+#include "stage/opts.h"
 #include "core/banned.h"
 
 jv cd_current_shasum(jv config)
@@ -46,7 +47,7 @@ jv cd_current_read(struct cd_registry *reg, const char *prefix, jv rec)
 	/* The record loop checked name (a path component), version (a tag) and the arches. */
 	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
 	jv arches = record_arches(rec);
-	char *repo = *prefix ? cd_xasprintf("%s/%s", prefix, name) : cd_xstrdup(name);
+	char *repo = cd_ref_join(prefix, name);
 	jv pub = jv_object();
 	struct cd_manifest top;
 	if (cd_registry_manifest_get(reg, repo, version, &top) < 0) {
@@ -91,4 +92,23 @@ jv cd_current_read(struct cd_registry *reg, const char *prefix, jv rec)
 	free(repo);
 	jv_free(arches);
 	return rec;
+}
+
+void cd_current_open(struct cd_current *c, const char *source)
+{
+	c->reg = cd_opts_registry(source, NULL, &c->prefix);
+}
+
+jv cd_current_record(jv rec, void *current)
+{
+	struct cd_current *c = current;
+	return cd_current_read(c->reg, c->prefix, rec);
+}
+
+void cd_current_close(struct cd_current *c)
+{
+	cd_registry_free(c->reg);
+	free(c->prefix);
+	c->reg = NULL;
+	c->prefix = NULL;
 }

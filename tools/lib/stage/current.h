@@ -21,6 +21,21 @@
  */
 jv cd_current_read(struct cd_registry *reg, const char *prefix, jv rec);
 
+/* cd-current's run: the source registry and the repository prefix under it. */
+struct cd_current {
+	struct cd_registry *reg;
+	char *prefix;
+};
+/*
+ * Open the registry source names (a --source-registry value): exits as
+ * option parsing does (cd_opts_registry) when it is malformed or its
+ * credentials cannot be read.
+ */
+void cd_current_open(struct cd_current *c, const char *source);
+/* A cd_pool_fn over a struct cd_current: cd_current_read() of its registry. */
+jv cd_current_record(jv rec, void *current);
+void cd_current_close(struct cd_current *c);
+
 /*
  * The "shasum" label of an image config (borrowed; any JSON value, even
  * jv_invalid()), as a new string, or null when it has none.  Fuzzers and

@@ -93,6 +93,9 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 	case CD_OPT_TIMEOUT:
 		cd_http_cfg.timeout = cd_opt_long("timeout", arg, 1, 86400);
 		return 1;
+	case CD_OPT_NET_TIMEOUT:
+		cd_http_cfg.timeout = cd_opt_long("net-timeout", arg, 1, 86400);
+		return 1;
 	case CD_OPT_CONNECT_TIMEOUT:
 		cd_http_cfg.connect_timeout = cd_opt_long("connect-timeout", arg, 1, 3600);
 		return 1;
@@ -115,23 +118,6 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 		return 1;
 	case CD_OPT_AUTHFILE:
 		cd_opts.authfile = arg;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-int cd_opts_xfer(int opt, const char *arg, int *dry_run, long long *chunk_size, int *parallel)
-{
-	switch (opt) {
-	case CD_OPT_DRY_RUN:
-		*dry_run = arg ? cd_opt_bool("dry-run", arg) : 1;
-		return 1;
-	case CD_OPT_CHUNK_SIZE:
-		*chunk_size = cd_opt_long("chunk-size", arg, 1, 1L << 40);
-		return 1;
-	case CD_OPT_PARALLEL:
-		*parallel = (int)cd_opt_long("parallel", arg, 1, 16);
 		return 1;
 	default:
 		return 0;

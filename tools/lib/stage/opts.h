@@ -20,6 +20,7 @@ enum cd_opt {
 	CD_OPT_MIRROR,
 	CD_OPT_RETRIES,
 	CD_OPT_TIMEOUT,
+	CD_OPT_NET_TIMEOUT,       /* cd-verify's --net-timeout: its --timeout is the boot's, as medius's */
 	CD_OPT_CONNECT_TIMEOUT,
 	CD_OPT_CA_FILE,
 	CD_OPT_INSECURE,
@@ -29,6 +30,8 @@ enum cd_opt {
 	CD_OPT_DRY_RUN,
 	CD_OPT_CHUNK_SIZE,
 	CD_OPT_PARALLEL,
+	CD_OPT_TARGET_REGISTRY,
+	CD_OPT_SOURCE_REGISTRY,
 	CD_OPT_TOOL = 0x200, /* tools number their own options from here */
 };
 
@@ -54,7 +57,7 @@ enum cd_opt {
 	{ "creds", required_argument, NULL, CD_OPT_CREDS },              \
 	{ "authfile", required_argument, NULL, CD_OPT_AUTHFILE }
 
-/* Tools that write to a registry (cd-push, cd-promote): cd_opts_xfer(). */
+/* Tools that write to a registry (cd-push, cd-promote): publish.h. */
 #define CD_OPTS_XFER                                                       \
 	{ "dry-run", optional_argument, NULL, CD_OPT_DRY_RUN },            \
 	{ "chunk-size", required_argument, NULL, CD_OPT_CHUNK_SIZE },      \
@@ -126,11 +129,6 @@ const char *cd_opts_creds_for(const char *host);
  * it.  --help calls usage(0); --version prints and exits; bad values exit 2.
  */
 int cd_opts_common(int opt, const char *arg, void (*usage)(int status));
-/*
- * Handle a CD_OPTS_XFER option into the caller's settings: 1 when it was
- * one, 0 otherwise; bad values exit 2.
- */
-int cd_opts_xfer(int opt, const char *arg, int *dry_run, long long *chunk_size, int *parallel);
 /* After option parsing: read CD_MIRRORS, initialise libcurl. */
 void cd_opts_finish(void);
 void cd_opts_release(void);

@@ -12,11 +12,11 @@
 #include "registry/manifest.h"
 #include "registry/transfer.h"
 #include "stage/promote.h"
-#include "stage/push.h"
+#include "stage/publish.h"
 #include "core/banned.h"
 
 /* Copy the image src_repo@top (an index and its images, or one image) to repo. */
-static int copy_image(const struct cd_push_opts *o, const char *repo, const char *src_repo,
+static int copy_image(const struct cd_publish *o, const char *repo, const char *src_repo,
 		      const char *digest, jv tags)
 {
 	const char *mount = o->src == o->dst ? src_repo : NULL;
@@ -86,7 +86,7 @@ static int not_a_repository(const char *where)
 	return -1;
 }
 
-static int promote(const struct cd_push_opts *o, jv rec, const char *id, jv *promoted)
+static int promote(const struct cd_publish *o, jv rec, const char *id, jv *promoted)
 {
 	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
 	const char *where = jv_get_kind(pushed) == JV_KIND_OBJECT ? cd_jv_str(pushed, "repository") : NULL;
@@ -106,7 +106,7 @@ static int promote(const struct cd_push_opts *o, jv rec, const char *id, jv *pro
 	else if (!jv_is_valid(tags = pushed_tags(pushed)))
 		r = -1;
 	if (!r) {
-		repo = *o->dst_prefix ? cd_xasprintf("%s/%s", o->dst_prefix, name) : cd_xstrdup(name);
+		repo = cd_ref_join(o->dst_prefix, name);
 		if (!cd_ref_valid_path(repo))
 			r = cd_seterr("invalid repository name '%s'", repo);
 	}
@@ -129,7 +129,7 @@ static int promote(const struct cd_push_opts *o, jv rec, const char *id, jv *pro
 
 jv cd_promote_record(jv rec, void *arg)
 {
-	const struct cd_push_opts *o = arg;
+	const struct cd_publish *o = arg;
 	const char *action = cd_jv_str(rec, "action");
 	if (action && !strcmp(action, "skip"))
 		return rec;

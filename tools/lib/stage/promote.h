@@ -3,11 +3,10 @@
 /*
  * Promoting images: the work of cd-promote, a verified image copied from
  * one registry into another (registry/transfer.h moves the blobs), its
- * tags set there last.  Options, order and dry run as push.h says.
+ * tags set there last.  Order and dry run as publish.h says.
  */
 #include <jv.h>
 
-#include "stage/push.h"
 
 /*
  * cd-promote, for one record.  Promotes records with "verified.ok" true
@@ -18,6 +17,6 @@
  * (verified.ok false, or no "verified") pass through untouched and are
  * named on stderr; records with "action":"skip" too.
  */
-jv cd_promote_record(jv rec, void *opts);
+jv cd_promote_record(jv rec, void *publish);
 
 #endif

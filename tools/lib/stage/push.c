@@ -4,9 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/arch.h"
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/json.h"
 #include "core/limits.h"
 #include "core/msg.h"
@@ -15,12 +17,11 @@
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/transfer.h"
+#include "stage/publish.h"
 #include "stage/push.h"
 #include "core/banned.h"
 
-#define MAX_ARCHES 16
-#define MAX_BLOBS (MAX_ARCHES * 8)
-#define INDEX_JSON_MAX (1u << 20)
+#define IMAGE_BLOBS (CD_NARCH * CD_MANIFEST_BLOBS_MAX) /* of all the manifests of an image */
 
 void cd_push_stamp(long long t, char out[11])
 {
@@ -68,33 +69,6 @@ jv cd_push_tags(jv rec, const char *stamp)
 
 /* --- reading the layout --------------------------------------------------------------------- */
 
-static int read_file(const char *path, size_t max, char **body, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct cd_buf b;
-	char tmp[65536];
-	size_t k;
-	if (!f)
-		return cd_seterr("cannot open '%s': %s", path, strerror(errno));
-	cd_buf_init(&b, max);
-	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-		if (cd_buf_add(&b, tmp, k) < 0) {
-			fclose(f);
-			cd_buf_release(&b);
-			return cd_seterr("'%s' is larger than %zu bytes", path, max);
-		}
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		cd_buf_release(&b);
-		return cd_seterr("cannot read '%s'", path);
-	}
-	*len = b.len;
-	*body = cd_buf_detach(&b, NULL);
-	return 0;
-}
-
 struct manifest {
 	struct cd_descriptor d;
 	char arch[32];
@@ -107,13 +81,13 @@ struct image {
 	char *repo;                      /* <org>/<name> */
 	char *src_repo;                  /* <src org>/<name> */
 	struct manifest top;
-	struct manifest child[MAX_ARCHES];
+	struct manifest child[CD_NARCH];
 	size_t nchild;
-	struct cd_xfer_blob blob[MAX_BLOBS];
-	char *file[MAX_BLOBS];
+	struct cd_xfer_blob blob[IMAGE_BLOBS];
+	char *file[IMAGE_BLOBS];
 	size_t nblob;
-	const char *reuse[MAX_ARCHES];   /* arches taken from what is published */
-	const char *reuse_digest[MAX_ARCHES];
+	const char *reuse[CD_NARCH];   /* arches taken from what is published */
+	const char *reuse_digest[CD_NARCH];
 	size_t nreuse;
 };
 
@@ -133,7 +107,7 @@ static int load_manifest(const char *layout, const struct cd_descriptor *d, stru
 	if (!path)
 		return -1;
 	m->d = *d;
-	int r = read_file(path, CD_MANIFEST_MAX, &m->body, &m->len);
+	int r = cd_read_file(path, CD_MANIFEST_MAX, 0, &m->body, &m->len) < 0 ? -1 : 0;
 	if (!r && cd_digest_check(d->digest, m->body, m->len) != 1)
 		r = cd_seterr("'%s' does not match its digest", path);
 	free(path);
@@ -154,9 +128,9 @@ static int get_desc(jv d, struct cd_descriptor *out)
 
 static int add_blobs(struct image *im, const struct manifest *m)
 {
-	struct cd_xfer_blob b[MAX_BLOBS];
+	struct cd_xfer_blob b[CD_MANIFEST_BLOBS_MAX];
 	size_t n;
-	if (cd_xfer_manifest_blobs(m->body, m->len, b, MAX_BLOBS, &n) < 0)
+	if (cd_xfer_manifest_blobs(m->body, m->len, b, CD_MANIFEST_BLOBS_MAX, &n) < 0)
 		return cd_adderr("manifest %.19s...", m->d.digest);
 	for (size_t i = 0; i < n; i++) {
 		int dup = 0;
@@ -164,8 +138,8 @@ static int add_blobs(struct image *im, const struct manifest *m)
 			dup = !strcmp(im->blob[j].digest, b[i].digest);
 		if (dup)
 			continue;
-		if (im->nblob >= MAX_BLOBS)
-			return cd_seterr("more than %d blobs", MAX_BLOBS);
+		if (im->nblob >= IMAGE_BLOBS)
+			return cd_seterr("more than %d blobs", IMAGE_BLOBS);
 		im->file[im->nblob] = blob_path(im->layout, b[i].digest);
 		if (!im->file[im->nblob])
 			return -1;
@@ -192,8 +166,8 @@ static int load_children(struct image *im)
 		struct manifest *m = &im->child[im->nchild];
 		if (r)
 			;
-		else if (im->nchild >= MAX_ARCHES)
-			r = cd_seterr("more than %d manifests in the index", MAX_ARCHES);
+		else if (im->nchild >= CD_NARCH)
+			r = cd_seterr("more than %d manifests in the index", CD_NARCH);
 		else if (!arch || cd_snprintf(m->arch, sizeof(m->arch), "%s", arch) < 0)
 			r = cd_seterr("index entry %d has no platform architecture", i);
 		else if (!(r = get_desc(d, &m->d)) && !(r = load_manifest(im->layout, &m->d, m)))
@@ -212,7 +186,7 @@ static int load_layout(struct image *im)
 {
 	char *path = cd_xasprintf("%s/index.json", im->layout), *body = NULL;
 	size_t len;
-	int r = read_file(path, INDEX_JSON_MAX, &body, &len);
+	int r = cd_read_file(path, CD_INDEX_JSON_MAX, 0, &body, &len) < 0 ? -1 : 0;
 	free(path);
 	if (r < 0)
 		return -1;
@@ -273,7 +247,7 @@ static int find_reused(struct image *im, jv rec)
 				const char *dg = jv_get_kind(p) == JV_KIND_OBJECT ? cd_jv_str(p, "digest") : NULL;
 				if (!dg)
 					r = cd_seterr("%s is neither built nor published", arch);
-				else if (im->nreuse >= MAX_ARCHES)
+				else if (im->nreuse >= CD_NARCH)
 					r = cd_seterr("too many architectures");
 				else {
 					/* rec keeps these strings alive */
@@ -349,9 +323,9 @@ static int compose_index(struct image *im, jv rec, const struct cd_descriptor *r
 	return 0;
 }
 
-static int push_image(const struct cd_push_opts *o, struct image *im, jv rec, jv tags)
+static int push_image(const struct cd_publish *o, struct image *im, jv rec, jv tags)
 {
-	struct cd_registry *src = o->src ? o->src : o->dst;
+	struct cd_registry *src = o->src;
 	const char *mount = src == o->dst ? im->src_repo : NULL;
 	for (size_t i = 0; i < im->nblob; i++)
 		im->blob[i].mount_from = mount;
@@ -360,7 +334,7 @@ static int push_image(const struct cd_push_opts *o, struct image *im, jv rec, jv
 	for (size_t i = 0; i < im->nchild; i++)
 		if (put_manifest(o->dst, im->repo, &im->child[i]) < 0)
 			return cd_adderr("manifest %s", im->child[i].arch);
-	struct cd_descriptor reused[MAX_ARCHES];
+	struct cd_descriptor reused[CD_NARCH];
 	for (size_t i = 0; i < im->nreuse; i++)
 		if (cd_xfer_image(o->dst, im->repo, src, im->src_repo, im->reuse_digest[i], mount,
 				  &o->xfer, &reused[i]) < 0)
@@ -379,7 +353,7 @@ static int push_image(const struct cd_push_opts *o, struct image *im, jv rec, jv
 	return r;
 }
 
-static void say_plan(const struct cd_push_opts *o, const struct image *im, const char *id, jv tags)
+static void say_plan(const struct cd_publish *o, const struct image *im, const char *id, jv tags)
 {
 	long long bytes = 0;
 	for (size_t i = 0; i < im->nblob; i++)
@@ -402,7 +376,7 @@ static void say_plan(const struct cd_push_opts *o, const struct image *im, const
 
 jv cd_push_record(jv rec, void *arg)
 {
-	const struct cd_push_opts *o = arg;
+	const struct cd_publish *o = arg;
 	const char *action = cd_jv_str(rec, "action");
 	if (action && !strcmp(action, "skip"))
 		return rec;
@@ -412,8 +386,8 @@ jv cd_push_record(jv rec, void *arg)
 	struct image im;
 	memset(&im, 0, sizeof(im));
 	im.layout = layout;
-	im.repo = *o->dst_prefix ? cd_xasprintf("%s/%s", o->dst_prefix, name) : cd_xstrdup(name);
-	im.src_repo = o->src_prefix && *o->src_prefix ? cd_xasprintf("%s/%s", o->src_prefix, name) : cd_xstrdup(name);
+	im.repo = cd_ref_join(o->dst_prefix, name);
+	im.src_repo = cd_ref_join(o->src_prefix, name);
 	char *id = cd_record_id(rec);
 	jv tags = cd_push_tags(rec, o->stamp);
 	int r = 0;

@@ -6,12 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/arch.h"
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "core/msg.h"
 #include "core/oci.h"
+#include "core/record.h"
 #include "core/ref.h"
 #include "image/disk.h"
 #include "image/layer-check.h"
@@ -23,7 +26,6 @@
 #include "vm/boot.h"
 #include "core/banned.h"
 
-#define MAX_ARCHES 8
 
 enum family { FAM_DOCKER, FAM_OCI };
 
@@ -111,7 +113,7 @@ static int read_wants(jv rec, struct want *w, size_t *n, char *why, size_t whyle
 	}
 	jv_array_foreach(arts, i, a) {
 		const char *arch = str(a, "arch"), *sum = str(a, "checksum");
-		if (!arch || *n >= MAX_ARCHES || strlen(arch) >= sizeof(w->arch)) {
+		if (!arch || *n >= CD_NARCH || strlen(arch) >= sizeof(w->arch)) {
 			(void)cd_snprintf(why, whylen, "artifact %d has no usable arch", i);
 			ret = -1;
 		} else {
@@ -493,7 +495,7 @@ static jv verified(struct run *r)
 jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail)
 {
 	struct run r = { .checks = jv_array(), .ok = 1, .fail = fail, .o = o };
-	struct want w[MAX_ARCHES];
+	struct want w[CD_NARCH];
 	struct cd_ref ref = { 0 };
 	struct cd_manifest top = { 0 };
 	size_t nw = 0;
@@ -541,7 +543,7 @@ jv cd_verify_documents(jv rec, const struct cd_manifest *top, const struct cd_ma
 		       const char *config, size_t config_len, struct cd_verify_failure *fail)
 {
 	struct run r = { .checks = jv_array(), .ok = 1, .fail = fail };
-	struct want w[MAX_ARCHES];
+	struct want w[CD_NARCH];
 	size_t nw = 0;
 	char why[256];
 
@@ -559,4 +561,60 @@ jv cd_verify_documents(jv rec, const struct cd_manifest *top, const struct cd_ma
 			check_config_body(&r, &w[k], &pm.config, config, config_len, diff_id);
 	}
 	return verified(&r);
+}
+
+/* -v: each boot check, which names the accelerator and why (v borrowed). */
+static void say_boot(const char *id, jv v)
+{
+	jv checks = jv_object_get(jv_copy(v), jv_string("checks"));
+	if (jv_get_kind(checks) == JV_KIND_ARRAY) {
+		jv_array_foreach(checks, i, c) {
+			jv name = jv_object_get(jv_copy(c), jv_string("name"));
+			jv arch = jv_object_get(jv_copy(c), jv_string("arch"));
+			jv detail = jv_object_get(c, jv_string("detail"));
+			if (jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), "boot") &&
+			    jv_get_kind(arch) == JV_KIND_STRING && jv_get_kind(detail) == JV_KIND_STRING)
+				cd_debug("%s: %s: boot: %s", id, jv_string_value(arch), jv_string_value(detail));
+			jv_free(name);
+			jv_free(arch);
+			jv_free(detail);
+		}
+	}
+	jv_free(checks);
+}
+
+jv cd_verify_one(jv rec, void *opts)
+{
+	const struct cd_verify_opts *o = opts;
+	struct cd_verify_failure fail;
+	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
+	int has = jv_get_kind(pushed) == JV_KIND_OBJECT;
+	jv_free(pushed);
+	if (!has)
+		return rec;
+	char *id = cd_record_id(rec);
+	jv v = cd_verify_record(rec, o, &fail);
+	int ok = cd_jv_true(v, "ok");
+	rec = jv_object_set(rec, jv_string("verified"), v);
+	if (cd_verbosity() >= 2)
+		say_boot(id, v);
+	if (ok)
+		cd_info("%s: verified", id);
+	else /* the record loop says it on stderr */
+		rec = cd_record_set_error(rec, fail.arch[0] ? fail.arch : NULL, "%s", fail.message);
+	free(id);
+	return rec;
+}
+
+int cd_verify_accel(struct cd_verify_opts *o, const char *mode)
+{
+	if (!strcmp(mode, "auto"))
+		o->accel = CD_BOOT_AUTO;
+	else if (!strcmp(mode, "kvm"))
+		o->accel = CD_BOOT_KVM;
+	else if (!strcmp(mode, "tcg"))
+		o->accel = CD_BOOT_TCG;
+	else
+		return -1;
+	return 0;
 }

@@ -48,6 +48,15 @@ struct cd_verify_failure {
  */
 jv cd_verify_record(jv rec, const struct cd_verify_opts *o, struct cd_verify_failure *fail);
 
+/*
+ * cd-verify, for one record (a cd_pool_fn over a struct cd_verify_opts):
+ * a record with "pushed" gets "verified" (and "error" when a check
+ * failed); others pass untouched.  With -v each boot check is said.
+ */
+jv cd_verify_one(jv rec, void *opts);
+/* --accel: "auto" (the default: CD_BOOT_AUTO is 0), "kvm" or "tcg" into o.  -1 for another. */
+int cd_verify_accel(struct cd_verify_opts *o, const char *mode);
+
 struct cd_manifest;
 /*
  * The checks of cd_verify_record on documents given instead of fetched

@@ -25,39 +25,13 @@ char *cd_cache_default_dir(void)
 	return NULL;
 }
 
-/* mkdir -p, for our own paths. */
-static int mkdirs(const char *path)
-{
-	char *p = cd_xstrdup(path);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			cd_seterr("cannot create '%s': %s", p, strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cd_seterr("cannot use '%s' as a folder", path);
-	return 0;
-}
-
-
 int cd_cache_open(struct cd_cache *c, const char *dir)
 {
 	static const char *sub[] = { "sha256", "sha512", "tmp" };
 	c->dir = cd_xstrdup(dir);
 	for (size_t i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
 		char *p = cd_xasprintf("%s/%s", dir, sub[i]);
-		int r = mkdirs(p);
+		int r = cd_mkdirs(p);
 		free(p);
 		if (r < 0)
 			return cd_adderr("cache");

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/record.h"
 #include "core/url.h"
 #include "net/http.h"
@@ -16,7 +17,6 @@
 #include "upstream/version.h"
 #include "core/banned.h"
 
-#define UPSTREAM_MAX (8u << 20)
 #define PARALLEL_FETCHES 16
 
 
@@ -56,7 +56,7 @@ static void fetch_all(struct run *r)
 
 	for (i = 0; i < r->nf; i++) {
 		cd_http_req_init(&r->f[i].req, r->f[i].url);
-		r->f[i].req.max_body = UPSTREAM_MAX;
+		r->f[i].req.max_body = CD_UPSTREAM_FILE_MAX;
 		reqs[i] = &r->f[i].req;
 	}
 	cd_http_perform_all(reqs, r->nf, PARALLEL_FETCHES);
@@ -497,7 +497,7 @@ static void answer_all(struct run *r, const char *body, size_t len)
 	for (i = 0; i < r->nf; i++) {
 		cd_http_req_init(&r->f[i].req, r->f[i].url);
 		r->f[i].req.status = 200;
-		if (len > UPSTREAM_MAX || cd_buf_add(&r->f[i].req.body, body, len) < 0) {
+		if (len > CD_UPSTREAM_FILE_MAX || cd_buf_add(&r->f[i].req.body, body, len) < 0) {
 			char *u = cd_url_redact(r->f[i].url);
 			r->f[i].err = cd_xasprintf("%s: response body too large", u);
 			free(u);

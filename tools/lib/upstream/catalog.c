@@ -9,46 +9,15 @@
 #include "core/arch.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "upstream/catalog.h"
 #include "upstream/version.h"
 #include "core/banned.h"
 
-#define CATALOG_FILE_MAX (1u << 20)
 
 
-
-/* NULL and cd_seterr() on failure; *unreadable set when the file could not be opened or read. */
-static char *read_file(const char *path, size_t *len, int *unreadable)
-{
-	struct cd_buf b;
-	char chunk[8192];
-	size_t n;
-	FILE *fp = fopen(path, "r");
-
-	if (!fp) {
-		cd_seterr("cannot open '%s': %s", path, strerror(errno));
-		*unreadable = 1;
-		return NULL;
-	}
-	cd_buf_init(&b, CATALOG_FILE_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (cd_buf_add(&b, chunk, n) < 0) {
-			cd_adderr("'%s'", path);
-			fclose(fp);
-			cd_buf_release(&b);
-			return NULL;
-		}
-	if (ferror(fp)) {
-		cd_seterr("cannot read '%s': %s", path, strerror(errno));
-		*unreadable = 1;
-		fclose(fp);
-		cd_buf_release(&b);
-		return NULL;
-	}
-	fclose(fp);
-	return cd_buf_detach(&b, len);
-}
 
 /* Expand "{key}" from vars (borrowed).  NULL and cd_seterr() on an unknown key. */
 static char *expand(const char *tmpl, jv vars)
@@ -374,13 +343,12 @@ static int is_object_field(jv o, const char *key)
 static int load_file(struct cd_catalog *c, const char *file)
 {
 	size_t len;
-	int unreadable = 0;
-	char *text = read_file(file, &len, &unreadable);
+	char *text;
 	jv def, images, rel;
-	int ret;
+	int ret = cd_read_file(file, CD_CATALOG_FILE_MAX, 0, &text, &len);
 
-	if (!text)
-		return unreadable ? CD_CATALOG_UNREADABLE : -1;
+	if (ret < 0)
+		return ret == -1 ? CD_CATALOG_UNREADABLE : -1;
 	def = jv_parse_sized(text, (int)len);
 	free(text);
 	if (jv_get_kind(def) == JV_KIND_INVALID) {

@@ -5,10 +5,10 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "upstream/checksum.h"
 #include "core/banned.h"
 
-#define LINE_MAX_LEN 4096
 
 static size_t hexlen(const char *alg)
 {
@@ -222,7 +222,7 @@ void cd_checksum_parse(const char *text, size_t len, struct cd_checksum_list *ou
 		n = (size_t)(le - p);
 		while (n && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
-		if (n && n <= LINE_MAX_LEN && !memchr(p, '\0', n)) {
+		if (n && n <= CD_CHECKSUM_LINE_MAX && !memchr(p, '\0', n)) {
 			if (p[0] == '#')
 				parse_size(out, p, n);
 			else if (parse_bsd(out, p, n) < 0)

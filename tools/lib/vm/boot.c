@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <openssl/rand.h>
 
+#include "core/arch.h"
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
@@ -62,15 +63,15 @@ static const struct kvm_probe probe_arm64 = {
 
 #define PROBE_TIMEOUT 20  /* seconds; the probe guest ends in well under one */
 
+/* What qemu needs of each architecture of core/arch.h, in its order. */
 static const struct boot_arch {
-	const char *arch, *qemu, *machine;
+	const char *qemu, *machine;     /* the qemu binary, and uname's name of a host that runs it under KVM */
 	const struct kvm_probe *probe;  /* NULL: none, KVM only with --accel kvm */
-} arches[] = {
-	{ "amd64", "qemu-system-x86_64", "x86_64", &probe_x86 },
-	{ "arm64", "qemu-system-aarch64", "aarch64", &probe_arm64 },
-	{ "s390x", "qemu-system-s390x", "s390x", NULL },
+} arches[CD_NARCH] = {
+	{ "qemu-system-x86_64", "x86_64", &probe_x86 },     /* amd64 */
+	{ "qemu-system-aarch64", "aarch64", &probe_arm64 }, /* arm64 */
+	{ "qemu-system-s390x", "s390x", NULL },             /* s390x */
 };
-#define N_ARCHES (sizeof(arches) / sizeof(arches[0]))
 
 /* UEFI firmware for arm64 guests, from Debian's qemu-efi-aarch64. */
 static const char *arm64_firmware[] = {
@@ -81,16 +82,13 @@ static const char *arm64_firmware[] = {
 
 static const struct boot_arch *find_arch(const char *arch)
 {
-	for (size_t i = 0; i < N_ARCHES; i++)
-		if (!strcmp(arches[i].arch, arch))
-			return &arches[i];
-	return NULL;
+	int i = cd_arch_index(arch);
+	return i < 0 ? NULL : &arches[i];
 }
 
-const char *cd_boot_qemu_name(const char *arch)
+static const char *arch_name(const struct boot_arch *ba)
 {
-	const struct boot_arch *a = find_arch(arch);
-	return a ? a->qemu : NULL;
+	return cd_arches[ba - arches];
 }
 
 /* The executable bin in $PATH, or NULL.  Caller frees. */
@@ -205,10 +203,10 @@ static void argv_release(struct argv *a)
 /* -machine and the accelerator: the same for a boot and for its KVM probe. */
 static void machine_argv(struct argv *a, const struct boot_arch *ba, int kvm)
 {
-	if (!strcmp(ba->arch, "arm64")) {
+	if (!strcmp(arch_name(ba), "arm64")) {
 		arg(a, "-machine");
 		arg(a, "virt");
-	} else if (!strcmp(ba->arch, "s390x")) {
+	} else if (!strcmp(arch_name(ba), "s390x")) {
 		arg(a, "-machine");
 		arg(a, "s390-ccw-virtio");
 	}
@@ -219,7 +217,7 @@ static void machine_argv(struct argv *a, const struct boot_arch *ba, int kvm)
 		arg(a, "host");
 	} else {
 		arg(a, "tcg");
-		if (!strcmp(ba->arch, "arm64")) {
+		if (!strcmp(arch_name(ba), "arm64")) {
 			arg(a, "-cpu");
 			arg(a, "max");
 		}
@@ -232,7 +230,7 @@ static int build_argv(struct argv *a, const struct boot_arch *ba, const char *qe
 	char *s;
 	arg(a, qemu);
 	machine_argv(a, ba, kvm);
-	if (!strcmp(ba->arch, "arm64")) {
+	if (!strcmp(arch_name(ba), "arm64")) {
 		const char *fw = NULL;
 		for (size_t i = 0; i < sizeof(arm64_firmware) / sizeof(arm64_firmware[0]) && !fw; i++)
 			if (access(arm64_firmware[i], R_OK) == 0)
@@ -430,7 +428,7 @@ static pthread_mutex_t probe_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct kvm_verdict {
 	int known, works;
 	char why[320];
-} verdicts[N_ARCHES];
+} verdicts[CD_NARCH];
 
 enum kvm_state { KVM_NO, KVM_YES, KVM_UNPROBED };
 
@@ -454,7 +452,7 @@ static int kvm_state(const struct boot_arch *ba, const char *qemu, const char *w
 	}
 	close(fd);
 	if (!ba->probe) {
-		(void)cd_snprintf(why, len, "no KVM probe guest for %s", ba->arch);
+		(void)cd_snprintf(why, len, "no KVM probe guest for %s", arch_name(ba));
 		return KVM_UNPROBED;
 	}
 	struct kvm_verdict *v = &verdicts[ba - arches];

@@ -40,9 +40,6 @@ struct cd_boot_opts {
 	const char *workdir;  /* where the seed is written (a private folder) */
 };
 
-/* The qemu binary for arch ("amd64", "arm64", "s390x"), or NULL for another. */
-const char *cd_boot_qemu_name(const char *arch);
-
 /*
  * Boot disk (format "qcow2" or "raw") as arch.  0 when the marker appeared
  * on the console; -1 and cd_seterr() otherwise: qemu missing for the
