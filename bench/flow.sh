@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/flow.sh: the flow section of make bench (issue 13, part 3), sourced
 # by bench/run, which provides need, ratio, target, $WORK, $ROOT.
 #
@@ -34,13 +35,13 @@ flow_stop() {
 
 # The mirror and the registry, as pipelines/local starts them, logs on.
 flow_start() {
-	local i port
+	local port
 	FLOW_DIR=$WORK/flow
 	rm -rf "$FLOW_DIR" && mkdir -p "$FLOW_DIR/upstream" "$FLOW_DIR/registry"
 	python3 "$ROOT/tests/lib/httpd.py" --root "$FLOW_DIR/upstream" --port-file "$FLOW_DIR/httpd.port" \
 		--log "$FLOW_DIR/httpd.log" &
 	FLOW_PIDS+=($!)
-	for i in $(seq 200); do [ -s "$FLOW_DIR/httpd.port" ] && break; sleep 0.05; done
+	for _ in $(seq 200); do [ -s "$FLOW_DIR/httpd.port" ] && break; sleep 0.05; done
 	[ -s "$FLOW_DIR/httpd.port" ] || { echo "bench: the mirror's httpd did not start" >&2; return 1; }
 	CD_MIRRORS=$("$ROOT/pipelines/mkmirror" "$FLOW_DIR/upstream" "http://127.0.0.1:$(cat "$FLOW_DIR/httpd.port")")
 	export CD_MIRRORS
@@ -55,7 +56,7 @@ flow_start() {
 	docker-registry serve "$FLOW_DIR/registry.yml" >"$FLOW_DIR/registry.log" 2>&1 &
 	FLOW_PIDS+=($!)
 	FLOW_REG=127.0.0.1:$port
-	for i in $(seq 200); do curl -sf "http://$FLOW_REG/v2/" >/dev/null && break; sleep 0.05; done
+	for _ in $(seq 200); do curl -sf "http://$FLOW_REG/v2/" >/dev/null && break; sleep 0.05; done
 	curl -sf "http://$FLOW_REG/v2/" >/dev/null || { echo "bench: the registry did not start" >&2; return 1; }
 }
 
