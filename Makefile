@@ -6,6 +6,7 @@ VERSION   = 0.1.0
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/cdkit
+LIBEXECDIR ?= $(PREFIX)/libexec/cdkit
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 PKG_CONFIG ?= pkg-config
@@ -121,14 +122,21 @@ bench: all bench/bin/layer-bench
 demo: all
 	bash pipelines/local
 
+# cdkit beside the tools; the scripts it runs (and the Slurm batch script
+# its --engine slurm submits) in LIBEXECDIR, which it is told here.
+HELPERS  = pipelines/plan-job pipelines/shard-job ci/slurm/cdkit.sbatch
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/catalog
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/catalog $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	sed "s|^libexec='@LIBEXECDIR@'|libexec='$(LIBEXECDIR)'|" pipelines/cdkit > $(DESTDIR)$(BINDIR)/cdkit.tmp
+	chmod 0755 $(DESTDIR)$(BINDIR)/cdkit.tmp && mv $(DESTDIR)$(BINDIR)/cdkit.tmp $(DESTDIR)$(BINDIR)/cdkit
+	install -m 0755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 pipelines/catalog/*.json $(DESTDIR)$(DATADIR)/catalog
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)) cdkit)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
 	rm -rf bin tests/unit/bin bench/bin tools/lib/*.o tools/lib/libcd.a tools/lib/.deflate-*

@@ -72,9 +72,9 @@ setup() {
 	printf '%s' '{
   "centos-stream:9": {
     "Tags": [
-      "9-2609010300",
-      "9-20260101.0",
-      "9"
+      "centos-stream:9-2609010300",
+      "centos-stream:9-20260101.0",
+      "centos-stream:9"
     ],
     "Stage": "push"
   },
@@ -84,10 +84,10 @@ setup() {
   },
   "fedora:43": {
     "Tags": [
-      "43-2609010300",
-      "43-1.6",
-      "43",
-      "latest"
+      "fedora:43-2609010300",
+      "fedora:43-1.6",
+      "fedora:43",
+      "fedora:latest"
     ],
     "Stage": "promote"
   }
@@ -104,7 +104,7 @@ setup() {
 @test "report --results-file --merge: keeps the other entries of the file (medius's verify/promote)" {
 	printf '%s' '{"alma:9": {"Tags": ["9-1"], "Stage": "verify", "Extra": 1}, "fedora:43": {"Stage": "push"}}' > results.json
 	run -0 cd-report --results-file results.json --merge shard0.ndjson
-	[ "$(jq -c . results.json)" = '{"alma:9":{"Tags":["9-1"],"Stage":"verify"},"fedora:43":{"Tags":["43-2609010300","43-1.6","43","latest"],"Stage":"promote"}}' ]
+	[ "$(jq -c . results.json)" = '{"alma:9":{"Tags":["9-1"],"Stage":"verify"},"fedora:43":{"Tags":["fedora:43-2609010300","fedora:43-1.6","fedora:43","fedora:latest"],"Stage":"promote"}}' ]
 	# without --merge the file is written afresh, as medius's push does
 	run -0 cd-report --results-file results.json shard0.ndjson
 	[ "$(jq -c 'keys' results.json)" = '["fedora:43"]' ]
@@ -159,6 +159,29 @@ setup() {
 	run -2 --separate-stderr cd-report --format html
 	run -0 cd-report --help
 	[[ $output == "usage: cd-report"* ]]
+}
+
+teardown() {
+	httpd_stop
+}
+
+@test "a stage's seconds are the time its record took, also with workers" {
+	# a download served at half its size per second takes 2 s or more (a
+	# lower bound the server sets: a slower machine only adds to it); a
+	# stage that read the clock before running the record stamped ~0
+	mkdir -p up
+	qemu-img create -q -f qcow2 up/a.qcow2 1M
+	local size sum j
+	size=$(stat -c %s up/a.qcow2)
+	sum=$(sha256sum up/a.qcow2 | cut -d' ' -f1)
+	httpd_start "$PWD/up"
+	rules "[{\"path\": \"/a.qcow2\", \"rate\": $((size / 2))}]"
+	for j in 1 2; do
+		printf '{"name":"t","version":"%s","action":"build","artifacts":[{"arch":"amd64","url":"%s/a.qcow2","checksum":"sha256:%s"}]}\n' \
+			"$j" "$HTTPD_URL" "$sum" > in.ndjson
+		run -0 --separate-stderr env CD_TIMINGS=1 cd-build -j "$j" --output "out$j" --cache "cache$j" < in.ndjson
+		[ "$(jq '.seconds["cd-build"] >= 1.5' <<< "$output")" = true ]
+	done
 }
 
 @test "the record loop stamps each stage's seconds with CD_TIMINGS=1, and only then" {

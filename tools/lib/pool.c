@@ -77,7 +77,9 @@ static void apply(struct pool *p, struct item *it)
 {
 	jv rec = jv_parse(it->in);
 	double t0 = cd_timing_now();
-	jv out = cd_timing_stamp(p->fn(rec, p->ctx), cd_prog(), cd_timing_now() - t0);
+	/* fn first: C leaves the order of a call's arguments open */
+	jv out = p->fn(rec, p->ctx);
+	out = cd_timing_stamp(out, cd_prog(), cd_timing_now() - t0);
 	it->failed = newly_failed(out);
 	if (it->failed)
 		it->report = cd_record_failure(out);
@@ -175,7 +177,8 @@ static int run_inline(struct cd_reader *r, unsigned flags, cd_pool_fn fn, void *
 		st->records++;
 		if (admit(r, flags, &rec, &invalid)) {
 			double t0 = cd_timing_now();
-			rec = cd_timing_stamp(fn(rec, ctx), cd_prog(), cd_timing_now() - t0);
+			rec = fn(rec, ctx);
+			rec = cd_timing_stamp(rec, cd_prog(), cd_timing_now() - t0);
 			failed = newly_failed(rec);
 		}
 		if (failed || invalid)

@@ -539,6 +539,32 @@ struct entry {
 	char *err_owned;
 };
 
+/*
+ * medius's Tags are image references without the registry: its push
+ * records prepareTags(ts, "", ...), "<name>:<version>-<ts>" first, and its
+ * verify and promote pull path.Join(registry, Tags[0]).  A record's tags
+ * are bare tags, so each gets "<name>:" (an array, or invalid for none).
+ */
+static jv results_tags(jv rec)
+{
+	jv p = published_now(rec), out = jv_array();
+	jv tags = jv_is_valid(p) ? jv_object_get(jv_copy(p), jv_string("tags")) : jv_invalid();
+	const char *name = cd_jv_str(rec, "name");
+	jv_free(p);
+	if (jv_get_kind(tags) != JV_KIND_ARRAY || !name) {
+		jv_free(tags);
+		jv_free(out);
+		return jv_invalid();
+	}
+	jv_array_foreach(tags, i, t) {
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			out = jv_array_append(out, jv_string_fmt("%s:%s", name, jv_string_value(t)));
+		jv_free(t);
+	}
+	jv_free(tags);
+	return out;
+}
+
 static int by_entry_key(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key);
@@ -604,9 +630,7 @@ int cd_report_results(struct cd_report *r, jv prev, struct cd_buf *out)
 			continue; /* nothing to do: medius writes no entry */
 		struct entry *x = &e[n++];
 		x->key = cd_xstrdup(r->v[i].key);
-		jv p = published_now(rec);
-		x->tags = jv_is_valid(p) ? jv_object_get(jv_copy(p), jv_string("tags")) : jv_invalid();
-		jv_free(p);
+		x->tags = results_tags(rec);
 		x->err_owned = error_of(rec);
 		x->err = x->err_owned;
 		if (failed(rec)) {

@@ -71,7 +71,8 @@ int cd_report_tables(struct cd_report *r, enum cd_report_format f, struct cd_buf
 
 /*
  * medius's results.json: an object keyed "name:version" with "Tags"
- * (omitted when empty; the timestamp tag first), "Stage" (the last stage
+ * ("name:tag" references without the registry, as medius writes them;
+ * omitted when empty; the timestamp tag first), "Stage" (the last stage
  * the image reached: "push", "verify" or "promote"; a failed one, the
  * stage that failed: cd-verify's errors "verify", cd-promote's "promote",
  * every earlier tool's "push") and "Err" (omitted when none), serialised
