@@ -91,6 +91,9 @@ flow_measure() {
 	tail -n "+$((u0 + 1))" "$FLOW_DIR/httpd.log" >"$FLOW_DIR/$label.up"
 	F[$label/reg]=$(wc -l <"$FLOW_DIR/$label.reg")
 	F[$label/writes]=$(grep -cE '"(PUT|POST|PATCH|DELETE) /v2/' "$FLOW_DIR/$label.reg" || true)
+	# cdkit's User-Agent names the tool: "cdkit/0.1.0 (cd-current)"
+	F[$label/bytool]=$(sed -nE 's/.*"[^"]*\((cd-[a-z]+)\)"$/\1/p' "$FLOW_DIR/$label.reg" | sort | uniq -c |
+		awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
 	F[$label/up]=$(wc -l <"$FLOW_DIR/$label.up")
 	F[$label/updistinct]=$(awk '{ print $2 }' "$FLOW_DIR/$label.up" | sort -u | wc -l)
 	F[$label/images]=$(jq -s 'length' "$results" 2>/dev/null || echo 0)
@@ -153,7 +156,8 @@ bench_flow() {
 	local per sharded=0
 	per=$(awk -v r="${F[noop/reg]}" -v n="${F[noop/images]}" 'BEGIN { if (n > 0) printf "%.2f", r / n; else print "n/a" }')
 	echo "  no-op run: ${F[noop/reg]} registry requests for ${F[noop/images]} images ($per per image)," \
-		"${F[noop/writes]} writes; ${F[noop/up]} upstream requests for ${F[noop/updistinct]} distinct paths"
+		"${F[noop/writes]} writes (by tool: ${F[noop/bytool]:-none});" \
+		"${F[noop/up]} upstream requests for ${F[noop/updistinct]} distinct paths"
 
 	if [ -x "$ROOT/pipelines/cdkit" ]; then
 		sharded=1
