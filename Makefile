@@ -1,6 +1,7 @@
 # cdkit: plain Makefile.  make; make check; make install PREFIX=... DESTDIR=...
 # DEVELOPER=1 adds -Werror; SANITIZE=1 builds with ASan+UBSan; make fuzz
-# runs the libFuzzer harnesses (clang, tests/fuzz/README.md).
+# runs the libFuzzer harnesses (clang, tests/fuzz/README.md); ISAL=0 builds
+# gzip layers on zlib even where ISA-L (libisal-dev) is installed.
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -42,8 +43,20 @@ $(call need_pc,libzstd,libzstd-dev)
 $(if $(wildcard /usr/include/jq.h /usr/local/include/jq.h),,$(error jq.h not found: install the Debian package libjq-dev (or run: bash ci/deps)))
 endif
 PC_LIBS   = libcurl libarchive libcrypto oniguruma zlib libzstd
-DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_LIBS))
+# ISA-L's igzip deflates gzip layers where it is installed; zlib otherwise.
+ifneq ($(ISAL),0)
+HAVE_ISAL := $(shell $(PKG_CONFIG) --exists libisal && echo y)
+endif
+ifeq ($(HAVE_ISAL),y)
+PC_LIBS  += libisal
+DEFLATE   = isal
+else
+DEFLATE   = zlib
+ENGINE_CFLAGS = -DCD_NO_ISAL
+endif
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PC_LIBS)) $(ENGINE_CFLAGS)
 DEP_LIBS   = -ljq $(shell $(PKG_CONFIG) --libs $(PC_LIBS)) -lpthread -lm
+ZLIB_ONLY_LIBS = -ljq $(shell $(PKG_CONFIG) --libs $(filter-out libisal,$(PC_LIBS))) -lpthread -lm
 
 # tools/lib/<layer>/: one folder per layer (tools/lib/README.md).
 LAYERS    = core net registry upstream image vm stage
@@ -58,6 +71,10 @@ TOOL_SRC = $(sort $(wildcard tools/cd-*.c shard/cd-*.c))
 TOOLS    = $(patsubst %.c,bin/%,$(notdir $(TOOL_SRC)))
 UNIT_SRC = $(sort $(wildcard tests/unit/test-*.c))
 UNITS    = $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
+# With ISA-L, the layer tests run once more on a zlib-only build of layer.c.
+ifeq ($(DEFLATE),isal)
+UNITS   += tests/unit/bin/test-layer-zlib
+endif
 BATS    ?= bats
 BATS_JOBS ?=
 
@@ -87,6 +104,12 @@ tools/lib/libcd.a: $(LIB_OBJ)
 tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The layer writer is rebuilt when the deflate engine changes (ISAL=0 or not).
+tools/lib/.deflate-$(DEFLATE):
+	rm -f tools/lib/.deflate-*
+	touch $@
+tools/lib/image/layer.o: tools/lib/.deflate-$(DEFLATE)
+
 bin/%: tools/%.c tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
@@ -98,6 +121,16 @@ bin/%: shard/%.c tools/lib/libcd.a $(LIB_HDR)
 tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p tests/unit/bin
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
+
+# test-layer includes layer.c: built with CD_NO_ISAL and linked without
+# libisal, it is the zlib-only build's layer writer.
+tests/unit/bin/test-layer-zlib: tests/unit/test-layer.c tools/lib/image/layer.c tests/unit/unit.h tools/lib/libcd.a $(LIB_HDR)
+	@mkdir -p tests/unit/bin
+	$(CC) $(ALL_CFLAGS) -DCD_NO_ISAL -Itests/unit -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(ZLIB_ONLY_LIBS)
+
+bench/bin/layer-bench: bench/layer-bench.c tools/lib/libcd.a $(LIB_HDR)
+	@mkdir -p bench/bin
+	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
 
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
@@ -134,7 +167,7 @@ bats: all
 
 check: all unit fuzz-replay bats
 
-bench: all
+bench: all bench/bin/layer-bench
 	bash bench/run
 
 demo: all
@@ -157,4 +190,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -rf bin tests/unit/bin tests/fuzz/bin tools/lib/*/*.o tools/lib/libcd.a $(FUZZ_DIR)
+	rm -rf bin tests/unit/bin tests/fuzz/bin bench/bin tools/lib/*/*.o tools/lib/libcd.a tools/lib/.deflate-* $(FUZZ_DIR)

@@ -13,6 +13,9 @@
  *
  * Gzip output is one valid gzip member any gunzip reads; it is compressed
  * on opts->threads threads, and blocks that do not compress are stored.
+ * Its bytes also depend on the deflate engine and level: zlib's, or ISA-L's
+ * igzip (the default where the build has it), whose output at some levels
+ * also depends on the CPU's instruction set (see README, "Reproducible").
  */
 #include "core/digest.h"
 
@@ -26,11 +29,27 @@ enum cd_compression {
 	CD_COMP_NONE,
 };
 
+/* The deflate engine of gzip layers. */
+enum cd_deflate {
+	CD_DEFLATE_DEFAULT, /* ISA-L where the build has it, else zlib */
+	CD_DEFLATE_ZLIB,
+	CD_DEFLATE_ISAL,    /* an error in a build without ISA-L */
+};
+
+/*
+ * ISA-L's level for gzip layers: on a disk of binaries, level 2 deflates
+ * about as fast as level 1, at 1.6% more bytes than gzip -1 against 3.1%;
+ * level 3 takes twice the time, and its output differs between CPUs with
+ * AVX2 and without (bench/run prints the figures).
+ */
+#define CD_LAYER_ISAL_LEVEL 2
+
 struct cd_layer_opts {
 	enum cd_compression comp;
 	int threads;        /* 0: number of online CPUs */
 	long long mtime;    /* tar mtime of both entries (SOURCE_DATE_EPOCH or 0) */
-	int level;          /* 0: the compression's fast default */
+	int level;          /* 0: the fast default; gzip: zlib 1-9, ISA-L 1-3 (CD_LAYER_ISAL_LEVEL) */
+	enum cd_deflate deflate; /* gzip only */
 };
 
 struct cd_layer_result {
@@ -42,6 +61,16 @@ struct cd_layer_result {
 /* "gzip", "zstd", "none" -> enum; -1 if unknown. */
 int cd_compression_parse(const char *s, enum cd_compression *out);
 const char *cd_compression_name(enum cd_compression c);
+
+/* "zlib", "isal" -> enum; -1 if unknown or not in this build. */
+int cd_deflate_parse(const char *s, enum cd_deflate *out);
+
+/*
+ * What CD_DEFLATE_DEFAULT deflates with in this build, the things the
+ * bytes of a gzip layer depend on: "isa-l 2.30.0 level 2" (the version of
+ * the headers built against) or "zlib 1.2.13 level 1".  A static string.
+ */
+const char *cd_layer_gzip_engine(void);
 
 /*
  * Read exactly disk_size bytes from disk_fd (a file or a pipe) and write the
