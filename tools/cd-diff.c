@@ -14,7 +14,7 @@ static void usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
 	fprintf(f,
-		"usage: cd-diff [--force] < records.ndjson > records.ndjson\n"
+		"usage: cd-diff [--force] [--focus NAME:VERSION]... < records.ndjson > records.ndjson\n"
 		"\n"
 		"Compare each record's upstream checksums with what cd-current found\n"
 		"published, and add \"action\" (\"build\" or \"skip\"), a human \"reason\", and\n"
@@ -22,6 +22,7 @@ static void usage(int status)
 		"Records that carry \"error\" pass through untouched.\n"
 		"\n"
 		"      --force              build every record, changed or not\n"
+		CD_HELP_FOCUS
 		CD_HELP_BASE
 		"\n"
 		"exit status: 0 fine, 1 some records failed (they carry \"error\"),\n"
@@ -38,12 +39,12 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
-		CD_OPTS_BASE, { 0 }
+		CD_OPTS_FOCUS, CD_OPTS_BASE, { 0 }
 	};
 	int opt, force = 0;
 
 	cd_msg_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_FORCE)
 			force = 1;
 		else if (!cd_opts_common(opt, optarg, usage))
