@@ -29,7 +29,9 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
 
 "times" counts per rule (index in the list) for the life of the server;
 without it the rule always applies.  Each request is logged as
-"METHOD PATH STATUS RANGE" to --log.
+"METHOD PATH STATUS RANGE" to --log when its answer starts, and a file's
+body once it ended (sent whole, cut, or the client went away) as
+"SENT PATH BYTES".
 """
 import argparse
 import json
@@ -84,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.logfile:
             with LOCK, open(self.server.logfile, "a") as f:
                 f.write("%s %s %s %s\n" % (self.command, self.path, status, rng or "-"))
+
+    def log_sent(self, n):
+        if self.server.logfile:
+            with LOCK, open(self.server.logfile, "a") as f:
+                f.write("SENT %s %d\n" % (self.path, n))
 
     def plain(self, status, text, extra=None):
         body = text.encode()
@@ -174,9 +181,15 @@ class Handler(BaseHTTPRequestHandler):
         self.log(status, rng)
         if self.command == "HEAD":
             return
+        try:
+            self.send_file(fs, start, length, rule)
+        finally:
+            self.log_sent(self.sent)
+
+    def send_file(self, fs, start, length, rule):
         cut = rule.get("cut")
         rate = rule.get("rate")
-        sent = 0
+        self.sent = sent = 0
         with open(fs, "rb") as f:
             f.seek(start)
             while sent < length:
@@ -201,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(data)
+                self.sent = sent
                 if rate:
                     time.sleep(len(data) / float(rate))
 
