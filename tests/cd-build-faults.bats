@@ -121,6 +121,22 @@ assert_only_good() {
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
 }
 
+@test "cd-build: off a terminal (a CI log), a slow download says it started, then how far it got, in plain lines" {
+	rules '[{"path": "/a.qcow2", "rate": 524288}]'
+	record r 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[[ $stderr != *$'\e'* ]]
+	grep -Eqx 'cd-build: r:1 amd64: started( \(2\.[0-9] MiB\))?' <<< "$stderr" || { echo "$stderr"; return 1; }
+	# at least one line between the start and the end, and none says 100%
+	grep -Eq '^cd-build: r:1 amd64: [1-9]0% [0-9.]+ (KiB|MiB) / 2\.[0-9] MiB [0-9.]+ (B|KiB|MiB)/s( ETA [0-9]+:[0-9]{2})?$' <<< "$stderr"
+	run -1 grep -q '100%' <<< "$stderr"
+	grep -q '^cd-build: r:1 amd64: downloaded and verified ' <<< "$stderr"
+	# --quiet: none of it
+	rm -rf "$CACHE" "$OUT"
+	run --separate-stderr -0 cdb -q < in.ndjson
+	[ "$stderr" = "" ]
+}
+
 # killed SIGNAL: start cd-build on in.ndjson (SIGINT at its default action,
 # as a terminal's Ctrl-C finds it: a background job of a script ignores it),
 # wait until its download of a.qcow2 has written some bytes, send SIGNAL,

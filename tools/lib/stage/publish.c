@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/loop.h"
 #include "core/msg.h"
+#include "core/progress.h"
 #include "registry/client.h"
 #include "registry/transfer.h"
 #include "stage/opts.h"
@@ -12,11 +14,40 @@
 #include "stage/push.h"
 #include "core/banned.h"
 
+/* Blobs this big get a progress bar (a config or a small layer would only be noise). */
+#define SHOW_MIN (1LL << 20)
+
+static void *show_start(const char *repo, const struct cd_xfer_blob *b)
+{
+	char label[256];
+	if (b->size < SHOW_MIN)
+		return NULL;
+	/* "containerdisks/fedora sha256:0123456789ab" */
+	cd_snprintf_cut(label, sizeof(label), "%s %.19s", repo, b->digest);
+	return cd_progress_start(label, b->size);
+}
+
+static void show_update(void *bar, long long sent, long long total)
+{
+	cd_progress_update(bar, sent, total);
+}
+
+static void show_end(void *bar, int ok)
+{
+	if (ok)
+		cd_progress_done(bar, "sent");
+	else
+		cd_progress_abort(bar);
+}
+
+static const struct cd_xfer_show publish_show = { show_start, show_update, show_end };
+
 void cd_publish_cli_init(struct cd_publish_cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->o.dry_run = 1;
 	c->o.xfer.parallel = 4;
+	c->o.xfer.show = &publish_show;
 }
 
 int cd_publish_option(struct cd_publish_cli *c, int opt, const char *arg)
