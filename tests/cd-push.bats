@@ -220,3 +220,23 @@ build() {
 	grep -Eq '^cd-push: plain/bars sha256:[0-9a-f]{12}: sent 2\.0 MiB in ' <<< "$stderr"
 	[ "$(grep -c ': started (' <<< "$stderr")" -eq 1 ]
 }
+
+@test "a dry-run pipeline ends without alarm: cd-verify says nothing, cd-promote one informative line, no 'not verified' warning" {
+	two_arch quiet > in.ndjson
+	build < in.ndjson > built.ndjson
+	cd-push --target-registry "$REGISTRY/staging" < built.ndjson > pushed.ndjson   # a dry run
+	[ "$(jq -r 'has("pushed")' pushed.ndjson)" = false ]
+	run --separate-stderr -0 cd-verify < pushed.ndjson
+	[ "$stderr" = "" ]
+	printf '%s\n' "$output" > verified.ndjson
+	assert_records verified.ndjson pushed.ndjson
+	run --separate-stderr -0 cd-promote --source-registry "$REGISTRY" --target-registry "$REGISTRY/prod" < verified.ndjson
+	[ "$stderr" = "cd-promote: copied 0 blobs (0.0 MiB), skipped 0 present, mounted 0 (dry run: nothing sent)
+cd-promote: 1 record was never pushed (cd-push ran as a dry run?): nothing to promote for it" ]
+	assert_records <(printf '%s\n' "$output") pushed.ndjson
+	# A record that was pushed but not verified is still named: that one matters.
+	jq -c --arg r "$REGISTRY/staging/quiet" '. + {pushed: {repository: $r, digest: .digest, tags: ["41"]}}' pushed.ndjson > unverified.ndjson
+	run --separate-stderr -0 cd-promote --source-registry "$REGISTRY" --target-registry "$REGISTRY/prod" < unverified.ndjson
+	[[ $stderr == *"quiet:41: not verified: not promoted"* ]]
+	[[ $stderr != *"never pushed"* ]]
+}

@@ -14,6 +14,8 @@
 #include "stage/push.h"
 #include "core/banned.h"
 
+long cd_publish_unpushed;
+
 /* Blobs this big get a progress bar (a config or a small layer would only be noise). */
 #define SHOW_MIN (1LL << 20)
 
@@ -95,6 +97,10 @@ int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)
 	char summary[160];
 	cd_xfer_summary(verb, summary, sizeof(summary));
 	cd_info("%s%s", summary, o->dry_run ? " (dry run: nothing sent)" : "");
+	if (cd_publish_unpushed)
+		cd_info("%ld record%s never pushed (cd-push ran as a dry run?): nothing to %s for %s",
+			cd_publish_unpushed, cd_publish_unpushed == 1 ? " was" : "s were", "promote",
+			cd_publish_unpushed == 1 ? "it" : "them");
 	if (o->src != o->dst)
 		cd_registry_free(o->src);
 	cd_registry_free(o->dst);
