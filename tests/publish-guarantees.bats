@@ -223,3 +223,19 @@ index_arch() {
 	run -0 cd-diff < cur2.ndjson
 	[ "$(jq -r .action <<< "$output")" = skip ]
 }
+
+@test "cd-build --no-annotations (a registry that refuses them): plain images, read from their configs, up to date" {
+	record plain 41 "$(artifact amd64 a.qcow2)" "$(artifact arm64 b.qcow2)" > in.ndjson
+	cd-current -q --source-registry "$T" < in.ndjson | cd-diff -q |
+		cd-build -q --no-annotations "${MIRROR_ARGS[@]}" --cache "$BATS_FILE_TMPDIR/cache" --output "$OUT" > built.ndjson
+	cd-push -q --dry-run=false --target-registry "$T" < built.ndjson > pushed.ndjson
+	run -0 sk inspect --raw "docker://$T/plain:41"
+	[ "$(jq -c '[.manifests[] | has("annotations")]' <<< "$output")" = '[false,false]' ]
+	run -0 sk inspect --raw "docker://$T/plain@$(index_arch "$T/plain:41" arm64)"
+	[ "$(jq -r 'has("annotations")' <<< "$output")" = false ]
+	mark
+	cd-current -q --source-registry "$T" < in.ndjson > cur.ndjson
+	[ "$(since | wc -l)" -eq 5 ]
+	run -0 cd-diff < cur.ndjson
+	[ "$(jq -r .action <<< "$output")" = skip ]
+}

@@ -143,8 +143,9 @@ int cd_image_add_arch(struct cd_layout *l, const struct cd_image_opts *o, jv env
 			 jv_string("mediaType"), jv_string(cd_image_manifest_type(o->oci)),
 			 jv_string("config"), descriptor(o->oci ? OCI_CONFIG : DOCKER_CONFIG, cdig, csize),
 			 jv_string("layers"), JV_ARRAY(descriptor(cd_image_layer_type(o->oci, o->comp),
-								  a->layer.digest, a->layer.size)),
-			 jv_string("annotations"), cd_image_annotations(a->arch, a->shasum, a->http));
+								  a->layer.digest, a->layer.size)));
+	if (o->annotate)
+		m = jv_object_set(m, jv_string("annotations"), cd_image_annotations(a->arch, a->shasum, a->http));
 	return put_json(l, m, a->manifest, &a->manifest_size);
 }
 
@@ -158,8 +159,9 @@ int cd_image_finish(struct cd_layout *l, const struct cd_image_opts *o,
 		for (size_t i = 0; i < n; i++) {
 			jv d = descriptor(cd_image_manifest_type(o->oci), a[i].manifest, a[i].manifest_size);
 			d = jv_object_set(d, jv_string("platform"), platform(a[i].arch));
-			d = jv_object_set(d, jv_string("annotations"),
-					  cd_image_annotations(a[i].arch, a[i].shasum, a[i].http));
+			if (o->annotate)
+				d = jv_object_set(d, jv_string("annotations"),
+						  cd_image_annotations(a[i].arch, a[i].shasum, a[i].http));
 			ms = jv_array_append(ms, d);
 		}
 		jv idx = JV_OBJECT(jv_string("schemaVersion"), jv_number(2),

@@ -24,6 +24,7 @@ struct cd_image_opts {
 	int oci;                 /* OCI media types instead of Docker's */
 	enum cd_compression comp;
 	long long created;       /* SOURCE_DATE_EPOCH, or -1: no timestamp at all */
+	int annotate;            /* cd_image_annotations() on manifests and list descriptors */
 };
 
 struct cd_image_arch {

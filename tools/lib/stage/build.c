@@ -367,6 +367,7 @@ int cd_build_open(struct cd_build_run *b, const struct cd_build_cli *cli)
 	if (cli->compression && cd_compression_parse(cli->compression, &o->layer.comp) < 0)
 		return cd_seterr("invalid value '%s' for --compression: expected gzip, zstd or none", cli->compression);
 	o->image.oci = cli->oci;
+	o->image.annotate = !cli->no_annotations;
 	if (o->layer.comp == CD_COMP_ZSTD && !o->image.oci)
 		return cd_seterr("--compression zstd needs --oci (Docker schema 2 has no zstd layers)");
 	o->image.comp = o->layer.comp;

@@ -376,7 +376,10 @@ static jv reused_annotations(jv rec, const char *arch)
 static int compose_index(struct image *im, jv rec, const struct cd_descriptor *reused)
 {
 	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts")), ms = jv_array();
-	int done[CD_NARCH] = { 0 };
+	int done[CD_NARCH] = { 0 }, annotate = 0;
+	/* the reused entries are annotated as the built ones are (cd-build --no-annotations: not) */
+	for (size_t j = 0; j < im->nchild; j++)
+		annotate |= jv_get_kind(im->child[j].annotations) == JV_KIND_OBJECT;
 	jv_array_foreach(arts, i, a) {
 		const char *arch = cd_jv_str(a, "arch");
 		for (size_t j = 0; arch && j < im->nchild; j++)
@@ -384,14 +387,16 @@ static int compose_index(struct image *im, jv rec, const struct cd_descriptor *r
 				ms = jv_array_append(ms, entry(&im->child[j].d, arch, jv_copy(im->child[j].annotations)));
 		for (size_t j = 0; arch && j < im->nreuse; j++)
 			if (!strcmp(im->reuse[j], arch)) {
-				ms = jv_array_append(ms, entry(&reused[j], arch, reused_annotations(rec, arch)));
+				ms = jv_array_append(ms, entry(&reused[j], arch,
+							       annotate ? reused_annotations(rec, arch) : jv_null()));
 				done[j] = 1;
 			}
 		jv_free(a);
 	}
 	for (size_t j = 0; j < im->nreuse; j++)
 		if (!done[j])
-			ms = jv_array_append(ms, entry(&reused[j], im->reuse[j], reused_annotations(rec, im->reuse[j])));
+			ms = jv_array_append(ms, entry(&reused[j], im->reuse[j],
+						       annotate ? reused_annotations(rec, im->reuse[j]) : jv_null()));
 	jv_free(arts);
 	jv idx = JV_OBJECT(jv_string("schemaVersion"), jv_number(2), jv_string("mediaType"),
 			   jv_string(im->top.d.media_type), jv_string("manifests"), ms);
