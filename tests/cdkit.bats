@@ -49,7 +49,7 @@ uploads() {
 	run -0 cdkit sync --help
 	[[ $output == *"--shards N"*"--engine local|slurm"*"--workdir DIR"* ]]
 	run -0 cdkit docs publish --help
-	[[ $output == *"cdkit does not do this yet"* ]]
+	[[ $output == *"--quay-token-file FILE"*"(required, as medius)"*"--registry quay.io/ORG"*"(default quay.io/containerdisks)"*"--dry-run[=BOOL]"* ]]
 	# medius's global flags may come first
 	run -0 cdkit --dry-run=false images push --help
 	[ "${lines[0]}" = "usage: cdkit images push [flags]" ]
