@@ -111,6 +111,10 @@ lint() {
 	[ "${stderr%%$'\n'*}" = "cd-docs: --dry-run=false needs --quay-token-file" ]
 	run -2 --separate-stderr cd-docs --registry quay.io --dry-run=false "${QUAY[@]}" < "$RECORDS"
 	[ "$stderr" = "cd-docs: --registry: want HOST/ORG (quay.io/<org>), not 'quay.io'" ]
+	# a catalog that cannot be read is a lost input, as for cd-discover
+	run -4 --separate-stderr cd-docs --catalog "$BATS_TEST_TMPDIR/nosuch" < "$RECORDS"
+	[ "$stderr" = "cd-docs: cannot open catalog '$BATS_TEST_TMPDIR/nosuch': No such file or directory" ]
+	[ -z "$output" ]
 	[ ! -s "$REQUESTS" ]
 }
 

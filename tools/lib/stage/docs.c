@@ -363,7 +363,7 @@ static int setup(struct docs *d)
 	ret = cd_catalog_load(&d->cat, o->catalog);
 	if (ret < 0) {
 		cd_catalog_release(&d->cat);
-		return -1;
+		return ret;
 	}
 	d->have_cat = 1;
 	return 0;
@@ -385,7 +385,7 @@ int cd_docs_run(const struct cd_docs_opts *o)
 	struct cd_reader r;
 	struct cd_pool_stats st = { 0 };
 	jv *recs = NULL;
-	size_t n = 0, i, k;
+	size_t n = 0, i, k, *repos = NULL, nrepos = 0;
 	unsigned char *chosen = NULL, *hit = cd_xcalloc(o->nfocus + 1, 1);
 	int got, io = 0, status;
 
@@ -398,11 +398,11 @@ int cd_docs_run(const struct cd_docs_opts *o)
 			return CD_EXIT_USAGE;
 		}
 	}
-	if (setup(&d) < 0) {
+	if ((got = setup(&d)) < 0) {
 		cd_error("%s", cd_errmsg());
 		teardown(&d);
 		free(hit);
-		return CD_EXIT_USAGE;
+		return got == CD_CATALOG_UNREADABLE ? CD_EXIT_IO : CD_EXIT_USAGE;
 	}
 	cd_reader_init(&r, stdin, "stdin");
 	for (;;) {
@@ -431,14 +431,17 @@ int cd_docs_run(const struct cd_docs_opts *o)
 	for (i = 0; i < n; i++) {
 		if (cd_record_has_error(recs[i]) || !cd_jv_true(recs[i], "docs") || !focused(o, recs[i], hit))
 			continue;
-		for (k = 0; k < i; k++)
-			if (chosen[k] && !strcmp(cd_jv_str(recs[k], "name"), cd_jv_str(recs[i], "name")))
+		for (k = 0; k < nrepos; k++)
+			if (!strcmp(cd_jv_str(recs[repos[k]], "name"), cd_jv_str(recs[i], "name")))
 				break;
-		if (k == i) {
+		if (k == nrepos) {
+			repos = cd_xrealloc(repos, (nrepos + 1) * sizeof(*repos));
+			repos[nrepos++] = i;
 			chosen[i] = 1;
-		} else if (better(recs[i], recs[k])) {
-			chosen[k] = 0;
+		} else if (better(recs[i], recs[repos[k]])) {
+			chosen[repos[k]] = 0;
 			chosen[i] = 1;
+			repos[k] = i;
 		}
 	}
 	for (k = 0; k < o->nfocus && !io; k++)
@@ -473,6 +476,7 @@ done:
 		jv_free(recs[i]);
 	free(recs);
 	free(chosen);
+	free(repos);
 	free(hit);
 	cd_reader_release(&r);
 	teardown(&d);

@@ -37,7 +37,8 @@ struct cd_docs_opts {
  * Read records from stdin, describe, write records to stdout.  Returns the
  * exit status (0, 1, 3, 4 as every stage's); CD_EXIT_USAGE with the reason
  * said on stderr when the registry, the token file, the catalog or a focus
- * is wrong (nothing is then read or sent).
+ * is wrong, CD_EXIT_IO when the catalog cannot be read (nothing is then
+ * read or sent).
  */
 int cd_docs_run(const struct cd_docs_opts *o);
 
