@@ -4,7 +4,7 @@
 # error record naming the field, counted as failed (exit 1) and said on
 # stderr, and nothing is built, pushed or decided from it.  The cases of
 # issue 8: wrong types, an unknown arch, a NUL in the version, invalid
-# UTF-8.  (Every tool against the full hostile set: records-hostile.bats.)
+# UTF-8.  (Every tool against the full hostile set: record-hostile.bats.)
 
 bats_require_minimum_version 1.5.0
 load lib/common
