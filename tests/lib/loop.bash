@@ -1,8 +1,10 @@
-# Helpers for the record-loop tests:  load lib/loop  (after lib/common)
+# Helpers for the record-loop tests:  load lib/loop  (it loads lib/common)
 #
 # Every tool's record loop must give as many records out as went in, in
 # the input order, each record the tool failed with its error and one
 # stderr line "cd-X: name:version[ arch]: message", whatever -j says.
+
+load lib/common
 
 LOOP_N=160
 

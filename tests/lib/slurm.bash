@@ -1,5 +1,5 @@
 # A real Slurm cluster of one machine for cdkit's bats files (notes: Debian's
-# slurm-wlm 22.05 and munge):
+# slurm-wlm 22.05 and munge); it loads lib/common:
 #
 #   load lib/slurm
 #   setup_file()    { slurm_start || skip "$SLURM_SKIP"; }
@@ -17,9 +17,7 @@
 # array too) has ended; 1 on timeout.  slurm_job_states JOBID: one
 # "TASK STATE EXITCODE" line per task, from scontrol.
 
-_slurm_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+load lib/common
 
 _slurm_conf() {
 	local d=$SLURM_DIR host=$1 ctl=$2 slurmd_port=$3
@@ -92,9 +90,9 @@ slurm_start() {
 
 	host=$(hostname -s)
 	getent hosts "$host" > /dev/null || { _slurm_fail "the host name '$host' does not resolve"; return 1; }
-	ctl=$(_slurm_free_port)
-	sd=$(_slurm_free_port)
-	while [ "$sd" = "$ctl" ]; do sd=$(_slurm_free_port); done
+	ctl=$(free_port)
+	sd=$(free_port)
+	while [ "$sd" = "$ctl" ]; do sd=$(free_port); done
 	_slurm_conf "$host" "$ctl" "$sd" > "$SLURM_DIR/slurm.conf"
 	SLURM_CONF=$SLURM_DIR/slurm.conf
 	export SLURM_CONF
@@ -110,17 +108,11 @@ slurm_start() {
 }
 
 slurm_stop() {
-	local f pid i
+	local f
 	[ -n "${SLURM_DIR:-}" ] || return 0
 	for f in slurmd slurmctld munged; do
 		[ -s "$SLURM_DIR/run/$f.pid" ] || continue
-		pid=$(cat "$SLURM_DIR/run/$f.pid")
-		kill "$pid" 2> /dev/null || continue
-		for i in $(seq 100); do
-			kill -0 "$pid" 2> /dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2> /dev/null || true
+		pid_stop "$(cat "$SLURM_DIR/run/$f.pid")"
 	done
 	return 0
 }
