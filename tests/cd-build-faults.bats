@@ -7,7 +7,6 @@
 # cache entry and every layout's disk is what its name and label say.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/cd-build
 
 setup_file() {
@@ -35,7 +34,7 @@ setup() {
 }
 
 teardown() {
-	httpd_stop
+	servers_stop
 	local m
 	for m in "${MOUNTS[@]}"; do
 		umount "$m"
@@ -114,9 +113,7 @@ assert_only_good() {
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
 	[ "$(grep -c '^GET /a.qcow2 ' "$HTTPD_LOG")" -eq 2 ]
-	layout=$(jq -r .layout <<< "$output")
-	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")
-	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" root
+	built_disk "$output" root
 	cmp root/disk/disk.img "$SRV/a.qcow2"
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
 }
@@ -321,9 +318,7 @@ poison() {
 
 	run --separate-stderr -0 cdb < one.ndjson
 	grep -q '^GET /b.qcow2 200 -$' "$HTTPD_LOG"
-	layout=$(jq -r .layout <<< "$output")
-	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")
-	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" root
+	built_disk "$output" root
 	cmp root/disk/disk.img "$SRV/b.qcow2"
 	check_store "$CACHE" "$OUT"
 }

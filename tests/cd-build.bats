@@ -3,21 +3,15 @@
 # qemu-img, the real registry), reproducibility, cache, incremental builds.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/cd-build
 load lib/registry
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args

@@ -2,18 +2,11 @@
 # cd-current against the real registry with htpasswd Basic auth: where the
 # credentials come from, and what a refusal says (never the password).
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start htpasswd
-	registry_publish_fixtures
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start htpasswd fixtures; }
+teardown_file() { servers_stop; }
 
 setup() {
 	# No credentials from the machine running the tests.

@@ -13,20 +13,16 @@
 # one that does not boot, 20.04's is missing upstream.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/cdkit
 
 setup_file() {
 	local t=$BATS_FILE_TMPDIR rel bd v f
-	mkdir -p "$t/catalog" "$t/mirror" "$t/run"
+	mkdir -p "$t/catalog" "$t/run"
 	jq '.arches = {amd64: "amd64"} | .images = [.images[] | select(.version == "24.04" or .version == "22.04" or .version == "20.04")]' \
 		"$CDKIT_ROOT/pipelines/catalog/ubuntu.json" > "$t/catalog/ubuntu.json"
-	httpd_start "$t/mirror"
-	MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" --catalog "$t/catalog" "$t/mirror" "$HTTPD_URL")
-	# the boot disk is kept between runs, keyed on the script that makes it
-	bd="${TMPDIR:-/tmp}/cdkit-bootdisk-$(id -u)-$(sha256sum "$CDKIT_ROOT/tests/lib/mkbootdisk" | cut -c1-12)"
-	"$CDKIT_ROOT/tests/lib/mkbootdisk" "$bd" > /dev/null
-	rel=$t/mirror/cloud-images.ubuntu.com/releases
+	upstream_start mkmirror --catalog "$t/catalog"
+	bd=$(boot_disks)
+	rel=$MIRROR/cloud-images.ubuntu.com/releases
 	cp "$bd/boot.qcow2" "$rel/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img"
 	cp "$bd/noboot.qcow2" "$rel/22.04/release/ubuntu-22.04-server-cloudimg-amd64.img"
 	for v in 24.04 22.04; do
@@ -35,21 +31,10 @@ setup_file() {
 	done
 	rm "$rel/20.04/release/ubuntu-20.04-server-cloudimg-amd64.img"
 	registry_start plain
-	export MIRRORS STAGING=$REGISTRY/staging PROD=$REGISTRY/containerdisks
+	export STAGING=$REGISTRY/staging PROD=$REGISTRY/containerdisks
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
-
-cdkit() {
-	CD_MIRRORS=$MIRRORS timeout 600 "$CDKIT_ROOT/pipelines/cdkit" "$@"
-}
-
-uploads() {
-	tail -n "+$1" "$REGISTRY_LOG" | grep -E '"(PUT|POST|PATCH|DELETE) /v2/' || true
-}
+teardown_file() { servers_stop; }
 
 # entry KEY: one entry of results.json, compact
 entry() {
@@ -70,7 +55,7 @@ only_medius_fields() {
 		--insecure-skip-tls --workers=3 --focus='ubuntu:*' --catalog "$BATS_FILE_TMPDIR/catalog"
 	[[ $stderr == *"dry run: builds, pushes nothing, writes no results file"* ]]
 	[ ! -e results.json ]
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 	grep -qE '^ubuntu:24.04 +build +built ' <<< "$output"
 
 	# medius's nightly line (without --no-fail): one image fails, alone
@@ -100,7 +85,7 @@ only_medius_fields() {
 		--catalog "$BATS_FILE_TMPDIR/catalog" --results-file=../again.json --workdir=../again
 	[[ $stderr == *"cd-report: warning: 1 of 3 images failed (--no-fail: exit status 0)"* ]]
 	[ "$(jq -c keys ../again.json)" = '["ubuntu:20.04"]' ]
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 }
 
 @test "images verify: boots in qemu instead of a KubeVirt cluster; results.json rewritten, merged" {
@@ -148,7 +133,7 @@ only_medius_fields() {
 		--insecure-skip-tls --workers 3
 	[[ $stderr == *"cd-promote: dry run: would promote ubuntu:24.04 $STAGING/ubuntu@sha256:"* ]]
 	cmp before.json results.json
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 
 	run -1 --separate-stderr cdkit images promote --source-registry="$STAGING" --target-registry="$PROD" \
 		--insecure-skip-tls --workers 3 --dry-run=false

@@ -7,22 +7,15 @@
 # UTF-8.  (Every tool against the full hostile set: record-hostile.bats.)
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
+load lib/upstream
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
+	upstream_start tiny
 	registry_start plain
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

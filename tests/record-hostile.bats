@@ -7,15 +7,11 @@
 # with them.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
+load lib/upstream
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
+	upstream_start tiny
 	registry_start plain
 	# invalid.ndjson: valid records (v1, v3, v13) around records that break the
 	# contract; malformed.ndjson: lines that are not records at all, around
@@ -60,10 +56,7 @@ setup_file() {
 	EOF
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

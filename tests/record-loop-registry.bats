@@ -7,16 +7,12 @@
 # record-loop-current.bats.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/loop
+load lib/registry
+load lib/upstream
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
+	upstream_start tiny
 	registry_start plain
 	# One image, built and pushed once: every record of the loop points at it.
 	jq -cn --arg s "$TINY_SUM" '{name: "loop", version: "base",
@@ -31,10 +27,7 @@ setup_file() {
 	export LAYOUT DIGEST
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

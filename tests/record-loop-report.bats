@@ -6,7 +6,6 @@
 # \xHH, so it cannot clear a terminal or forge log lines.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
 
 setup_file() {
@@ -17,11 +16,7 @@ setup_file() {
 	regproxy_start
 }
 
-teardown_file() {
-	regproxy_stop
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
