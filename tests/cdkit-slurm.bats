@@ -9,9 +9,8 @@
 # nothing.
 
 bats_require_minimum_version 1.5.0
-load lib/registry
+load lib/cdkit
 load lib/slurm
-load lib/upstream
 
 setup_file() {
 	slurm_start || skip "$SLURM_SKIP"
@@ -25,10 +24,7 @@ setup_file() {
 	rm "$MIRROR/${url#https://}"
 }
 
-teardown_file() {
-	servers_stop
-	slurm_stop
-}
+teardown_file() { servers_stop; }
 
 sync_slurm() {
 	CD_MIRRORS=$MIRRORS timeout 900 "$CDKIT_ROOT/pipelines/cdkit" sync --engine slurm --shards 4 --dry-run=false \

@@ -17,10 +17,7 @@ setup_file() {
 	registry_start plain
 }
 
-teardown_file() {
-	servers_stop
-	slurm_stop
-}
+teardown_file() { servers_stop; }
 
 @test "slurm: sbatch --array of shard jobs, then the report job (afterany); one image fails alone" {
 	local run=$BATS_TEST_TMPDIR/run jobid rep broken
