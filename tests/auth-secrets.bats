@@ -43,8 +43,7 @@ teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME"
+	no_machine_creds
 	: > "$TOKEN_ISSUED"
 	: > "$OTHER_AUTHLOG"
 	WATCHED=

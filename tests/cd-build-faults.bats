@@ -106,10 +106,16 @@ assert_only_good() {
 	[ "$(ls "$CACHE/sha256")" = "$(sum b.qcow2)" ]
 }
 
-@test "cd-build: a download cut in the middle resumes with a Range request" {
-	rules '[{"path": "/a.qcow2", "cut": 300000, "times": 1}]'
-	record cut 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+# build_one RULES NAME: with the server's fault RULES, cdb of one record
+# NAME:1 of a.qcow2 (amd64), which succeeds.
+build_one() {
+	rules "$1"
+	record "$2" 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	run --separate-stderr -0 cdb < in.ndjson
+}
+
+@test "cd-build: a download cut in the middle resumes with a Range request" {
+	build_one '[{"path": "/a.qcow2", "cut": 300000, "times": 1}]' cut
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
 	[ "$(grep -c '^GET /a.qcow2 ' "$HTTPD_LOG")" -eq 2 ]
@@ -130,9 +136,7 @@ assert_only_good() {
 }
 
 @test "cd-build: a 500 is retried and the build goes on" {
-	rules '[{"path": "/a.qcow2", "status": 500, "times": 1}]'
-	record retry 1 "$(artifact amd64 a.qcow2)" > in.ndjson
-	run --separate-stderr -0 cdb < in.ndjson
+	build_one '[{"path": "/a.qcow2", "status": 500, "times": 1}]' retry
 	grep -q '^GET /a.qcow2 500 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
 	[ -d "$OUT/retry/1" ]

@@ -25,11 +25,7 @@ cdb() {
 }
 
 @test "cd-build --help and --version print to stdout and exit 0" {
-	run -0 cd-build --help
-	[[ $output == *"usage: cd-build"* ]]
-	[[ $output == *"--compression"* ]]
-	run -0 cd-build --version
-	[[ $output == "cd-build (cdkit) "* ]]
+	help_and_version cd-build cd-build --compression
 }
 
 @test "cd-build: usage errors exit 2 and say why" {

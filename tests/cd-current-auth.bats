@@ -8,11 +8,7 @@ load lib/registry
 setup_file() { registry_start htpasswd fixtures; }
 teardown_file() { servers_stop; }
 
-setup() {
-	# No credentials from the machine running the tests.
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
-}
+setup() { no_machine_creds; }
 
 input() {
 	echo '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}'

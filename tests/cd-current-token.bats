@@ -10,8 +10,7 @@ setup_file() { registry_start token fixtures; }
 teardown_file() { servers_stop; }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME"
+	no_machine_creds
 	echo '{}' > "$TOKEN_RULES"
 	: > "$TOKEN_LOG"
 }

@@ -12,7 +12,7 @@ setup_file() {
 }
 
 setup() {
-	export CD_MIRRORS=$UPSTREAM_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 	rules '[]'
 }
 

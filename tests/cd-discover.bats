@@ -13,7 +13,7 @@ setup_file() {
 }
 
 setup() {
-	export CD_MIRRORS=$UPSTREAM_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 }
 
 teardown_file() { servers_stop; }

@@ -30,11 +30,7 @@ build() {
 }
 
 @test "cd-push --help and --version print to stdout and exit 0; usage errors exit 2" {
-	run -0 cd-push --help
-	[[ $output == *"usage: cd-push --target-registry"* ]]
-	[[ $output == *"--dry-run"* ]]
-	run -0 cd-push --version
-	[[ $output == "cd-push (cdkit) "* ]]
+	help_and_version cd-push "cd-push --target-registry" --dry-run
 	run --separate-stderr -2 cd-push
 	[[ $stderr == *"--target-registry is required"* ]]
 	run --separate-stderr -2 cd-push --target-registry "$REGISTRY/x" --dry-run=maybe

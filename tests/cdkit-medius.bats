@@ -41,6 +41,15 @@ entry() {
 	jq -c --arg k "$1" '.[$k]' results.json
 }
 
+# moved_to STAGE OTHERS: results.json's ubuntu:24.04 is push's entry
+# (after-push.json) at STAGE, every other entry as OTHERS holds it, and no
+# entry has a field medius's ArtifactResult does not
+moved_to() {
+	[ "$(entry ubuntu:24.04)" = "$(jq -c --arg s "$1" '."ubuntu:24.04" | .Stage = $s' after-push.json)" ]
+	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' "$2")" ]
+	only_medius_fields
+}
+
 # medius's ArtifactResult: only Tags, Stage, Err
 only_medius_fields() {
 	[ "$(jq '[.[] | keys[] | select(. != "Tags" and . != "Stage" and . != "Err")] | length' results.json)" = 0 ]
@@ -100,9 +109,7 @@ only_medius_fields() {
 	[[ $stderr == *"cd-verify: ubuntu:24.04: verified"* ]]
 	grep -qE '^ubuntu:24.04 +build +verified ' <<< "$output"
 	# Stage verify, the same Tags; the other entries as push left them
-	[ "$(entry ubuntu:24.04)" = "$(jq -c '."ubuntu:24.04" | .Stage = "verify"' after-push.json)" ]
-	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' after-push.json)" ]
-	only_medius_fields
+	moved_to verify after-push.json
 
 	# a disk that does not boot fails verify, with the reason
 	run -1 --separate-stderr cdkit images verify --registry="$STAGING" --timeout=10 --focus=ubuntu:22.04
@@ -140,9 +147,7 @@ only_medius_fields() {
 	[[ $stderr == *"cdkit images promote: error: ubuntu:20.04 failed in stage push: "* ]]
 	[[ $stderr == *"cdkit images promote: error: ubuntu:22.04 failed in stage verify: "* ]]
 	grep -qE '^ubuntu:24.04 +build +promoted ' <<< "$output"
-	[ "$(entry ubuntu:24.04)" = "$(jq -c '."ubuntu:24.04" | .Stage = "promote"' after-push.json)" ]
-	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' before.json)" ]
-	only_medius_fields
+	moved_to promote before.json
 	# production serves 24.04 under every tag of results.json, the digest
 	# that was verified; 22.04 never got there
 	local tags want

@@ -7,19 +7,15 @@
 # UTF-8.  (Every tool against the full hostile set: record-hostile.bats.)
 
 bats_require_minimum_version 1.5.0
-load lib/registry
-load lib/upstream
+load lib/loop
 
-setup_file() {
-	upstream_start tiny
-	registry_start plain
-}
+setup_file() { loop_servers_start; }
 
 teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 	ART='{"arch":"amd64","url":"https://upstream.example/tiny.qcow2","checksum":"'$TINY_SUM'"}'
 }
 

@@ -7,12 +7,10 @@
 # with them.
 
 bats_require_minimum_version 1.5.0
-load lib/registry
-load lib/upstream
+load lib/loop
 
 setup_file() {
-	upstream_start tiny
-	registry_start plain
+	loop_servers_start
 	# invalid.ndjson: valid records (v1, v3, v13) around records that break the
 	# contract; malformed.ndjson: lines that are not records at all, around
 	# valid ones and one invalid record.
@@ -60,7 +58,7 @@ teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 }
 
 # The error messages of invalid.ndjson's records, by line (valid ones: -).

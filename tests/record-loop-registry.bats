@@ -8,17 +8,14 @@
 
 bats_require_minimum_version 1.5.0
 load lib/loop
-load lib/registry
-load lib/upstream
 
 setup_file() {
-	upstream_start tiny
-	registry_start plain
+	loop_servers_start
 	# One image, built and pushed once: every record of the loop points at it.
 	jq -cn --arg s "$TINY_SUM" '{name: "loop", version: "base",
 		artifacts: [{arch: "amd64", url: "https://upstream.example/tiny.qcow2", checksum: $s}]}' |
 		cd-build --output "$BATS_FILE_TMPDIR/out" --cache "$BATS_FILE_TMPDIR/cache" \
-			--mirror "https://upstream.example/=$HTTPD_URL/" > "$BATS_FILE_TMPDIR/built.ndjson" 2>/dev/null
+			--mirror "$MIRRORS" > "$BATS_FILE_TMPDIR/built.ndjson" 2>/dev/null
 	cd-push --dry-run=false --target-registry "$REGISTRY/containerdisks" \
 		< "$BATS_FILE_TMPDIR/built.ndjson" > "$BATS_FILE_TMPDIR/pushed.ndjson" 2>/dev/null
 	LAYOUT=$(jq -r .layout "$BATS_FILE_TMPDIR/built.ndjson")

@@ -14,7 +14,7 @@ setup_file() { upstream_start tiny img; }
 teardown_file() { servers_stop; }
 
 setup() {
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 	cd "$BATS_TEST_TMPDIR"
 }
 

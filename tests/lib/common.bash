@@ -15,15 +15,14 @@ FIXTURES="$CDKIT_ROOT/tests/fixtures"
 unset CD_MIRRORS REGISTRY_AUTH_FILE
 
 # wait_until SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds;
-# 1 when it has not within about SECONDS (a whole number).
+# 1 when it has not in SECONDS (a whole number).
 wait_until() {
-	local n=$(($1 * 20)) i
+	local end=$((${EPOCHREALTIME//[.,]/} + $1 * 1000000))
 	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
+	until "$@"; do
+		((${EPOCHREALTIME//[.,]/} < end)) || return 1
 		sleep 0.05
 	done
-	"$@"
 }
 
 # A free loopback port (a small race with other processes is retried by the caller).
@@ -167,6 +166,16 @@ httpd_stop() {
 # rules 'JSON': replace the server's fault rules.
 rules() {
 	printf '%s\n' "$1" > "$HTTPD_RULES.tmp" && mv "$HTTPD_RULES.tmp" "$HTTPD_RULES"
+}
+
+# help_and_version TOOL USAGE OPTION: TOOL --help prints "usage: USAGE" and
+# OPTION, TOOL --version "TOOL (cdkit) ...", both on stdout with exit 0.
+help_and_version() {
+	run -0 "$1" --help
+	[[ $output == *"usage: $2"* ]]
+	[[ $output == *"$3"* ]]
+	run -0 "$1" --version
+	[[ $output == "$1 (cdkit) "* ]]
 }
 
 # Compare two NDJSON streams field-for-field (key order ignored).

@@ -13,7 +13,7 @@ blob_writes() {
 
 # sk ARGS...: skopeo with the flags the running registry needs (source side).
 sk() {
-	local cmd=$1 side= flags
+	local cmd=$1 side='' flags
 	shift
 	[ "$cmd" != copy ] || side=src
 	mapfile -t flags < <(registry_skopeo_args $side)

@@ -29,6 +29,7 @@
 #   registry_skopeo_args [src|dest]       skopeo's flags for this registry
 #   manifest_raw REF, manifest_digest REF, arch_digest REF ARCH
 #   registry_writes LINE                  write requests in its log since LINE
+#   no_machine_creds                      no credentials but the test's own
 #
 # Publishing (skopeo, from OCI layouts made with umoci):
 #   oci_image LAYOUT TAG ARCH SHASUM      a one-layer image like medius makes
@@ -191,6 +192,13 @@ registry_stop() {
 	server_stop "${REGISTRY_PID:-}"
 	server_stop "${TOKEN_PID:-}"
 	REGISTRY_PID= TOKEN_PID=
+}
+
+# no_machine_creds: a HOME and an XDG_RUNTIME_DIR of the test's own, so
+# that no credentials of the machine running the tests reach a tool.
+no_machine_creds() {
+	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
 }
 
 # registry_writes LINE: the requests that wrote to the registry (PUT, POST,

@@ -3,22 +3,23 @@
 # (it loads lib/common).
 #
 # upstream_start KIND [ARGS...], in setup_file; KIND one of
-#   disks [N]     make_disks in $SRV (and N tiny disks, make_tiny_disks)
+#   disks [N]     make_disks in $SRV (and N tiny disks, make_tiny_disks),
+#                 as https://upstream.example/img/
 #   random FILE DATA [N]   $SRV/FILE, a random_qcow2 of DATA, in
-#                 $SRV/SHA256SUMS (and N tiny disks, make_tiny_disks)
+#                 $SRV/SHA256SUMS (and N tiny disks), as .../img/ too
 #   tiny [DIR]    one tiny qcow2 (1 MiB virtual, 4 KiB clusters),
 #                 $SRV/DIR/tiny.qcow2, its checksum in TINY_SUM
-#                 ("sha256:..."); records name it
-#                 https://upstream.example/[DIR/]tiny.qcow2
+#                 ("sha256:..."): https://upstream.example/[DIR/]tiny.qcow2
+#   empty         an empty $SRV, as https://upstream.example/
 #   tree          the recorded upstream files of tests/fixtures/upstream
-#                 (tests/lib/upstream-tree) in $TREE: UPSTREAM_MIRRORS is
-#                 the mirror map to them, CATALOG the real catalog
+#                 (tests/lib/upstream-tree) in $TREE, as the upstreams'
+#                 own URLs; CATALOG the real catalog
 #   mkmirror [ARGS...]   pipelines/mkmirror's complete fake upstream of
 #                 every catalog image (ARGS: its options, --catalog DIR) in
-#                 $MIRROR: MIRRORS is the mirror map to it
+#                 $MIRROR, as the upstreams' own URLs
 # then serves that folder (SRV, TREE or MIRROR) with httpd_start and
-# exports what it set.  (lib/common unsets CD_MIRRORS in every test: the
-# maps keep other names, for the tests to hand on.)
+# exports what it set, and MIRRORS: the mirror map from those URLs to it
+# (lib/common unsets CD_MIRRORS in every test: a test hands MIRRORS on).
 
 load lib/common
 
@@ -30,27 +31,31 @@ upstream_start() {
 		export SRV=$BATS_FILE_TMPDIR/srv
 		make_disks "$SRV"
 		[ -z "${1:-}" ] || make_tiny_disks "$SRV" "$1"
-		httpd_start "$SRV" ;;
+		_upstream_serve img/ ;;
 	random)
 		export SRV=$BATS_FILE_TMPDIR/srv
 		mkdir -p "$SRV"
 		random_qcow2 "$SRV/$1" "$2"
 		(cd "$SRV" && sha256sum "$1" > SHA256SUMS)
 		[ -z "${3:-}" ] || make_tiny_disks "$SRV" "$3"
-		httpd_start "$SRV" ;;
+		_upstream_serve img/ ;;
 	tiny)
 		export SRV=$BATS_FILE_TMPDIR/srv
 		mkdir -p "$SRV/${1:-}"
 		qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/${1:+$1/}tiny.qcow2" 1M
 		TINY_SUM=sha256:$(sha256sum "$SRV/${1:+$1/}tiny.qcow2" | cut -d' ' -f1)
 		export TINY_SUM
-		httpd_start "$SRV" ;;
+		_upstream_serve ;;
+	empty)
+		export SRV=$BATS_FILE_TMPDIR/srv
+		mkdir -p "$SRV"
+		_upstream_serve ;;
 	tree)
 		export TREE=$BATS_FILE_TMPDIR/tree CATALOG=$CDKIT_ROOT/pipelines/catalog
 		mkdir -p "$TREE"
 		httpd_start "$TREE" || return 1
-		UPSTREAM_MIRRORS=$("$CDKIT_ROOT/tests/lib/upstream-tree" "$TREE" "$HTTPD_URL")
-		export UPSTREAM_MIRRORS ;;
+		MIRRORS=$("$CDKIT_ROOT/tests/lib/upstream-tree" "$TREE" "$HTTPD_URL")
+		export MIRRORS ;;
 	mkmirror)
 		export MIRROR=$BATS_FILE_TMPDIR/mirror
 		mkdir -p "$MIRROR"
@@ -59,6 +64,12 @@ upstream_start() {
 		export MIRRORS ;;
 	*) echo "upstream_start: unknown kind '$kind'" >&2; return 1 ;;
 	esac
+}
+
+# _upstream_serve [PATH]: serve $SRV as https://upstream.example/PATH.
+_upstream_serve() {
+	httpd_start "$SRV" || return 1
+	export MIRRORS="https://upstream.example/${1:-}=$HTTPD_URL/"
 }
 
 # random_qcow2 FILE DATA [SIZE]: a qcow2 (of SIZE virtual, else DATA) whose
