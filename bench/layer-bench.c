@@ -9,13 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layer.h"
-#include "msg.h"
-#include "banned.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "image/layer.h"
+#include "core/banned.h"
 
 static void usage(void)
 {
-	printf("usage: layer-bench [--compression gzip|zstd|none] [--threads N] [--level N] DISK OUT\n");
+	printf("usage: layer-bench [--compression gzip|zstd|none] [--deflate zlib|isal] [--threads N]\n"
+	       "                   [--level N] DISK OUT\n"
+	       "       layer-bench --engine   (what gzip deflates with by default)\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -34,6 +37,8 @@ int main(int argc, char **argv)
 		{ "compression", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "deflate", required_argument, NULL, 'd' },
+		{ "engine", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -43,7 +48,7 @@ int main(int argc, char **argv)
 	int c, in, out;
 
 	cd_msg_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:t:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:l:d:eh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (cd_compression_parse(optarg, &o.comp) < 0)
@@ -57,6 +62,13 @@ int main(int argc, char **argv)
 			if (parse_int(optarg, 0, 22, &o.level) < 0)
 				cd_usage_error("bad level '%s'", optarg);
 			break;
+		case 'd':
+			if (cd_deflate_parse(optarg, &o.deflate) < 0)
+				cd_usage_error("deflate engine '%s' not in this build", optarg);
+			break;
+		case 'e':
+			printf("%s\n", cd_layer_gzip_engine());
+			return CD_EXIT_OK;
 		case 'h':
 			usage();
 			return CD_EXIT_OK;

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "opts.h"
-#include "record.h"
-#include "shard.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/opts.h"
+#include "stage/shard.h"
+#include "core/banned.h"
 
 #define WEIGHTS_MAX (16u << 20)
 

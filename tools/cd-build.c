@@ -1,20 +1,13 @@
 /* cd-build: turn records into containerdisk images (OCI image layouts). */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
-#include "build.h"
-#include "buf.h"
-#include "cache.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "progress.h"
-#include "record.h"
-#include "banned.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "stage/build.h"
+#include "stage/opts.h"
+#include "core/banned.h"
 
 enum { OPT_OUTPUT = CD_OPT_TOOL, OPT_CACHE, OPT_OCI, OPT_COMPRESSION };
 
@@ -48,40 +41,10 @@ static const struct option longopts[] = {
 	CD_OPTS_WORKERS, CD_OPTS_HTTP, CD_OPTS_BASE, { 0 },
 };
 
-/* mkdir -p the output folder and return its absolute path. */
-static char *output_dir(const char *dir)
-{
-	char *p = cd_xstrdup(dir), abs[PATH_MAX];
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		cd_usage_error("cannot create '%s': %s", dir, strerror(errno));
-	if (!realpath(p, abs))
-		cd_usage_error("cannot use '%s': %s", dir, strerror(errno));
-	free(p);
-	return cd_xstrdup(abs);
-}
-
-static void report_cache(const struct cd_cache *c)
-{
-	long long bytes;
-	long files;
-	char h[32];
-	cd_cache_usage(c, &bytes, &files);
-	cd_progress_human(bytes, h, sizeof(h));
-	cd_progress_note("cache '%s': %s in %ld file%s", c->dir, h, files, files == 1 ? "" : "s");
-}
-
 int main(int argc, char **argv)
 {
-	struct cd_build_opts o = { .layer = { .comp = CD_COMP_GZIP } };
-	struct cd_cache cache = { 0 };
-	const char *output = "containerdisks";
-	char *cache_dir = NULL;
+	struct cd_build_cli cli = { .output = "containerdisks" };
+	struct cd_build_run b;
 	int opt;
 
 	cd_msg_init(argv[0]);
@@ -91,18 +54,18 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'o':
 		case OPT_OUTPUT:
-			output = optarg;
+			cli.output = optarg;
 			break;
 		case OPT_CACHE:
-			free(cache_dir);
-			cache_dir = cd_xstrdup(optarg);
+			cli.cache = optarg;
 			break;
 		case OPT_OCI:
-			o.image.oci = 1;
+			cli.oci = 1;
 			break;
 		case OPT_COMPRESSION:
-			if (cd_compression_parse(optarg, &o.layer.comp) < 0)
+			if (!cd_build_compression_known(optarg))
 				cd_usage_error("invalid value '%s' for --compression: expected gzip, zstd or none", optarg);
+			cli.compression = optarg;
 			break;
 		default:
 			usage(CD_EXIT_USAGE);
@@ -110,28 +73,12 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
-	if (o.layer.comp == CD_COMP_ZSTD && !o.image.oci)
-		cd_usage_error("--compression zstd needs --oci (Docker schema 2 has no zstd layers)");
-	o.image.comp = o.layer.comp;
-	o.image.created = cd_build_source_date_epoch();
-	if (o.image.created == -2)
+	if (cd_build_open(&b, &cli) < 0)
 		cd_usage_error("%s", cd_errmsg());
-	o.layer.mtime = o.image.created > 0 ? o.image.created : 0;
-	if (!cache_dir && !(cache_dir = cd_cache_default_dir()))
-		cd_usage_error("no --cache given and neither XDG_CACHE_HOME nor HOME is set");
-	if (cd_cache_open(&cache, cache_dir) < 0)
-		cd_usage_error("%s", cd_errmsg());
-	char *out = output_dir(output);
-	cd_layout_sweep(out);
-	o.output = out;
-	o.cache = &cache;
 	cd_opts_finish();
 
-	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_build_record, &o);
-	report_cache(&cache);
-	cd_cache_release(&cache);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_build_record, &b.o);
+	cd_build_close(&b);
 	cd_opts_release();
-	free(cache_dir);
-	free(out);
 	return status;
 }

@@ -2,21 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "http.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "published.h"
-#include "record.h"
-#include "registry.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "stage/current.h"
+#include "stage/opts.h"
+#include "core/banned.h"
 
 enum { OPT_SOURCE = CD_OPT_TOOL };
-
-struct ctx {
-	struct cd_registry *reg;
-	const char *prefix;
-};
 
 static void usage(int status)
 {
@@ -40,12 +32,6 @@ static void usage(int status)
 	exit(status);
 }
 
-static jv current_one(jv rec, void *arg)
-{
-	struct ctx *c = arg;
-	return cd_published_read(c->reg, c->prefix, rec);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -65,15 +51,11 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 
-	char *prefix;
+	struct cd_current c;
 	cd_opts_finish();
-	struct ctx c = { NULL, NULL };
-	c.reg = cd_opts_registry(source, NULL, &prefix);
-	c.prefix = prefix;
-
-	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, current_one, &c);
-	cd_registry_free(c.reg);
-	free(prefix);
+	cd_current_open(&c, source);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_current_record, &c);
+	cd_current_close(&c);
 	cd_opts_release();
 	return status;
 }

@@ -2,12 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "published.h"
-#include "record.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "stage/diff.h"
+#include "stage/opts.h"
+#include "core/banned.h"
 
 enum { OPT_FORCE = CD_OPT_TOOL };
 

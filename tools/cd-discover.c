@@ -2,7 +2,6 @@
  * cd-discover: find the latest upstream release of every containerdisk in
  * the catalog and write one record per image (name:version, all arches).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,13 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "catalog.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "record.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "stage/discover.h"
+#include "stage/opts.h"
+#include "core/banned.h"
 
 enum { OPT_CATALOG = CD_OPT_TOOL, OPT_FOCUS };
 
@@ -72,24 +70,6 @@ static char *default_catalog(void)
 	return cd_xstrdup(CD_DATADIR "/catalog");
 }
 
-struct out {
-	struct cd_pool_stats st;
-	int broken;     /* stdout failed: write nothing more */
-};
-
-static void emit(jv rec, void *ctx)
-{
-	struct out *o = ctx;
-	if (o->broken) {
-		jv_free(rec);
-		return;
-	}
-	if (cd_pool_emit(rec, &o->st) < 0) {
-		cd_error("%s", cd_errmsg());
-		o->broken = 1;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -97,11 +77,9 @@ int main(int argc, char **argv)
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		CD_OPTS_BASE, CD_OPTS_HTTP, { 0 }
 	};
-	struct cd_catalog cat;
-	struct out out = { 0 };
 	char **focus = NULL, *catalog = NULL;
-	size_t nfocus = 0, failed = 0, i;
-	int c, ret;
+	size_t nfocus = 0;
+	int c;
 
 	cd_msg_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
@@ -125,38 +103,11 @@ int main(int argc, char **argv)
 		catalog = default_catalog();
 	cd_opts_finish();
 
-	if ((ret = cd_catalog_load(&cat, catalog)) < 0) {
-		if (ret != CD_CATALOG_UNREADABLE)
-			cd_usage_error("%s", cd_errmsg());
-		cd_error("%s", cd_errmsg());
-		cd_catalog_release(&cat);
-		free(focus);
-		free(catalog);
-		cd_opts_release();
-		return CD_EXIT_IO;
-	}
-	if (cd_catalog_focus(&cat, focus, nfocus) < 0)
+	int status = cd_discover_run(catalog, focus, nfocus);
+	if (status < 0)
 		cd_usage_error("%s", cd_errmsg());
-	ret = cd_catalog_discover(&cat, focus, nfocus, emit, &out, &failed);
-	if (ret < 0) {
-		cd_error("%s", cd_errmsg());
-		ret = CD_EXIT_USAGE;
-	} else {
-		ret = out.st.failed ? CD_EXIT_FAIL : CD_EXIT_OK;
-		if (out.st.failed && !out.broken)
-			cd_error("%lu image%s failed", out.st.failed, out.st.failed == 1 ? "" : "s");
-	}
-	if (!out.broken && cd_record_flush() < 0) {
-		cd_error("%s", cd_errmsg());
-		out.broken = 1;
-	}
-	if (out.broken)
-		ret = CD_EXIT_IO;
-	cd_catalog_release(&cat);
-	for (i = 0; i < nfocus; i++)
-		focus[i] = NULL;
 	free(focus);
 	free(catalog);
 	cd_opts_release();
-	return ret;
+	return status;
 }

@@ -7,12 +7,14 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "opts.h"
-#include "record.h"
-#include "report.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/opts.h"
+#include "stage/report.h"
+#include "core/banned.h"
 
 #define LOADED_MAX (64u << 20)
 

@@ -5,17 +5,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "http.h"
-#include "msg.h"
-#include "opts.h"
-#include "pool.h"
-#include "record.h"
-#include "verify.h"
-#include "banned.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "stage/opts.h"
+#include "stage/verify.h"
+#include "core/banned.h"
 
-enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR, OPT_ACCEL, OPT_REGISTRY, OPT_NET_TIMEOUT };
+enum { OPT_BOOT = CD_OPT_TOOL, OPT_BOOT_TIMEOUT, OPT_TMPDIR, OPT_ACCEL, OPT_REGISTRY };
 
 static void usage(int status)
 {
@@ -60,49 +57,6 @@ static void usage(int status)
 	exit(status);
 }
 
-/* -v: each boot check, which names the accelerator and why (v borrowed). */
-static void say_boot(const char *id, jv v)
-{
-	jv checks = jv_object_get(jv_copy(v), jv_string("checks"));
-	if (jv_get_kind(checks) == JV_KIND_ARRAY) {
-		jv_array_foreach(checks, i, c) {
-			jv name = jv_object_get(jv_copy(c), jv_string("name"));
-			jv arch = jv_object_get(jv_copy(c), jv_string("arch"));
-			jv detail = jv_object_get(c, jv_string("detail"));
-			if (jv_get_kind(name) == JV_KIND_STRING && !strcmp(jv_string_value(name), "boot") &&
-			    jv_get_kind(arch) == JV_KIND_STRING && jv_get_kind(detail) == JV_KIND_STRING)
-				cd_debug("%s: %s: boot: %s", id, jv_string_value(arch), jv_string_value(detail));
-			jv_free(name);
-			jv_free(arch);
-			jv_free(detail);
-		}
-	}
-	jv_free(checks);
-}
-
-static jv verify_one(jv rec, void *ctx)
-{
-	const struct cd_verify_opts *o = ctx;
-	struct cd_verify_failure fail;
-	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
-	int has = jv_get_kind(pushed) == JV_KIND_OBJECT;
-	jv_free(pushed);
-	if (!has)
-		return rec;
-	char *id = cd_record_id(rec);
-	jv v = cd_verify_record(rec, o, &fail);
-	int ok = cd_jv_true(v, "ok");
-	rec = jv_object_set(rec, jv_string("verified"), v);
-	if (cd_verbosity() >= 2)
-		say_boot(id, v);
-	if (ok)
-		cd_info("%s: verified", id);
-	else /* the record loop says it on stderr */
-		rec = cd_record_set_error(rec, fail.arch[0] ? fail.arch : NULL, "%s", fail.message);
-	free(id);
-	return rec;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -111,12 +65,12 @@ int main(int argc, char **argv)
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
 		{ "registry", required_argument, NULL, OPT_REGISTRY },
-		{ "net-timeout", required_argument, NULL, OPT_NET_TIMEOUT },
+		{ "net-timeout", required_argument, NULL, CD_OPT_NET_TIMEOUT },
 		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
 		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
 		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
 	};
-	struct cd_verify_opts o = { .boot_timeout = 300, .accel = CD_BOOT_AUTO };
+	struct cd_verify_opts o = { .boot_timeout = 300 };
 	const char *registry = NULL;
 	int c;
 
@@ -130,13 +84,7 @@ int main(int argc, char **argv)
 			o.boot_timeout = (int)cd_opt_long("timeout", optarg, 1, 86400);
 			break;
 		case OPT_ACCEL:
-			if (!strcmp(optarg, "auto"))
-				o.accel = CD_BOOT_AUTO;
-			else if (!strcmp(optarg, "kvm"))
-				o.accel = CD_BOOT_KVM;
-			else if (!strcmp(optarg, "tcg"))
-				o.accel = CD_BOOT_TCG;
-			else
+			if (cd_verify_accel(&o, optarg) < 0)
 				cd_usage_error("invalid value '%s' for --accel: expected auto, kvm or tcg", optarg);
 			break;
 		case OPT_TMPDIR:
@@ -144,10 +92,6 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REGISTRY:
 			registry = optarg;
-			break;
-		case OPT_NET_TIMEOUT:
-			/* --timeout is the boot's, as medius's verify --timeout */
-			cd_http_cfg.timeout = cd_opt_long("net-timeout", optarg, 1, 86400);
 			break;
 		default:
 			if (!cd_opts_common(c, optarg, usage))
@@ -165,7 +109,7 @@ int main(int argc, char **argv)
 		free(cd_opts_name_registry(registry, "--registry", NULL));
 	cd_opts_finish();
 
-	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, verify_one, &o);
+	int status = cd_pool_main(cd_opts.workers, CD_POOL_PASS_ERRORS, cd_verify_one, &o);
 	cd_opts_release();
 	return status;
 }

@@ -7,9 +7,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "cdcheck.h"
-#include "digest.h"
-#include "msg.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "image/disk.h"
+#include "image/layer-check.h"
 #include "unit.h"
 
 #define CL 0x10000u          /* 64 KiB clusters */
@@ -233,9 +235,9 @@ static int mklayer(const struct ent *e, size_t n, int gz)
 
 static int layer(const struct ent *e, size_t n, int gz, enum cd_layer_filter want, const char *want_err)
 {
-	struct cd_cdcheck_result res;
+	struct cd_layer_check res;
 	int fd = mklayer(e, n, gz);
-	int r = cd_cdcheck_layer(fd, want, -1, &res);
+	int r = cd_layer_check(fd, want, -1, &res);
 	/* the whole blob was read: nothing left for the caller's digest to miss */
 	char c;
 	int drained = read(fd, &c, 1) == 0;
@@ -288,12 +290,12 @@ static void test_layer(void)
 	CHECK(layer(e, 2, 1, CD_FILTER_GZIP, "disk/disk.img is empty"));
 
 	/* the disk extracted for booting is the disk */
-	struct cd_cdcheck_result res;
+	struct cd_layer_check res;
 	e[1] = img;
 	char path[] = "/tmp/test-cdcheck.XXXXXX";
 	int out = mkstemp(path), fd = mklayer(e, 2, 1);
 	unlink(path);
-	CHECK(cd_cdcheck_layer(fd, CD_FILTER_GZIP, out, &res) == 0);
+	CHECK(cd_layer_check(fd, CD_FILTER_GZIP, out, &res) == 0);
 	close(fd);
 	unsigned char *want = mkqcow2(), *got = malloc(IMG + 1);
 	CHECK(pread(out, got, IMG + 1, 0) == IMG && !memcmp(got, want, IMG));
@@ -316,7 +318,7 @@ static void test_layer(void)
 	unlink(path2);
 	CHECK(write(fd, "plain text, not a layer\n", 24) == 24);
 	lseek(fd, 0, SEEK_SET);
-	CHECK(cd_cdcheck_layer(fd, CD_FILTER_ANY, -1, &res) == -1);
+	CHECK(cd_layer_check(fd, CD_FILTER_ANY, -1, &res) == -1);
 	CHECK(strstr(cd_errmsg(), "layer is not a readable tar") != NULL);
 	close(fd);
 }

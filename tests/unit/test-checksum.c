@@ -2,9 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "buf.h"
-#include "checksum.h"
+#include "core/buf.h"
+#include "upstream/checksum.h"
 #include "unit.h"
 
 #define H64 "84e67ec05f085bbf2fe42d3a341bfff4a4800ef1957655443638522c4c73e02c"
@@ -175,10 +176,45 @@ static void test_normalize(void)
 	CHECK(cd_checksum_normalize("sha256:" H64, out, 20) == -1);
 }
 
+/* Which "# name: N bytes" comment an entry takes, and how long that takes. */
+static void test_sizes(void)
+{
+	struct cd_checksum_list l;
+
+	/* the first comment after the entry, else the first one in the file */
+	parse("# a: 1 bytes\n" H64 "  a\n# a: 2 bytes\n# a: 3 bytes\n" H64 "  a\n"
+	      H64 "  b\n" H64 "  a\n# c: 4 bytes\n", &l);
+	CHECK(l.n == 4);
+	CHECK(l.n == 4 && l.v[0].size == 2 && l.v[1].size == 1 && l.v[2].size == -1 && l.v[3].size == 1);
+	CHECK(l.n == 4 && !strcmp(l.v[2].name, "b") && !strcmp(l.v[3].name, "a"));
+	cd_checksum_list_release(&l);
+
+	/*
+	 * An upstream (or a mirror) serving 8 MiB of comments: n^2 name
+	 * comparisons took a quarter of an hour; a bounded wait, not a timing.
+	 */
+	struct cd_buf b;
+	cd_buf_init(&b, 0);
+	for (unsigned i = 0; b.len < (8u << 20); i++) {
+		cd_buf_addf(&b, "# f%u: %u bytes\n", i, i);
+		if (i % 16 == 0)
+			cd_buf_addf(&b, H64 "  f%u\n", i);
+	}
+	alarm(60);
+	memset(&l, 0, sizeof(l));
+	cd_checksum_parse(b.p, b.len, &l);
+	alarm(0);
+	CHECK(l.n > 10000);
+	CHECK(l.n > 10000 && l.v[0].size == 0 && l.v[1].size == 16 && l.v[2].size == 32);
+	cd_checksum_list_release(&l);
+	cd_buf_release(&b);
+}
+
 int main(void)
 {
 	test_forms();
 	test_hostile();
+	test_sizes();
 	test_files();
 	test_normalize();
 	return unit_done("test-checksum");

@@ -4,12 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "http.h"
-#include "mirror.h"
-#include "msg.h"
-#include "record.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/url.h"
+#include "net/http.h"
+#include "net/mirror.h"
 #include "unit.h"
 
 static void test_mirror(void)
@@ -131,6 +135,24 @@ static void test_buf_and_digest(void)
 	CHECK(cd_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", &alg, &hex) == -1);
 }
 
+/* Header values: a NUL inside is no value (C strings would read a cut one). */
+static void test_headers(void)
+{
+	static const char h[] = "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:ab\0cd\r\n"
+				"Content-Type:  application/json ; x\r\nLocation:\r\n\r\n";
+	struct cd_http_req q;
+	char v[64];
+	cd_http_req_init(&q, "http://127.0.0.1/");
+	cd_buf_add(&q.hdrs, h, sizeof(h) - 1);
+	CHECK(cd_http_header(&q, "Docker-Content-Digest", v, sizeof(v)) == 0);
+	CHECK(cd_http_header(&q, "content-type", v, sizeof(v)) == 1);
+	CHECK_STR(v, "application/json ; x");
+	CHECK(cd_http_header(&q, "Content-Type", v, 8) == 0);
+	CHECK(cd_http_header(&q, "Location", v, sizeof(v)) == 1 && !v[0]);
+	CHECK(cd_http_header(&q, "Range", v, sizeof(v)) == 0);
+	cd_http_req_release(&q);
+}
+
 static void test_retry_timing(void)
 {
 	cd_http_cfg.retry_base_ms = 1000;
@@ -156,5 +178,6 @@ int main(int argc, char **argv)
 	test_records();
 	test_buf_and_digest();
 	test_retry_timing();
+	test_headers();
 	return unit_done("foundation");
 }

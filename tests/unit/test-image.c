@@ -6,9 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "image.h"
-#include "msg.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "image/image.h"
+#include "image/layer.h"
+#include "image/layout.h"
 #include "unit.h"
 
 static char *slurp(const char *dir, const char *name)

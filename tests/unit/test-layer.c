@@ -4,7 +4,8 @@
  * gzip -t), zstd with libzstd, reproducibility, and the failures.
  *
  * layer.c is included so its static tar helpers can be tested too; the
- * linker then takes nothing from libcd.a's layer.o.
+ * linker then takes nothing from libcd.a's layer.o.  Built with
+ * CD_NO_ISAL (test-layer-zlib), it tests the zlib-only layer writer.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,7 +18,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "../../tools/lib/layer.c"
+#include "../../tools/lib/image/layer.c"
 #include "unit.h"
 
 struct blob {
@@ -84,15 +85,14 @@ static int read_fd(int fd, struct blob *b)
 	return 0;
 }
 
-/* Write a layer of disk[0..n) and hand back the blob bytes. */
-static int write_layer(const unsigned char *disk, size_t n, enum cd_compression comp, int threads,
-		       struct cd_layer_result *res, struct blob *out)
+/* Write a layer of disk[0..n) with opts and hand back the blob bytes. */
+static int write_layer_opts(const unsigned char *disk, size_t n, const struct cd_layer_opts *o,
+			    struct cd_layer_result *res, struct blob *out)
 {
 	char path[] = "/tmp/test-layer-blob-XXXXXX";
-	struct cd_layer_opts o = { .comp = comp, .threads = threads, .mtime = 1700000000 };
 	int dfd = make_disk(disk, n), ofd = mkstemp(path), ret = -1;
 	unlink(path);
-	if (dfd >= 0 && ofd >= 0 && cd_layer_write(dfd, (long long)n, ofd, &o, NULL, res) == 0)
+	if (dfd >= 0 && ofd >= 0 && cd_layer_write(dfd, (long long)n, ofd, o, NULL, res) == 0)
 		ret = read_fd(ofd, out);
 	else
 		fprintf(stderr, "layer: %s\n", cd_errmsg());
@@ -101,6 +101,14 @@ static int write_layer(const unsigned char *disk, size_t n, enum cd_compression 
 	if (ofd >= 0)
 		close(ofd);
 	return ret;
+}
+
+/* The same with the default engine and level. */
+static int write_layer(const unsigned char *disk, size_t n, enum cd_compression comp, int threads,
+		       struct cd_layer_result *res, struct blob *out)
+{
+	struct cd_layer_opts o = { .comp = comp, .threads = threads, .mtime = 1700000000 };
+	return write_layer_opts(disk, n, &o, res, out);
 }
 
 static int gunzip(const struct blob *in, struct blob *out, size_t cap)
@@ -322,13 +330,14 @@ static int block_roundtrip(struct gz_coder *g, const unsigned char *in, size_t n
 	return ok;
 }
 
-/* The block encoder's runs, its stored fallback and its output bound. */
-static void test_gz_block(void)
+/* The block encoder's runs, its stored fallback and its output bound, on one engine. */
+static void test_gz_block(enum cd_deflate engine, int level)
 {
 	size_t n = GZ_BLOCK, olen;
 	unsigned char *p = malloc(n);
 	struct gz_coder g;
-	CHECK(gz_coder_init(&g, 1) == 0);
+	fprintf(stderr, "gz_block: %s level %d\n", engine == CD_DEFLATE_ISAL ? "isa-l" : "zlib", level);
+	CHECK(gz_coder_init(&g, engine, level) == 0);
 
 	/* alternating sub-blocks: a run each, stored and deflated in turn */
 	for (size_t i = 0; i < n / GZ_SUB; i++) {
@@ -548,15 +557,121 @@ static void test_names(void)
 	CHECK_STR(cd_compression_name(CD_COMP_ZSTD), "zstd");
 }
 
+#ifndef CD_NO_ISAL
+/*
+ * An ISA-L layer at each level against the zlib one: other bytes, the same
+ * tar (so the same diff_id) once decompressed, a valid gzip stream, the
+ * same bytes whatever the thread count; the default is ISA-L.
+ */
+static void test_isal_vs_zlib(void)
+{
+	size_t n = 5 * (1 << 20) + 777, cap = n + 64 * 1024;
+	unsigned char *p = malloc(n);
+	struct cd_layer_opts zo = { .comp = CD_COMP_GZIP, .threads = 2, .mtime = 1700000000,
+				    .deflate = CD_DEFLATE_ZLIB };
+	struct cd_layer_result zres, res, res2;
+	struct blob zb = { 0 }, ztar = { 0 }, b = { 0 }, b2 = { 0 }, tar = { 0 };
+	char d[CD_DIGEST_MAX];
+
+	/* text, random, zeros and text again, a block boundary inside each */
+	fill_text(p, n);
+	fill_random(p + 900000, 1300000, 11);
+	memset(p + 2500000, 0, 1000000);
+	CHECK(write_layer_opts(p, n, &zo, &zres, &zb) == 0);
+	CHECK(gunzip(&zb, &ztar, cap) == 0);
+	for (int level = 1; level <= ISAL_DEF_MAX_LEVEL; level++) {
+		struct cd_layer_opts o = { .comp = CD_COMP_GZIP, .threads = 2, .mtime = 1700000000,
+					   .deflate = CD_DEFLATE_ISAL, .level = level };
+		fprintf(stderr, "layer: isa-l level %d against zlib\n", level);
+		if (write_layer_opts(p, n, &o, &res, &b) < 0) {
+			CHECK(!"isa-l layer written");
+			continue;
+		}
+		CHECK(b.n != zb.n || memcmp(b.p, zb.p, b.n) != 0);
+		CHECK(strcmp(res.digest, zres.digest) != 0);
+		CHECK_STR(res.diff_id, zres.diff_id);
+		CHECK(gunzip(&b, &tar, cap) == 0);
+		CHECK(tar.n == ztar.n && memcmp(tar.p, ztar.p, tar.n) == 0);
+		cd_sha256_digest(tar.p, tar.n, d);
+		CHECK_STR(res.diff_id, d);
+		cd_sha256_digest(b.p, b.n, d);
+		CHECK_STR(res.digest, d);
+		CHECK(gzip_t(&b) == 0);
+		check_tar(&tar, p, n);
+		o.threads = 3;
+		CHECK(write_layer_opts(p, n, &o, &res2, &b2) == 0);
+		CHECK(b2.n == b.n && memcmp(b2.p, b.p, b.n) == 0);
+		CHECK_STR(res2.digest, res.digest);
+		blob_free(&b2);
+		if (level == CD_LAYER_ISAL_LEVEL) {
+			CHECK(write_layer(p, n, CD_COMP_GZIP, 1, &res2, &b2) == 0);
+			CHECK_STR(res2.digest, res.digest);
+			blob_free(&b2);
+		}
+		blob_free(&b);
+		blob_free(&tar);
+	}
+	blob_free(&zb);
+	blob_free(&ztar);
+	free(p);
+}
+#endif
+
+/* The engine names, and what a build without ISA-L says to a request for it. */
+static void test_engines(void)
+{
+	enum cd_deflate e;
+	struct cd_layer_opts o = { .comp = CD_COMP_GZIP, .mtime = 1700000000, .deflate = CD_DEFLATE_ISAL };
+	struct cd_layer_result res;
+	struct blob b = { 0 };
+	unsigned char text[4096];
+
+	CHECK(cd_deflate_parse("zlib", &e) == 0 && e == CD_DEFLATE_ZLIB);
+	CHECK(cd_deflate_parse("gzip", &e) == -1);
+	fill_text(text, sizeof(text));
+#ifndef CD_NO_ISAL
+	CHECK(cd_deflate_parse("isal", &e) == 0 && e == CD_DEFLATE_ISAL);
+	CHECK(!strncmp(cd_layer_gzip_engine(), "isa-l 2.", 8));
+	o.level = ISAL_DEF_MAX_LEVEL + 1;
+	CHECK(write_layer_opts(text, sizeof(text), &o, &res, &b) == -1);
+	CHECK_STR(cd_errmsg(), "bad ISA-L gzip level 4");
+#else
+	CHECK(cd_deflate_parse("isal", &e) == -1);
+	CHECK(!strncmp(cd_layer_gzip_engine(), "zlib ", 5));
+	CHECK(write_layer_opts(text, sizeof(text), &o, &res, &b) == -1);
+	CHECK_STR(cd_errmsg(), "this build has no ISA-L");
+	/* the default is zlib at level 1 */
+	struct blob zb = { 0 };
+	struct cd_layer_result zres;
+	o.deflate = CD_DEFLATE_ZLIB;
+	o.level = 1;
+	CHECK(write_layer_opts(text, sizeof(text), &o, &zres, &zb) == 0);
+	CHECK(write_layer(text, sizeof(text), CD_COMP_GZIP, 1, &res, &b) == 0);
+	CHECK_STR(res.digest, zres.digest);
+	blob_free(&zb);
+#endif
+	blob_free(&b);
+}
+
 int main(void)
 {
 	test_names();
+	test_engines();
 	test_pax_size();
-	test_gz_block();
+	test_gz_block(CD_DEFLATE_ZLIB, 1);
+#ifndef CD_NO_ISAL
+	for (int level = 1; level <= ISAL_DEF_MAX_LEVEL; level++)
+		test_gz_block(CD_DEFLATE_ISAL, level);
+	test_isal_vs_zlib();
+#endif
 	test_layers();
 	test_gzip_stores_random();
 	test_pipe_input();
 	test_disk_hash();
 	test_failures();
+#ifndef CD_NO_ISAL
 	return unit_done("test-layer");
+#else
+	return unit_done("test-layer (zlib only)");
+#endif
 }

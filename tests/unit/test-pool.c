@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "pool.h"
-#include "record.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/loop.h"
+#include "core/msg.h"
+#include "core/record.h"
 #include "unit.h"
 
 #define N 300

@@ -3,11 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg.h"
-#include "push.h"
+#include "core/msg.h"
+#include "registry/transfer.h"
+#include "stage/push.h"
 #include "unit.h"
-#include "xfer.h"
-#include "banned.h"
 
 static char *tags_of(const char *rec_json, const char *stamp)
 {

@@ -8,13 +8,19 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "msg.h"
-#include "published.h"
-#include "record.h"
-#include "ref.h"
-#include "registry.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/limits.h"
+#include "core/msg.h"
+#include "core/oci.h"
+#include "core/record.h"
+#include "core/ref.h"
+#include "registry/auth.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
+#include "registry/tags.h"
+#include "stage/diff.h"
 #include "unit.h"
 
 static void check_ref(const char *s, const char *host, const char *path, const char *tag, const char *digest)
@@ -111,23 +117,23 @@ static void test_ref(void)
 	CHECK_STR(cd_ref_api_host("quay.io"), "quay.io");
 
 	char *host, *prefix;
-	CHECK(cd_published_parse_source("quay.io/containerdisks", &host, &prefix) == 0);
+	CHECK(cd_ref_parse_registry("quay.io/containerdisks", &host, &prefix) == 0);
 	CHECK_STR(host, "quay.io");
 	CHECK_STR(prefix, "containerdisks");
 	free(host);
 	free(prefix);
-	CHECK(cd_published_parse_source("127.0.0.1:5000", &host, &prefix) == 0);
+	CHECK(cd_ref_parse_registry("127.0.0.1:5000", &host, &prefix) == 0);
 	CHECK_STR(host, "127.0.0.1:5000");
 	CHECK_STR(prefix, "");
 	free(host);
 	free(prefix);
-	CHECK(cd_published_parse_source("quay.io/containerdisks:41", &host, &prefix) == -1);
-	CHECK(cd_published_parse_source("nohost", &host, &prefix) == -1);
+	CHECK(cd_ref_parse_registry("quay.io/containerdisks:41", &host, &prefix) == -1);
+	CHECK(cd_ref_parse_registry("nohost", &host, &prefix) == -1);
 
 	/* A user:password given where a reference belongs never reaches a message. */
-	CHECK(cd_published_parse_source("bob:hunter2@quay.io/org", &host, &prefix) == -1);
+	CHECK(cd_ref_parse_registry("bob:hunter2@quay.io/org", &host, &prefix) == -1);
 	CHECK_STR(cd_errmsg(), "invalid reference '***@quay.io/org': malformed digest");
-	CHECK(cd_published_parse_source("bob:hunter2@127.0.0.1:5000", &host, &prefix) == -1);
+	CHECK(cd_ref_parse_registry("bob:hunter2@127.0.0.1:5000", &host, &prefix) == -1);
 	CHECK_STR(cd_errmsg(), "invalid source registry '***@127.0.0.1:5000': expected HOST[:PORT][/PATH]");
 	bad_ref("bob:hun/ter2@quay.io/a/b@" D256);
 	CHECK(!strstr(cd_errmsg(), "hun"));
@@ -382,19 +388,19 @@ static void test_error_body(void)
 {
 	char msg[256];
 	const char *b = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\",\"detail\":{\"Tag\":\"41\"}}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_NOT_FOUND);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_NOT_FOUND);
 	CHECK_STR(msg, "manifest unknown (MANIFEST_UNKNOWN)");
 	b = "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known to registry\"}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_NOT_FOUND);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_NOT_FOUND);
 	b = "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is denied\"},{\"code\":\"UNAUTHORIZED\"}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_AUTH);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_AUTH);
 	CHECK_STR(msg, "requested access to the resource is denied (DENIED); UNAUTHORIZED");
 	b = "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_TOO_MANY);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_TOO_MANY);
 	b = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"Tag 41 was deleted or has expired. To pull, revive via time machine\"}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_NOT_FOUND);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_NOT_FOUND);
 	b = "{\"errors\":[{\"code\":\"BLOB_UPLOAD_INVALID\",\"message\":\"x\\u0007y\\nz\"}]}";
-	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_REG_OTHER);
+	CHECK(cd_registry_error_body(b, strlen(b), msg, sizeof(msg)) == CD_ERR_OTHER);
 	CHECK_STR(msg, "x?y?z (BLOB_UPLOAD_INVALID)"); /* control characters never reach a terminal */
 	CHECK(cd_registry_error_body("<html>502</html>", 16, msg, sizeof(msg)) == -1);
 	CHECK_STR(msg, "");
@@ -408,7 +414,7 @@ static void test_error_body(void)
 	for (int i = 0; i < 3000; i++)
 		cd_buf_adds(&big, "m");
 	cd_buf_adds(&big, "\"}]}");
-	CHECK(cd_registry_error_body(big.p, big.len, msg, sizeof(msg)) == CD_REG_OTHER);
+	CHECK(cd_registry_error_body(big.p, big.len, msg, sizeof(msg)) == CD_ERR_OTHER);
 	CHECK(strlen(msg) < sizeof(msg));
 	cd_buf_release(&big);
 }

@@ -14,12 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "http.h"
-#include "msg.h"
-#include "record.h"
-#include "registry.h"
+#include "core/buf.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "core/oci.h"
+#include "net/http.h"
+#include "registry/blob.h"
+#include "registry/client.h"
+#include "registry/manifest.h"
+#include "registry/platform.h"
+#include "registry/tags.h"
+#include "registry/upload.h"
 #include "unit.h"
 
 #define BLOB_SIZE (300 * 1024)
@@ -97,7 +103,7 @@ static void test_blobs(char dg1[CD_DIGEST_MAX], char dg2[CD_DIGEST_MAX])
 	cd_sha256_digest("", 0, zero);
 	CHECK(src.seek(src.ctx, 0) == 0);
 	CHECK(cd_registry_blob_upload(reg, repo_a, zero, &src) == -1);
-	CHECK(cd_registry_errkind() == CD_REG_OTHER);
+	CHECK(cd_errkind() == CD_ERR_OTHER);
 	CHECK(strstr(cd_errmsg(), "DIGEST_INVALID") != NULL);
 	close(fd);
 
@@ -118,7 +124,7 @@ static void test_blobs(char dg1[CD_DIGEST_MAX], char dg2[CD_DIGEST_MAX])
 	cd_hasher_release(&s.h);
 	CHECK(s.n == BLOB_SIZE && !strcmp(hex, dg1 + 7));
 	CHECK(cd_registry_blob_get(reg, repo_b, dg2, sink, &s) == -1);
-	CHECK(cd_registry_errkind() == CD_REG_NOT_FOUND);
+	CHECK(cd_errkind() == CD_ERR_NOT_FOUND);
 }
 
 static void test_manifests(const char *dg1)
@@ -174,9 +180,9 @@ static void test_manifests(const char *dg1)
 	CHECK(cd_registry_manifest_delete(reg, repo_b, "v1") == -1); /* by tag: refused here */
 	CHECK(cd_registry_manifest_delete(reg, repo_b, mdg) == 0);
 	CHECK(cd_registry_manifest_get(reg, repo_b, "v1", &m) == -1);
-	CHECK(cd_registry_errkind() == CD_REG_NOT_FOUND);
+	CHECK(cd_errkind() == CD_ERR_NOT_FOUND);
 	CHECK(cd_registry_manifest_get(reg, "cdkit-test/never-pushed", "1", &m) == -1);
-	CHECK(cd_registry_errkind() == CD_REG_NOT_FOUND);
+	CHECK(cd_errkind() == CD_ERR_NOT_FOUND);
 	free(man);
 }
 

@@ -6,9 +6,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "boot.h"
-#include "msg.h"
-#include "seed.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "vm/boot.h"
+#include "vm/seed.h"
 #include "unit.h"
 
 /* The volume identifier of the ISO 9660 primary volume descriptor (sector 16). */

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "msg.h"
-#include "record.h"
-#include "shard.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "stage/shard.h"
 #include "unit.h"
-#include "banned.h"
 
 /* --- a seeded generator (xorshift64*) --------------------------------- */
 

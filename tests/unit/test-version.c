@@ -1,7 +1,7 @@
 /* Unit tests for version ordering (version.h). */
 #include <stdlib.h>
 
-#include "version.h"
+#include "upstream/version.h"
 #include "unit.h"
 
 #define LT(a, b) do { CHECK(cd_version_cmp(a, b) < 0); CHECK(cd_version_cmp(b, a) > 0); } while (0)

@@ -1,0 +1,53 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/msg.h"
+#include "core/record.h"
+#include "core/banned.h"
+
+int cd_record_has_error(jv rec)
+{
+	if (jv_get_kind(rec) != JV_KIND_OBJECT)
+		return 0;
+	jv e = jv_object_get(jv_copy(rec), jv_string("error"));
+	int has = jv_get_kind(e) != JV_KIND_INVALID && jv_get_kind(e) != JV_KIND_NULL;
+	jv_free(e);
+	return has;
+}
+
+char *cd_record_id(jv rec)
+{
+	const char *n = cd_jv_str(rec, "name"), *v = cd_jv_str(rec, "version");
+	return cd_xasprintf("%s:%s", n ? n : "?", v ? v : "?");
+}
+
+jv cd_record_set_error(jv rec, const char *arch, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	jv e = jv_object();
+	e = jv_object_set(e, jv_string("tool"), jv_string(cd_prog()));
+	if (arch)
+		e = jv_object_set(e, jv_string("arch"), jv_string(arch));
+	e = jv_object_set(e, jv_string("message"), jv_string(msg));
+	return jv_object_set(rec, jv_string("error"), e);
+}
+
+char *cd_record_failure(jv rec)
+{
+	char *id = cd_record_id(rec);
+	jv e = jv_object_get(jv_copy(rec), jv_string("error"));
+	const char *arch = cd_jv_str(e, "arch"), *msg = cd_jv_str(e, "message");
+	char *line = cd_xasprintf("%s%s%s: %s", id, arch ? " " : "", arch ? arch : "", msg ? msg : "failed");
+	jv_free(e);
+	free(id);
+	return line;
+}
+
