@@ -44,6 +44,18 @@ discover() { # discover NAME FOCUS... : run on the real catalog, compare with ex
 	run -1 grep -e '-latest' "$BATS_TEST_TMPDIR/got.ndjson"
 }
 
+@test "centos-stream 9 with its arches on different builds: no upstream unique tag (the timestamp tag stays unique)" {
+	local f
+	f=$(find "$TREE" -path '*9-stream/aarch64/images/CHECKSUM')
+	cp "$f" "$BATS_TEST_TMPDIR/CHECKSUM.orig"
+	sed 's/GenericCloud-9-20211222\.0/GenericCloud-9-20240401.0/g' "$BATS_TEST_TMPDIR/CHECKSUM.orig" > "$f"
+	run -0 --separate-stderr cd-discover --catalog "$CATALOG" --focus centos-stream:9
+	cp "$BATS_TEST_TMPDIR/CHECKSUM.orig" "$f"
+	[[ $(jq -r '.artifacts[] | select(.arch == "arm64") | .url' <<< "$output") == *-9-20240401.0.aarch64.qcow2 ]]
+	[[ $(jq -r '.artifacts[] | select(.arch == "amd64") | .url' <<< "$output") == *-9-20211222.0.x86_64.qcow2 ]]
+	[ "$(jq -c .tags <<< "$output")" = '[]' ]
+}
+
 @test "almalinux 10 and 9: dated GenericCloud, not ext4 nor -latest" {
 	discover almalinux 'almalinux:*'
 }

@@ -37,18 +37,31 @@ setup() {
 	[ "${lines[0]}" = "4 images: 2 rebuilt, 1 up to date, 1 failed" ]
 }
 
-@test "report: the architecture table: upstream, what the registry serves now, what is missing" {
+@test "report: the architecture table: upstream, what the registry serves now, what is missing, what was carried" {
 	run -1 cd-report shard0.ndjson shard1.ndjson
 	local arch
 	arch=$(printf '%s\n' "$output" | sed -n '/^IMAGE  *UPSTREAM/,$p')
 	# centos: amd64 built, s390x reused from the published index
-	grep -qE '^centos-stream:9 +amd64,s390x +amd64,s390x *$' <<< "$arch"
+	grep -qE '^centos-stream:9 +amd64,s390x +amd64,s390x +-$' <<< "$arch"
 	# debian failed: the registry still serves the old amd64 only
-	grep -qE '^debian:12 +amd64,arm64 +amd64 +arm64$' <<< "$arch"
+	grep -qE '^debian:12 +amd64,arm64 +amd64 +arm64 +-$' <<< "$arch"
 	# fedora: the manifests cd-verify read back
-	grep -qE '^fedora:43 +amd64,arm64 +amd64,arm64 *$' <<< "$arch"
+	grep -qE '^fedora:43 +amd64,arm64 +amd64,arm64 +-$' <<< "$arch"
 	# ubuntu up to date, but upstream has s390x, which was never published
-	grep -qE '^ubuntu:24.04 +amd64,arm64,s390x +amd64,arm64 +s390x$' <<< "$arch"
+	grep -qE '^ubuntu:24.04 +amd64,arm64,s390x +amd64,arm64 +s390x +-$' <<< "$arch"
+}
+
+@test "report: an image that carried an architecture shows it in CARRIED and serves it; exit 1 (--no-fail: 0)" {
+	jq -c 'select(.name == "ubuntu")
+	       | .carried = [{"arch": "s390x", "reason": "upstream no longer lists it"}]
+	       | .artifacts |= map(select(.arch != "s390x"))
+	       | .published.s390x = {"shasum": null, "digest": "sha256:\("3" * 64)"}' shard1.ndjson shard0.ndjson > carried.ndjson
+	[ "$(wc -l < carried.ndjson)" -eq 1 ]
+	run -1 --separate-stderr cd-report carried.ndjson
+	[[ $stderr == *"warning: 1 image kept an architecture as published (see CARRIED)"* ]]
+	grep -qE '^ubuntu:24.04 +amd64,arm64 +amd64,arm64,s390x +s390x \(upstream no longer lists it\)$' <<< "$output"
+	run -0 --separate-stderr cd-report --no-fail carried.ndjson
+	[[ $stderr == *"(--no-fail: exit status 0)"* ]]
 }
 
 @test "report: exit 1 when an image failed; --no-fail makes it a warning" {
