@@ -79,6 +79,19 @@ teardown_file() { servers_stop; }
 		| test("^Docker manifest .* one layer application/vnd.docker.image.rootfs.diff.tar.gzip")] == [true, true]' <<< "$output"
 }
 
+@test "a record whose upstream gave no checksum passes on the image's own shasum label; a label that is no digest fails" {
+	jq -c 'del(.artifacts[].checksum)' "$BATS_FILE_TMPDIR/good.ndjson" > "$BATS_TEST_TMPDIR/nosum.ndjson"
+	run -0 --separate-stderr cd-verify < "$BATS_TEST_TMPDIR/nosum.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = true ]
+	[ "$(jq -r '.verified.checks[] | select(.name == "shasum" and .arch == "amd64") | .detail' <<< "$output")" = "no upstream checksum for amd64 to compare; label shasum $S1" ]
+	local d
+	d=$(publish badlabel "amd64:$BATS_FILE_TMPDIR/good.qcow2:107:not-a-digest")
+	record badlabel "$d" "amd64:$S1" | jq -c 'del(.artifacts[].checksum)' > "$BATS_TEST_TMPDIR/badlabel.ndjson"
+	run -1 --separate-stderr cd-verify < "$BATS_TEST_TMPDIR/badlabel.ndjson"
+	[ "$(jq -r .verified.ok <<< "$output")" = false ]
+	[ "$(jq -r '.verified.checks[] | select(.name == "shasum") | .detail' <<< "$output")" = "label shasum 'not-a-digest' is not a sha256 or sha512 in hex" ]
+}
+
 @test "bad disks fail their record while a good one in the same stream passes" {
 	local t=$BATS_FILE_TMPDIR
 	cat "$t/baduid.ndjson" "$t/good.ndjson" "$t/notqcow2.ndjson" "$t/cut.ndjson" "$t/badsum.ndjson" > "$t/mixed.ndjson"
