@@ -11,6 +11,11 @@ GET /token?service=S&scope=A&scope=B with {"token", "access_token",
 command line signs), carrying CERT in its x5c header so that a registry
 whose rootcertbundle holds CERT trusts it.
 
+POST /token with an OAuth2 form (grant_type=refresh_token, refresh_token,
+service, scope, client_id), as docker sends an identity token, answers
+the same when the refresh token is a line "TOKEN USER" of --refresh, else
+401; the answer also carries "refresh_token".
+
 Credentials: a Basic Authorization header must match a "user:password"
 line of --users, else 401.  With credentials the token grants every action
 asked for; without (anonymous) it grants "pull" only.
@@ -22,7 +27,7 @@ asked for; without (anonymous) it grants "pull" only.
                       repositories (the others as usual)
   {"expires_in": "1e308"}   this JSON text as the answer's expires_in
                       (any number a hostile issuer might send: "nan" too)
-Each request is logged to --log as "GET <scope...> <user|-> <status>"
+Each request is logged to --log as "<GET|POST> <scope...> <user|-> <status>"
 (never a password).  --issued gets every token issued, one a line, so a
 test can look for them where they must not be.
 """
@@ -63,7 +68,7 @@ class Handler(BaseHTTPRequestHandler):
     def log(self, scopes, user, status):
         if self.server.logfile:
             with LOCK, open(self.server.logfile, "a") as f:
-                f.write("GET %s %s %d\n" % (",".join(scopes) or "-", user or "-", status))
+                f.write("%s %s %s %d\n" % (self.command, ",".join(scopes) or "-", user or "-", status))
 
     def reply(self, status, obj, extra=None):
         body = json.dumps(obj).encode()
@@ -95,6 +100,21 @@ class Handler(BaseHTTPRequestHandler):
             return None, False
         return u, self.server.users.get(u) == p
 
+    def do_POST(self):
+        url = urlparse(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(n).decode("ascii", "replace"))
+        scopes = []
+        for s in form.get("scope", []):
+            scopes.extend(s.split(" "))
+        refresh = form.get("refresh_token", [""])[0]
+        user = self.server.refresh.get(refresh)
+        if url.path != "/token" or form.get("grant_type") != ["refresh_token"] or not user:
+            self.log(scopes, user, 401)
+            self.reply(401, {"error": "invalid_grant"})
+            return
+        self.issue(form, scopes, user, refresh)
+
     def do_GET(self):
         url = urlparse(self.path)
         q = parse_qs(url.query)
@@ -111,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
                        {"WWW-Authenticate": 'Basic realm="cdkit-token-issuer"'})
             return
+        self.issue(q, scopes, user, None)
+
+    def issue(self, q, scopes, user, refresh):
         rules = load_json(self.server.rules)
         access = []
         for s in scopes:
@@ -148,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(token + "\n")
         answer = {"token": token, "access_token": token, "expires_in": 300,
                   "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+        if refresh:
+            answer = {"access_token": token, "refresh_token": refresh, "expires_in": 300}
         if "expires_in" in rules:
             body = json.dumps(answer).replace('"expires_in": 300', '"expires_in": ' + str(rules["expires_in"]))
             self.reply_raw(200, body.encode())
@@ -166,6 +191,7 @@ def main():
     ap.add_argument("--rules")
     ap.add_argument("--log")
     ap.add_argument("--issued")
+    ap.add_argument("--refresh")
     a = ap.parse_args()
     der = subprocess.run(["openssl", "x509", "-in", a.cert, "-outform", "DER"],
                          capture_output=True, check=True).stdout
@@ -184,6 +210,13 @@ def main():
             u, _, p = line.rstrip("\n").partition(":")
             if u:
                 srv.users[u] = p
+    srv.refresh = {}
+    if a.refresh:
+        with open(a.refresh) as f:
+            for line in f:
+                t, _, u = line.strip().partition(" ")
+                if t and u:
+                    srv.refresh[t] = u
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))
