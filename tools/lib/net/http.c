@@ -204,7 +204,11 @@ static void setup_tls(CURL *e, const struct cd_tls *t)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
 	if (t && t->ca_pem) {
-		struct curl_blob blob = { (void *)t->ca_pem, t->ca_pem_len, CURL_BLOB_NOCOPY };
+		/*
+		 * Over the CA file; libcurl's default CA path (Debian: /etc/ssl/certs)
+		 * still applies, so these add to the system's CAs, as podman's certs.d do.
+		 */
+		struct curl_blob blob = { (void *)t->ca_pem, t->ca_pem_len, CURL_BLOB_COPY };
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
 	} else if (ca) {
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
