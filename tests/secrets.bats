@@ -73,6 +73,7 @@ creds_of() {
 	case $1 in
 	creds) printf '%s\n' --creds "$REGISTRY_USER:$REGISTRY_PASS" ;;
 	authfile) printf '%s\n' --authfile "$AUTHFILE" ;;
+	sides) printf '%s\n' --src-creds "$REGISTRY_USER:$REGISTRY_PASS" --dest-creds "$REGISTRY_USER:$REGISTRY_PASS" ;;
 	esac
 }
 
@@ -200,9 +201,9 @@ fedora() {
 	grep -qF "cd-verify: debug: $OTHER: not a registry named on the command line: --creds are not sent there (anonymous)" creds.err
 }
 
-@test "secrets: cd-promote, with --creds and with an auth file; a tampered record is refused before any request" {
+@test "secrets: cd-promote, with --creds, with --src-creds and --dest-creds, and with an auth file; a tampered record is refused before any request" {
 	local way
-	for way in creds authfile; do
+	for way in creds sides authfile; do
 		: > "$TOKEN_ISSUED"
 		: > "$OTHER_AUTHLOG"
 		mapfile -t c < <(creds_of "$way")

@@ -150,8 +150,8 @@ enum cd_opt {
 	"      --dest-cert-dir DIR  that registry's CAs (*.crt) and client\n" \
 	"                           certificate (*.cert, *.key), instead of its\n" \
 	"                           certs.d folder\n" \
-	"                           When both flags name one registry, the --dest-\n" \
-	"                           settings are used for it.\n"
+	"                           (--source-registry and --target-registry naming\n" \
+	"                           one registry: its --dest- settings apply)\n"
 
 #define CD_HELP_XFER \
 	"      --dry-run[=BOOL]     only say what would be sent (default true;\n" \
@@ -188,7 +188,9 @@ extern struct cd_opts cd_opts;
  * the command line names (--source-registry, --target-registry,
  * cd-verify's --registry) and go to no other host: a record naming another
  * registry gets that host's auth-file entry or nothing.  These are the
- * command line's credentials for host, or NULL.
+ * command line's credentials for host, or NULL.  (--src-creds and
+ * --dest-creds go further: to their own side's registry only, see
+ * cd_opts_registry_side().)
  */
 const char *cd_opts_creds_for(const char *host);
 
