@@ -13,7 +13,9 @@ load lib/registry
 setup_file() {
 	export MIRROR=$BATS_FILE_TMPDIR/mirror
 	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
+	export REQUESTS=$BATS_FILE_TMPDIR/requests.ndjson
+	# the mirror's server is Quay's API too (PUT and POST recorded in REQUESTS)
+	httpd_start "$MIRROR" "$BATS_FILE_TMPDIR/httpd-rules.json" --requests "$REQUESTS"
 	MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
 	export MIRRORS
 	registry_start plain
@@ -47,7 +49,7 @@ uploads() {
 	run -0 cdkit sync --help
 	[[ $output == *"--shards N"*"--engine local|slurm"*"--workdir DIR"* ]]
 	run -0 cdkit docs publish --help
-	[[ $output == *"cdkit does not do this yet"* ]]
+	[[ $output == *"--quay-token-file FILE"*"(required, as medius)"*"--registry quay.io/ORG"*"(default quay.io/containerdisks)"*"--dry-run[=BOOL]"* ]]
 	# medius's global flags may come first
 	run -0 cdkit --dry-run=false images push --help
 	[ "${lines[0]}" = "usage: cdkit images push [flags]" ]
@@ -85,14 +87,29 @@ uploads() {
 	[[ $stderr == *"cdkit images push: cd-discover exited 2: stopped"* ]]
 }
 
-@test "cdkit docs publish: says plainly that it is not available yet, publishes nothing" {
-	run -2 --separate-stderr cdkit docs publish --dry-run=false --quay-token-file=/nonexistent
-	[ "$stderr" = "cdkit docs publish: not available yet (it arrives with cdkit's docs tool): nothing was published" ]
+@test "cdkit docs publish: cd-discover | cd-docs with medius's flags, dry run unless --dry-run=false" {
+	printf 'tok-%s\n' "$RANDOM" > "$BATS_TEST_TMPDIR/token"
+	: > "$REQUESTS"
+	run -2 --separate-stderr cdkit docs publish --dry-run=false
+	[ "$stderr" = "cdkit docs publish: required flag \"quay-token-file\" not set (try 'cdkit docs publish --help')" ]
+	run -0 --separate-stderr cdkit docs publish --quay-token-file="$BATS_TEST_TMPDIR/token" \
+		--quay-api "$HTTPD_URL/api/v1" --focus='almalinux:*'
+	[[ $stderr == *"cd-docs: almalinux: dry run: would PUT $HTTPD_URL/api/v1/repository/containerdisks/almalinux ("* ]]
+	[ ! -s "$REQUESTS" ]
+	run -0 --separate-stderr cdkit --dry-run=false docs publish --quay-token-file "$BATS_TEST_TMPDIR/token" \
+		--registry=quay.io/myorg --quay-api "$HTTPD_URL/api/v1" --focus='almalinux:*' --focus='fedora:*'
 	[ -z "$output" ]
+	[ "$(jq -r '"\(.method) \(.path)"' "$REQUESTS" | tr '\n' ' ')" = "PUT /api/v1/repository/myorg/almalinux POST /api/v1/repository/myorg/almalinux/changevisibility PUT /api/v1/repository/myorg/fedora POST /api/v1/repository/myorg/fedora/changevisibility " ]
+	# the newest stable almalinux (10), not the last listed (9) as medius
+	jq -r 'select(.method == "PUT" and (.path | endswith("/almalinux"))) | .body | fromjson | .description' "$REQUESTS" |
+		grep -qxF '            image: quay.io/myorg/almalinux:10'
+	[ "$(jq -r .headers.authorization "$REQUESTS" | sort -u)" = "Bearer $(cat "$BATS_TEST_TMPDIR/token")" ]
 }
 
 @test "make install: cdkit in BINDIR beside the tools, its helpers in LIBEXECDIR" {
 	local d=$BATS_TEST_TMPDIR/dest
+	# the tools were built for PREFIX=/usr/local (make, in check): installed under /usr
+	grep -q '/usr/local/share/cdkit' "$CDKIT_BIN/cd-discover"
 	run -0 make -s -C "$CDKIT_ROOT" install DESTDIR="$d" PREFIX=/usr
 	[ -x "$d/usr/bin/cdkit" ] && [ -x "$d/usr/bin/cd-report" ]
 	[ -x "$d/usr/libexec/cdkit/shard-job" ] && [ -x "$d/usr/libexec/cdkit/plan-job" ]
@@ -104,8 +121,30 @@ uploads() {
 		--source-registry=127.0.0.1:1/x --workdir "$BATS_TEST_TMPDIR/w" --catalog "$d/usr/share/cdkit/catalog"
 	# plan-job (libexec) ran cd-discover (bin)
 	[[ $stderr == *"cd-discover: "*"nosuch:1"* ]]
+	# the installed tools find the installed catalog (../share/cdkit beside
+	# their real path), not the source tree's nor the compiled-in one's:
+	# changed there, the installed cd-discover says so
+	sed -i 's/"user": "debian"/"user": "installed-debian"/' "$d/usr/share/cdkit/catalog/debian.json"
+	ln -s "$d/usr/bin/cd-discover" "$BATS_TEST_TMPDIR/cd-discover-link"
+	run -0 --separate-stderr env CD_MIRRORS="$MIRRORS" "$BATS_TEST_TMPDIR/cd-discover-link" --focus debian:12
+	[ "$(jq -r .user <<<"$output")" = installed-debian ]
+	[ "$(jq -r '.artifacts[0].arch' <<<"$output")" = amd64 ]
+	# and so does cd-docs, its templates
+	[ -f "$d/usr/share/cdkit/catalog/docs/description.jq" ] && [ -f "$d/usr/share/cdkit/catalog/docs/fedora.md" ]
+	printf '"installed \\(.name)\\n"\n' > "$d/usr/share/cdkit/catalog/docs/debian.jq"
+	run -0 --separate-stderr "$d/usr/bin/cd-docs" --output "$BATS_TEST_TMPDIR/md" <<<"$(jq -c '.docs = true' <<<"$output")"
+	[ "$(cat "$BATS_TEST_TMPDIR/md/debian.md")" = "installed debian" ]
+	# every manual, rendered without a warning
+	local page n=0
+	for page in "$d"/usr/share/man/man1/*.1; do
+		n=$((n + 1))
+		run -0 --separate-stderr groff -ww -man -Tutf8 -z "$page"
+		[ -z "$stderr" ]
+	done
+	[ "$n" -eq "$(ls "$CDKIT_ROOT"/man/*.1 | wc -l)" ] && [ "$n" -ge 11 ]
 	run -0 make -s -C "$CDKIT_ROOT" uninstall DESTDIR="$d" PREFIX=/usr
-	[ ! -e "$d/usr/bin/cdkit" ] && [ ! -e "$d/usr/libexec/cdkit" ]
+	[ ! -e "$d/usr/bin/cdkit" ] && [ ! -e "$d/usr/libexec/cdkit" ] && [ ! -e "$d/usr/share/cdkit" ]
+	[ -z "$(find "$d" -type f)" ]
 }
 
 @test "cdkit sync --engine local --shards 3: each image once; a failing image fails alone; the second run uploads nothing" {

@@ -2,6 +2,7 @@
 """A loopback HTTP server for cdkit's tests: serves a folder, with faults.
 
     httpd.py --root DIR --port-file FILE [--log FILE] [--rules FILE]
+             [--requests FILE]
              [--tls-cert C --tls-key K]
 
 Binds 127.0.0.1 on a free port and writes the port to --port-file.
@@ -26,6 +27,15 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
   {"path": "/x", "redirect": "/y"}             answer 302 with Location /y
   {"path": "/x", "file": "/y"}                 serve the file /y under /x (an
                                                upstream file replaced)
+
+PUT and POST (an API such as Quay's) are answered with JSON: a rule's
+"status" (default 200) and "json" (default {}); each is appended to
+--requests FILE as a JSON line {"method", "path", "headers" (names
+lowercased), "body"} so a test can check exactly what was sent:
+
+  {"path": "/api/v1/repository/org/x", "status": 403,
+   "json": {"error_message": "Unauthorized"}}
+  {"path": "/api/*", "delay": 2}              answer after 2 seconds
 
 "times" counts per rule (index in the list) for the life of the server;
 without it the rule always applies.  Each request is logged as
@@ -120,6 +130,32 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def do_PUT(self):
+        self.do_write()
+
+    def do_POST(self):
+        self.do_write()
+
+    def do_write(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(n, 16 << 20)).decode("utf-8", "replace")
+        if self.server.requests:
+            line = {"method": self.command, "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            with LOCK, open(self.server.requests, "a") as f:
+                f.write(json.dumps(line) + "\n")
+        rule = match(load_rules(self.server.rules), self.path.split("?", 1)[0]) or {}
+        if "delay" in rule:
+            time.sleep(rule["delay"])
+        status = rule.get("status", 200)
+        out = json.dumps(rule.get("json", {})).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+        self.log(status)
+
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         rule = match(load_rules(self.server.rules), path) or {}
@@ -211,6 +247,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log")
     ap.add_argument("--rules")
+    ap.add_argument("--requests")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
@@ -220,6 +257,7 @@ def main():
     srv.root = os.path.realpath(a.root)
     srv.logfile = a.log
     srv.rules = a.rules
+    srv.requests = a.requests
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
