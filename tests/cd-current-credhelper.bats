@@ -4,7 +4,6 @@
 # docker-credential-<name> get (the host on stdin, a JSON answer), as
 # docker and podman do; DOCKER_CONFIG names docker's folder.
 
-load lib/common
 load lib/registry
 bats_require_minimum_version 1.5.0
 
@@ -13,14 +12,12 @@ setup_file() {
 	registry_publish_fixtures
 }
 
-teardown_file() {
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	# No credentials from the machine running the tests.
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$BATS_TEST_TMPDIR/helpers"
+	no_machine_creds
+	mkdir -p "$BATS_TEST_TMPDIR/helpers"
 	PATH=$BATS_TEST_TMPDIR/helpers:$PATH
 	HELPER_LOG=$BATS_TEST_TMPDIR/helper.log
 }

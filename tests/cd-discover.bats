@@ -5,26 +5,18 @@
 # against the fixture files; see tests/fixtures/README.md).
 
 bats_require_minimum_version 1.5.0
-load lib/common
+load lib/upstream
 
 setup_file() {
-	export TREE="$BATS_FILE_TMPDIR/tree"
-	mkdir -p "$TREE"
-	httpd_start "$TREE"
-	# common.bash unsets CD_MIRRORS in every test: keep the map under another name
-	UPSTREAM_MIRRORS=$("$CDKIT_ROOT/tests/lib/upstream-tree" "$TREE" "$HTTPD_URL")
-	export UPSTREAM_MIRRORS
-	export CATALOG="$CDKIT_ROOT/pipelines/catalog"
+	upstream_start tree
 	export MICROOS_MIRRORS="--mirror https://download.opensuse.org/tumbleweed/=$HTTPD_URL/microos/download.opensuse.org/tumbleweed/ --mirror https://download.opensuse.org/ports/=$HTTPD_URL/microos/download.opensuse.org/ports/"
 }
 
 setup() {
-	export CD_MIRRORS=$UPSTREAM_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 }
 
-teardown_file() {
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 discover() { # discover NAME FOCUS... : run on the real catalog, compare with expected/NAME
 	local name=$1 f args=()

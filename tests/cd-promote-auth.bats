@@ -4,28 +4,23 @@
 # --dest-authfile), and a side's credentials go to that registry only.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
 
 setup_file() {
 	registry_start htpasswd
 	registry_publish_fixtures
-	export STAGING=$REGISTRY STAGING_PID=$REGISTRY_PID STAGING_AUTHFILE=$REGISTRY_AUTHFILE STAGING_LOG=$REGISTRY_LOG
+	export STAGING=$REGISTRY STAGING_AUTHFILE=$REGISTRY_AUTHFILE STAGING_LOG=$REGISTRY_LOG
 	DIGEST=$(arch_digest containerdisks/cirros:6.1 amd64)
 	export DIGEST
 	registry_start htpasswd
 	export PROD=$REGISTRY PROD_AUTHFILE=$REGISTRY_AUTHFILE
 }
 
-teardown_file() {
-	registry_stop
-	kill "$STAGING_PID" 2>/dev/null || true
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+	no_machine_creds
 	jq -nc --arg repo "$STAGING/containerdisks/cirros" --arg d "$DIGEST" --arg t "t$BATS_TEST_NUMBER" \
 		'{name: "cirros", version: "6.1", artifacts: [{arch: "amd64", url: "https://upstream.example/amd64.qcow2"}],
 		  pushed: {repository: $repo, digest: $d, tags: [$t]},

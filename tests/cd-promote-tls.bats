@@ -5,29 +5,23 @@
 # staging never skips them towards production.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
 
 setup_file() {
 	registry_start plain
 	registry_publish_fixtures
-	export STAGING=$REGISTRY STAGING_PID=$REGISTRY_PID
+	export STAGING=$REGISTRY
 	DIGEST=$(arch_digest containerdisks/cirros:6.1 amd64)
 	export DIGEST
 	registry_start tls-client
 	export PROD=$REGISTRY PROD_CERTS=$REGISTRY_DIR/skopeo-certs
 }
 
-teardown_file() {
-	registry_stop
-	kill "$STAGING_PID" 2>/dev/null || true
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	# No certs.d of the machine running the tests.
-	export CD_CERTS_D=$BATS_TEST_TMPDIR/certs.d HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$CD_CERTS_D" "$HOME"
+	no_machine_creds # CD_CERTS_D too: an empty folder of the test's
 	jq -nc --arg repo "$STAGING/containerdisks/cirros" --arg d "$DIGEST" --arg t "t$BATS_TEST_NUMBER" \
 		'{name: "cirros", version: "6.1", artifacts: [{arch: "amd64", url: "https://upstream.example/amd64.qcow2"}],
 		  pushed: {repository: $repo, digest: $d, tags: [$t]},

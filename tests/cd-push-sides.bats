@@ -4,17 +4,12 @@
 # are read) and only it; --dest-creds the target.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start plain
-	export TARGET=$REGISTRY TARGET_PID=$REGISTRY_PID
+	export TARGET=$REGISTRY
 	registry_start htpasswd
 	export SOURCE=$REGISTRY
 	# The published image: both arches, on the source registry.
@@ -32,16 +27,11 @@ setup_file() {
 	export AMD
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-	kill "$TARGET_PID" 2>/dev/null || true
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_FILE_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+	no_machine_creds
 }
 
 @test "cd-push --dest-creds: the first push went to the password-protected registry" {

@@ -4,22 +4,14 @@
 # read back with skopeo; a second run uploads no blob; a 401 on manifest PUT.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start tls-token
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args
