@@ -63,6 +63,7 @@ use_creds() {
 	case $1 in
 	creds) c=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;;
 	authfile) c=(--authfile "$AUTHFILE") ;;
+	sides) c=(--src-creds "$REGISTRY_USER:$REGISTRY_PASS" --dest-creds "$REGISTRY_USER:$REGISTRY_PASS") ;;
 	esac
 }
 
@@ -181,9 +182,9 @@ fedora() {
 	grep -qF "cd-verify: debug: $OTHER: not a registry named on the command line: --creds are not sent there (anonymous)" creds.err
 }
 
-@test "secrets: cd-promote, with --creds and with an auth file; a tampered record is refused before any request" {
+@test "secrets: cd-promote, with --creds, with --src-creds and --dest-creds, and with an auth file; a tampered record is refused before any request" {
 	local way
-	for way in creds authfile; do
+	for way in creds sides authfile; do
 		use_creds "$way"
 		with_tampered "$BATS_FILE_TMPDIR/verified.ndjson" > in.ndjson
 		watched "$way" in.ndjson cd-promote -v --dry-run=false "${c[@]}" \

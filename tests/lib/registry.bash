@@ -12,6 +12,9 @@
 #   htpasswd  plain HTTP, Basic auth (bcrypt htpasswd)
 #   token     plain HTTP, Bearer tokens from tests/lib/token-issuer.py
 #   tls-token HTTPS as tls, Bearer tokens as token
+#   tls-client HTTPS as tls, and a client certificate signed by the same CA
+#             required: $REGISTRY_DIR/skopeo-certs holds ca.crt,
+#             client.cert and client.key, a certs.d folder as podman reads it
 # and with "fixtures", registry_publish_fixtures (below);
 # sets REGISTRY (127.0.0.1:PORT), REGISTRY_PORT, REGISTRY_PID, REGISTRY_DIR,
 # REGISTRY_LOG (its log, with the access log: count requests there);
@@ -19,7 +22,9 @@
 # REGISTRY_AUTHFILE (a containers auth.json holding them); for token also
 # TOKEN_PID, TOKEN_URL, TOKEN_LOG, TOKEN_ISSUED (every token issued) and
 # TOKEN_RULES (write '{"expired": true}', '{"deny": true}' or
-# '{"expires_in": "1e308"}' there to make the issuer misbehave).
+# '{"expires_in": "1e308"}' there to make the issuer misbehave) and
+# TOKEN_IDENTITY (an identity token, OAuth2 refresh token, the issuer
+# takes for REGISTRY_USER).
 # Every server binds 127.0.0.1 on a free port, is listed for servers_stop
 # (lib/common) and is stopped by PID; registry_stop stops the registry and
 # its issuer at once.  registry_kill kills the registry with SIGKILL;
@@ -67,6 +72,15 @@ _registry_tls_files() {
 	export REGISTRY_CA
 }
 
+_registry_client_cert() {
+	local d=$REGISTRY_DIR
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj /CN=cdkit-test-client -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
+	printf 'extendedKeyUsage=clientAuth\n' > "$d/client.ext"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/client.ext" -out "$d/client.cert" 2>/dev/null
+}
+
 _registry_authfile() {
 	local auth
 	auth=$(printf '%s:%s' "$REGISTRY_USER" "$REGISTRY_PASS" | base64 -w0)
@@ -84,12 +98,14 @@ _token_issuer_start() {
 	TOKEN_LOG=$d/token.log
 	TOKEN_ISSUED=$d/token.issued
 	echo '{}' > "$TOKEN_RULES"
+	TOKEN_IDENTITY=cdkit-identity-$(openssl rand -hex 12)
+	printf '%s %s\n' "$TOKEN_IDENTITY" "$REGISTRY_USER" > "$d/token.refresh"
 	server_start token-issuer "$pf" python3 "$CDKIT_ROOT/tests/lib/token-issuer.py" --key "$d/token.key" \
-		--cert "$d/token.crt" --users "$d/token.users" --issuer cdkit-test-issuer --service cdkit-registry \
+		--cert "$d/token.crt" --users "$d/token.users" --refresh "$d/token.refresh" --issuer cdkit-test-issuer --service cdkit-registry \
 		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --issued "$TOKEN_ISSUED" --port-file "$pf" || return 1
 	TOKEN_PID=$SERVER_PID
 	TOKEN_URL="http://127.0.0.1:$SERVER_PORT/token"
-	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES TOKEN_ISSUED
+	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES TOKEN_ISSUED TOKEN_IDENTITY
 }
 
 _registry_config() {
@@ -112,6 +128,9 @@ _registry_config() {
 	case $mode in
 	tls)
 		printf '  tls:\n    certificate: %s\n    key: %s\n' "$d/server.crt" "$d/server.key" ;;
+	tls-client)
+		_registry_config tls "$port" | sed -n '/^  tls:/,$p'
+		printf '    clientcas:\n      - %s\n' "$d/ca.crt" ;;
 	htpasswd)
 		printf 'auth:\n  htpasswd:\n    realm: cdkit-test\n    path: %s\n' "$d/htpasswd" ;;
 	tls-token)
@@ -138,7 +157,7 @@ _registry_serve() {
 }
 
 registry_start() {
-	local mode=${1:-plain} scheme=http try port
+	local mode=${1:-plain} scheme=http try port wait_args=()
 	REGISTRY_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/registry.XXXXXX")
 	REGISTRY_LOG=$REGISTRY_DIR/registry.log
 	case $mode in
@@ -147,13 +166,15 @@ registry_start() {
 	htpasswd) htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASS" > "$REGISTRY_DIR/htpasswd" 2>/dev/null ;;
 	token) _token_issuer_start || return 1 ;;
 	tls-token) _registry_tls_files; _token_issuer_start || return 1; scheme=https ;;
+	tls-client) _registry_tls_files; _registry_client_cert; scheme=https
+		wait_args=(--cert "$REGISTRY_DIR/client.cert" --key "$REGISTRY_DIR/client.key") ;;
 	*) echo "registry_start: unknown mode '$mode'" >&2; return 1 ;;
 	esac
 	for try in 1 2 3; do
 		port=$(free_port)
 		_registry_config "$mode" "$port" > "$REGISTRY_DIR/config.yml"
 		_registry_serve
-		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
+		if wait_http "$scheme://127.0.0.1:$port/v2/" -k "${wait_args[@]}" && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 			break
 		fi
 		server_stop "$REGISTRY_PID"
@@ -168,6 +189,9 @@ registry_start() {
 	if [ "$scheme" = https ]; then
 		mkdir -p "$REGISTRY_DIR/skopeo-certs"
 		cp "$REGISTRY_CA" "$REGISTRY_DIR/skopeo-certs/ca.crt"
+	fi
+	if [ "$mode" = tls-client ]; then
+		cp "$REGISTRY_DIR/client.cert" "$REGISTRY_DIR/client.key" "$REGISTRY_DIR/skopeo-certs/"
 	fi
 	[ "${2:-}" != fixtures ] || registry_publish_fixtures
 }
@@ -198,7 +222,10 @@ registry_stop() {
 # that no credentials of the machine running the tests reach a tool.
 no_machine_creds() {
 	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+	# nor the machine's docker folder or certs.d folders (an empty one instead)
+	export CD_CERTS_D=$BATS_TEST_TMPDIR/certs.d
+	unset DOCKER_CONFIG
+	mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$CD_CERTS_D"
 }
 
 # registry_writes LINE: the requests that wrote to the registry (PUT, POST,

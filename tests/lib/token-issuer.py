@@ -11,6 +11,11 @@ It answers GET /token?service=S&scope=A&scope=B with {"token",
 (the `openssl` command line signs), carrying CERT in its x5c header so that
 a registry whose rootcertbundle holds CERT trusts it.
 
+POST /token with an OAuth2 form (grant_type=refresh_token, refresh_token,
+service, scope, client_id), as docker sends an identity token, answers
+the same when the refresh token is a line "TOKEN USER" of --refresh, else
+401; the answer also carries "refresh_token".
+
 Credentials: a Basic Authorization header must match a "user:password"
 line of --users, else 401.  With credentials the token grants every action
 asked for; without (anonymous) it grants "pull" only.
@@ -22,7 +27,7 @@ asked for; without (anonymous) it grants "pull" only.
                       repositories (the others as usual)
   {"expires_in": "1e308"}   this JSON text as the answer's expires_in
                       (any number a hostile issuer might send: "nan" too)
-Each request is logged to --log as "GET <scope...> <user|-> <status>"
+Each request is logged to --log as "<GET|POST> <scope...> <user|-> <status>"
 (never a password).  --issued gets every token issued, one a line, so a
 test can look for them where they must not be.
 """
@@ -43,7 +48,7 @@ def b64url(data):
 class Handler(testserver.Handler):
 
     def log(self, scopes, user, status):
-        self.log_line("GET %s %s %d" % (",".join(scopes) or "-", user or "-", status))
+        self.log_line("%s %s %s %d" % (self.command, ",".join(scopes) or "-", user or "-", status))
 
     def reply(self, status, obj, extra=None):
         self.reply_raw(status, json.dumps(obj).encode(), extra)
@@ -65,6 +70,21 @@ class Handler(testserver.Handler):
             return None, False
         return u, self.server.users.get(u) == p
 
+    def do_POST(self):
+        url = urlparse(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(n).decode("ascii", "replace"))
+        scopes = []
+        for s in form.get("scope", []):
+            scopes.extend(s.split(" "))
+        refresh = form.get("refresh_token", [""])[0]
+        user = self.server.refresh.get(refresh)
+        if url.path != "/token" or form.get("grant_type") != ["refresh_token"] or not user:
+            self.log(scopes, user, 401)
+            self.reply(401, {"error": "invalid_grant"})
+            return
+        self.issue(form, scopes, user, refresh)
+
     def do_GET(self):
         url = urlparse(self.path)
         q = parse_qs(url.query)
@@ -81,6 +101,9 @@ class Handler(testserver.Handler):
             self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
                        {"WWW-Authenticate": 'Basic realm="cdkit-token-issuer"'})
             return
+        self.issue(q, scopes, user, None)
+
+    def issue(self, q, scopes, user, refresh):
         rules = testserver.load_json(self.server.rules, {})
         access = []
         for s in scopes:
@@ -116,6 +139,8 @@ class Handler(testserver.Handler):
         testserver.append_line(self.server.issued, token)
         answer = {"token": token, "access_token": token, "expires_in": 300,
                   "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+        if refresh:
+            answer = {"access_token": token, "refresh_token": refresh, "expires_in": 300}
         if "expires_in" in rules:
             body = json.dumps(answer).replace('"expires_in": 300', '"expires_in": ' + str(rules["expires_in"]))
             self.reply_raw(200, body.encode())
@@ -131,6 +156,7 @@ def main():
     ap.add_argument("--issuer", required=True)
     ap.add_argument("--service", required=True)
     ap.add_argument("--issued")
+    ap.add_argument("--refresh")
     a = ap.parse_args()
     der = subprocess.run(["openssl", "x509", "-in", a.cert, "-outform", "DER"],
                          capture_output=True, check=True).stdout
@@ -140,9 +166,16 @@ def main():
             u, _, p = line.rstrip("\n").partition(":")
             if u:
                 users[u] = p
+    refresh = {}
+    if a.refresh:
+        with open(a.refresh) as f:
+            for line in f:
+                t, _, u = line.strip().partition(" ")
+                if t and u:
+                    refresh[t] = u
     testserver.serve(Handler, a, key=a.key, cert_b64=base64.b64encode(der).decode(),
                      issuer=a.issuer, service=a.service, rules=a.rules, issued=a.issued,
-                     users=users)
+                     users=users, refresh=refresh)
 
 
 if __name__ == "__main__":

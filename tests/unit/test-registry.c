@@ -17,6 +17,7 @@
 #include "core/record.h"
 #include "core/ref.h"
 #include "registry/auth.h"
+#include "registry/credhelper.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/tags.h"
@@ -267,7 +268,16 @@ static void test_authfile(void)
 	CHECK(authfile("{\"auths\":", "quay.io", &c) == -1);
 	CHECK_STR(cd_errmsg(), "auth.json: not valid JSON");
 	CHECK(authfile("{\"auths\":{\"quay.io\":\"str\"}}", "quay.io", &c) == 0);
-	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"x\"}}}", "quay.io", &c) == 0);
+	/* docker's identity tokens: the token, with the entry's user when it has one */
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"x\"}}}", "quay.io", &c) == 1);
+	CHECK(c.user == NULL && c.pass == NULL && c.token && !strcmp(c.token, "x") && cd_creds_any(&c));
+	cd_creds_release(&c);
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"Ym9iOg==\",\"identitytoken\":\"t\"}}}", "quay.io", &c) == 1);
+	CHECK_STR(c.user, "bob");
+	CHECK(c.pass == NULL);
+	CHECK_STR(c.token, "t");
+	cd_creds_release(&c);
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"\"}}}", "quay.io", &c) == 0);
 	/* "auth" holding a NUL byte ("a\0:b") */
 	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"YQA6Yg==\"}}}", "quay.io", &c) == -1);
 
@@ -276,6 +286,55 @@ static void test_authfile(void)
 	CHECK(cd_creds_parse(&c, "u:") == 0);
 	CHECK_STR(c.pass, "");
 	cd_creds_release(&c);
+}
+
+static int helper_find(const char *text, const char *host, char **name, enum cd_credhelper_kind *kind)
+{
+	return cd_credhelper_find(text, strlen(text), "config.json", host, name, kind);
+}
+
+static void test_credhelper(void)
+{
+	struct cd_creds c;
+	char *name;
+	enum cd_credhelper_kind kind;
+	const char *doc = "{\"credsStore\":\"desktop\",\"credHelpers\":{\"quay.io\":\"quay\",\"https://r.example:5000/v1/\":\"r\"}}";
+	CHECK(helper_find(doc, "quay.io", &name, &kind) == 1 && kind == CD_CREDHELPER_HOST);
+	CHECK_STR(name, "quay");
+	free(name);
+	CHECK(helper_find(doc, "r.example:5000", &name, &kind) == 1 && kind == CD_CREDHELPER_HOST);
+	CHECK_STR(name, "r");
+	free(name);
+	CHECK(helper_find(doc, "other.example", &name, &kind) == 1 && kind == CD_CREDHELPER_STORE);
+	CHECK_STR(name, "desktop");
+	free(name);
+	CHECK(helper_find("{\"credsStore\":\"\"}", "quay.io", &name, &kind) == 0 && !name);
+	CHECK(helper_find("{\"auths\":{}}", "quay.io", &name, &kind) == 0);
+	CHECK(helper_find("not json", "quay.io", &name, &kind) == 0);
+	CHECK(helper_find("{\"credsStore\":\"../x\"}", "quay.io", &name, &kind) == -1);
+	CHECK_STR(cd_errmsg(), "config.json: credsStore does not name a credential helper");
+	CHECK(helper_find("{\"credsStore\":\".x\"}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credsStore\":7}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credHelpers\":{\"quay.io\":\"a/b\"}}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credHelpers\":[]}", "quay.io", &name, &kind) == -1);
+
+#define ANSWER(s) cd_credhelper_answer(s, strlen(s), &c)
+	CHECK(ANSWER("{\"ServerURL\":\"quay.io\",\"Username\":\"bob\",\"Secret\":\"pw\"}") == 1);
+	CHECK_STR(c.user, "bob");
+	CHECK_STR(c.pass, "pw");
+	CHECK(c.token == NULL);
+	cd_creds_release(&c);
+	CHECK(ANSWER("{\"Username\":\"<token>\",\"Secret\":\"refresh\"}") == 1);
+	CHECK(c.user == NULL && c.pass == NULL);
+	CHECK_STR(c.token, "refresh");
+	cd_creds_release(&c);
+	CHECK(ANSWER("{\"Username\":\"bob\",\"Secret\":\"\"}") == -1);
+	CHECK(ANSWER("{\"Username\":\"\",\"Secret\":\"s3cr3t\"}") == -1);
+	CHECK(strstr(cd_errmsg(), "s3cr3t") == NULL);
+	CHECK(ANSWER("{\"Secret\":\"s3cr3t\"}") == -1);
+	CHECK(ANSWER("[\"s3cr3t\"]") == -1);
+	CHECK(ANSWER("credentials not found in native keychain") == -1);
+#undef ANSWER
 }
 
 static void test_creds_lookup(void)
@@ -540,6 +599,7 @@ int main(int argc, char **argv)
 	test_challenge();
 	test_base64();
 	test_authfile();
+	test_credhelper();
 	test_creds_lookup();
 	test_link();
 	test_error_body();

@@ -30,6 +30,7 @@
 
 /* registries */
 #define CD_AUTHFILE_MAX (1u << 20) /* an auth file (containers-auth.json, docker config.json) */
+#define CD_CERT_FILE_MAX (1u << 20) /* one file of a certificate folder (certs.d) */
 #define CD_CHALLENGE_VALUE_MAX 4096 /* one parameter of a WWW-Authenticate challenge */
 #define CD_LINK_MAX 8192 /* a Link header */
 #define CD_MANIFEST_BLOBS_MAX 64 /* blobs of one image manifest (its config and layers) */

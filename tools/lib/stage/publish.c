@@ -48,11 +48,11 @@ int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)
 {
 	struct cd_publish *o = &c->o;
 	cd_opts_finish();
-	o->dst = cd_opts_registry(c->target, "--target-registry", &c->dst_prefix);
+	o->dst = cd_opts_registry_side(c->target, "--target-registry", CD_SIDE_DST, &c->dst_prefix);
 	o->dst_prefix = c->dst_prefix;
 	o->src = o->dst;
 	if (c->source) {
-		o->src = cd_opts_registry(c->source, "--source-registry", &c->src_prefix);
+		o->src = cd_opts_registry_side(c->source, "--source-registry", CD_SIDE_SRC, &c->src_prefix);
 		if (!strcmp(cd_registry_host(o->src), cd_registry_host(o->dst))) {
 			cd_registry_free(o->src); /* one client, so blobs can be mounted */
 			o->src = o->dst;
