@@ -3,22 +3,14 @@
 # tests/lib/token-issuer.py (signed with a key made here), anonymous or with
 # credentials, cached per scope, refused or expired.
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start token
-	registry_publish_fixtures
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start token fixtures; }
+teardown_file() { servers_stop; }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME"
+	no_machine_creds
 	echo '{}' > "$TOKEN_RULES"
 	: > "$TOKEN_LOG"
 }
@@ -79,4 +71,39 @@ input() {
 		# one token per scope: fedora's is still good for the third record
 		[ "$(grep -c 'containerdisks/fedora:pull' "$TOKEN_LOG")" -eq 1 ]
 	done
+}
+
+@test "cd-current: an auth file's identitytoken is traded at the token service (OAuth2 refresh_token POST)" {
+	printf '{"auths":{"%s":{"auth":"%s","identitytoken":"%s"}}}\n' "$REGISTRY" \
+		"$(printf '%s:' "$REGISTRY_USER" | base64 -w0)" "$TOKEN_IDENTITY" > "$BATS_TEST_TMPDIR/auth.json"
+	run -0 --separate-stderr cd-current -j 1 --authfile "$BATS_TEST_TMPDIR/auth.json" --source-registry "$REGISTRY/containerdisks" < <(input)
+	cp "$TOKEN_LOG" "$BATS_TEST_TMPDIR/got"
+	[ "$(sed -n 2p <<< "$output" | jq -r .published.amd64.shasum)" = "$(fixture_sum ubuntu 24.04 amd64)" ]
+	cat > "$BATS_TEST_TMPDIR/want" <<-EOF
+	POST repository:containerdisks/fedora:pull $REGISTRY_USER 200
+	POST repository:containerdisks/ubuntu:pull $REGISTRY_USER 200
+	EOF
+	diff -u "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	[[ "$output$stderr" != *"$TOKEN_IDENTITY"* ]]
+}
+
+@test "cd-current: a credential helper's <token> answer is an identity token" {
+	mkdir -p "$BATS_TEST_TMPDIR/helpers"
+	printf '#!/bin/sh\ncat > /dev/null\nprintf %%s %q\n' \
+		"{\"ServerURL\":\"$REGISTRY\",\"Username\":\"<token>\",\"Secret\":\"$TOKEN_IDENTITY\"}" \
+		> "$BATS_TEST_TMPDIR/helpers/docker-credential-test"
+	chmod +x "$BATS_TEST_TMPDIR/helpers/docker-credential-test"
+	printf '{"credHelpers":{"%s":"test"}}\n' "$REGISTRY" > "$BATS_TEST_TMPDIR/auth.json"
+	PATH=$BATS_TEST_TMPDIR/helpers:$PATH run -0 cd-current -j 1 --authfile "$BATS_TEST_TMPDIR/auth.json" \
+		--source-registry "$REGISTRY/containerdisks" < <(input)
+	[ "$(sed -n 1p <<< "$output" | jq -r .published.arm64.shasum)" = "$(fixture_sum fedora 41 arm64)" ]
+	grep -q "^POST repository:containerdisks/fedora:pull $REGISTRY_USER 200\$" "$TOKEN_LOG"
+	run -1 grep -q '^GET ' "$TOKEN_LOG"
+}
+
+@test "cd-current: an identity token the token service refuses is named, never shown" {
+	printf '{"auths":{"%s":{"identitytoken":"not-%s"}}}\n' "$REGISTRY" "$TOKEN_IDENTITY" > "$BATS_TEST_TMPDIR/auth.json"
+	run -1 --separate-stderr cd-current --authfile "$BATS_TEST_TMPDIR/auth.json" --source-registry "$REGISTRY/containerdisks" < <(input)
+	[ "$(sed -n 1p <<< "$output" | jq -r .error.message)" = "$REGISTRY/containerdisks/fedora:41: identity token refused by token service $TOKEN_URL (HTTP 401)" ]
+	[[ "$output$stderr" != *"$TOKEN_IDENTITY"* ]]
 }

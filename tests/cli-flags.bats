@@ -10,7 +10,7 @@ bats_require_minimum_version 1.5.0
 load lib/common
 
 # Every tool, with the flags it cannot start without.
-TOOLS=(cd-discover cd-current cd-diff cd-build cd-push cd-promote cd-verify cd-report cd-shard)
+TOOLS=(cd-discover cd-current cd-diff cd-build cd-push cd-promote cd-verify cd-report cd-shard cd-docs)
 STAGES=(cd-current cd-diff cd-build cd-push cd-promote cd-verify)
 
 # args TOOL: the required flags of TOOL, in ARGS.

@@ -28,6 +28,8 @@ static void usage(int status)
 		CD_HELP_NET
 		CD_HELP_BASE
 		"\n"
+		CD_HELP_REGISTRY_ENV
+		"\n"
 		"exit status: 0 all records read, 1 some failed (they carry \"error\"),\n"
 		"2 usage error, 3 malformed input lines, 4 stdin unreadable or stdout unwritable\n");
 	exit(status);

@@ -28,11 +28,14 @@ static void usage(int status)
 		CD_HELP_FOCUS
 		CD_HELP_WORKERS
 		CD_HELP_REGISTRY
+		CD_HELP_REGISTRY_SIDES
 		CD_HELP_NET
 		CD_HELP_BASE
 		"\n"
 		"At the end one line on stderr: \"copied N blobs (X MiB), skipped M present,\n"
 		"mounted K\".\n"
+		"\n"
+		CD_HELP_REGISTRY_ENV
 		"\n"
 		"exit status: 0 all records promoted or passed, 1 some failed (they carry\n"
 		"\"error\"), 2 usage error, 3 malformed input lines, 4 stdin unreadable or\n"
@@ -43,7 +46,8 @@ static void usage(int status)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_NET, { 0 }
+		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_REGISTRY_SIDES, CD_OPTS_NET,
+		{ 0 }
 	};
 	struct cd_publish_cli c;
 	int opt;

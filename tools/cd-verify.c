@@ -48,6 +48,8 @@ static void usage(int status)
 		"                           with that host's auth file entry, or anonymously\n"
 		CD_HELP_FOCUS CD_HELP_NET CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
 		"\n"
+		CD_HELP_REGISTRY_ENV
+		"\n"
 		"Exit status: 0 all fine, 1 a record failed, 2 usage error, 3 malformed input,\n"
 		"4 stdin unreadable or stdout unwritable.\n");
 	exit(status);

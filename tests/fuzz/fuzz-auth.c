@@ -1,9 +1,11 @@
 /*
  * Auth files (auth.c cd_authfile_parse: containers-auth.json, docker
- * config.json), the base64 of their "auth" values and USER:PASS
- * credentials.  Byte 0 picks the registry host to look up.
+ * config.json; credhelper.c cd_credhelper_find: the helpers they name),
+ * the base64 of their "auth" values, USER:PASS credentials and credential
+ * helpers' answers.  Byte 0 picks the registry host to look up.
  */
 #include "registry/auth.h"
+#include "registry/credhelper.h"
 #include "fuzz.h"
 
 static const char *const hosts[] = {
@@ -36,10 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = cd_authfile_parse(text, len, "auth.json", host, &c);
 	FUZZ_ASSERT(r >= -1 && r <= 1);
 	if (r == 1) {
-		FUZZ_ASSERT(c.user && *c.user && c.pass);
+		FUZZ_ASSERT((c.token && *c.token && !c.pass) || (c.user && *c.user && c.pass));
 		cd_creds_release(&c);
 	} else {
-		FUZZ_ASSERT(!c.user && !c.pass);
+		FUZZ_ASSERT(!c.user && !c.pass && !c.token);
+	}
+	char *name = NULL;
+	enum cd_credhelper_kind kind;
+	r = cd_credhelper_find(text, len, "auth.json", host, &name, &kind);
+	FUZZ_ASSERT(r >= -1 && r <= 1 && (r == 1) == (name != NULL));
+	free(name);
+	r = cd_credhelper_answer(text, len, &c);
+	FUZZ_ASSERT(r == 1 || r == -1);
+	if (r == 1) {
+		FUZZ_ASSERT((c.token && *c.token && !c.user) || (c.user && *c.user && c.pass && *c.pass));
+		cd_creds_release(&c);
 	}
 
 	char *s = fuzz_strndup(text, len);

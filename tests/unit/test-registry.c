@@ -17,6 +17,7 @@
 #include "core/record.h"
 #include "core/ref.h"
 #include "registry/auth.h"
+#include "registry/credhelper.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/tags.h"
@@ -267,7 +268,16 @@ static void test_authfile(void)
 	CHECK(authfile("{\"auths\":", "quay.io", &c) == -1);
 	CHECK_STR(cd_errmsg(), "auth.json: not valid JSON");
 	CHECK(authfile("{\"auths\":{\"quay.io\":\"str\"}}", "quay.io", &c) == 0);
-	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"x\"}}}", "quay.io", &c) == 0);
+	/* docker's identity tokens: the token, with the entry's user when it has one */
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"x\"}}}", "quay.io", &c) == 1);
+	CHECK(c.user == NULL && c.pass == NULL && c.token && !strcmp(c.token, "x") && cd_creds_any(&c));
+	cd_creds_release(&c);
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"Ym9iOg==\",\"identitytoken\":\"t\"}}}", "quay.io", &c) == 1);
+	CHECK_STR(c.user, "bob");
+	CHECK(c.pass == NULL);
+	CHECK_STR(c.token, "t");
+	cd_creds_release(&c);
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"\"}}}", "quay.io", &c) == 0);
 	/* "auth" holding a NUL byte ("a\0:b") */
 	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"YQA6Yg==\"}}}", "quay.io", &c) == -1);
 
@@ -276,6 +286,55 @@ static void test_authfile(void)
 	CHECK(cd_creds_parse(&c, "u:") == 0);
 	CHECK_STR(c.pass, "");
 	cd_creds_release(&c);
+}
+
+static int helper_find(const char *text, const char *host, char **name, enum cd_credhelper_kind *kind)
+{
+	return cd_credhelper_find(text, strlen(text), "config.json", host, name, kind);
+}
+
+static void test_credhelper(void)
+{
+	struct cd_creds c;
+	char *name;
+	enum cd_credhelper_kind kind;
+	const char *doc = "{\"credsStore\":\"desktop\",\"credHelpers\":{\"quay.io\":\"quay\",\"https://r.example:5000/v1/\":\"r\"}}";
+	CHECK(helper_find(doc, "quay.io", &name, &kind) == 1 && kind == CD_CREDHELPER_HOST);
+	CHECK_STR(name, "quay");
+	free(name);
+	CHECK(helper_find(doc, "r.example:5000", &name, &kind) == 1 && kind == CD_CREDHELPER_HOST);
+	CHECK_STR(name, "r");
+	free(name);
+	CHECK(helper_find(doc, "other.example", &name, &kind) == 1 && kind == CD_CREDHELPER_STORE);
+	CHECK_STR(name, "desktop");
+	free(name);
+	CHECK(helper_find("{\"credsStore\":\"\"}", "quay.io", &name, &kind) == 0 && !name);
+	CHECK(helper_find("{\"auths\":{}}", "quay.io", &name, &kind) == 0);
+	CHECK(helper_find("not json", "quay.io", &name, &kind) == 0);
+	CHECK(helper_find("{\"credsStore\":\"../x\"}", "quay.io", &name, &kind) == -1);
+	CHECK_STR(cd_errmsg(), "config.json: credsStore does not name a credential helper");
+	CHECK(helper_find("{\"credsStore\":\".x\"}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credsStore\":7}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credHelpers\":{\"quay.io\":\"a/b\"}}", "quay.io", &name, &kind) == -1);
+	CHECK(helper_find("{\"credHelpers\":[]}", "quay.io", &name, &kind) == -1);
+
+#define ANSWER(s) cd_credhelper_answer(s, strlen(s), &c)
+	CHECK(ANSWER("{\"ServerURL\":\"quay.io\",\"Username\":\"bob\",\"Secret\":\"pw\"}") == 1);
+	CHECK_STR(c.user, "bob");
+	CHECK_STR(c.pass, "pw");
+	CHECK(c.token == NULL);
+	cd_creds_release(&c);
+	CHECK(ANSWER("{\"Username\":\"<token>\",\"Secret\":\"refresh\"}") == 1);
+	CHECK(c.user == NULL && c.pass == NULL);
+	CHECK_STR(c.token, "refresh");
+	cd_creds_release(&c);
+	CHECK(ANSWER("{\"Username\":\"bob\",\"Secret\":\"\"}") == -1);
+	CHECK(ANSWER("{\"Username\":\"\",\"Secret\":\"s3cr3t\"}") == -1);
+	CHECK(strstr(cd_errmsg(), "s3cr3t") == NULL);
+	CHECK(ANSWER("{\"Secret\":\"s3cr3t\"}") == -1);
+	CHECK(ANSWER("[\"s3cr3t\"]") == -1);
+	CHECK(ANSWER("credentials not found in native keychain") == -1);
+#undef ANSWER
 }
 
 static void test_creds_lookup(void)
@@ -466,7 +525,8 @@ static void test_manifests(void)
 
 static void check_diff(const char *in, int force, const char *action, const char *reason, const char *changed)
 {
-	jv out = cd_diff_record(jv_parse(in), force);
+	struct cd_diff_opts o = { force & 1, (force & 2) != 0 };
+	jv out = cd_diff_record(jv_parse(in), &o);
 	CHECK_STR(cd_jv_str(out, "action"), action);
 	CHECK_STR(cd_jv_str(out, "reason"), reason);
 	jv c = jv_dump_string(jv_object_get(jv_copy(out), jv_string("changed")), 0);
@@ -485,15 +545,49 @@ static void test_diff(void)
 		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"arm64\":{\"shasum\":\"ce\"}}}",
 		   0, "build", "arm64 checksum changed", "[\"arm64\"]");
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"\"}],\"published\":{\"amd64\":{\"shasum\":\"ab\"}}}",
-		   0, "build", "amd64 has no upstream checksum", "[\"amd64\"]");
+		   0, "build", "amd64 has no upstream checksum nor HTTP validators", "[\"amd64\"]");
+	/* no checksum: the HTTP validators decide (issue 12.1) */
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"etag\":\"\\\"a\\\"\",\"length\":5}}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\",\"http\":{\"length\":5,\"etag\":\"\\\"a\\\"\"}}}}",
+		   0, "skip", "up to date", "[]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"etag\":\"\\\"b\\\"\",\"length\":5}}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\",\"http\":{\"length\":5,\"etag\":\"\\\"a\\\"\"}}}}",
+		   0, "build", "amd64 upstream file changed (HTTP validators differ)", "[\"amd64\"]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"length\":5}}],\"published\":{\"amd64\":{\"shasum\":\"ab\"}}}",
+		   0, "build", "amd64 has no upstream checksum and its image no HTTP validators label", "[\"amd64\"]");
+	/* an arch upstream no longer lists is carried, or goes with --allow-arch-removal (issue 12.3) */
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}",
+		   0, "skip", "up to date", "[]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}",
+		   2, "build", "s390x no longer listed upstream: dropped (--allow-arch-removal)", "[\"amd64\"]");
+	{
+		struct cd_diff_opts o = { 0, 0 };
+		jv c = cd_diff_record(jv_parse("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+					      "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}"), &o);
+		jv d = jv_dump_string(jv_object_get(jv_copy(c), jv_string("carried")), JV_PRINT_SORTED);
+		CHECK_STR(jv_string_value(d), "[{\"arch\":\"s390x\",\"reason\":\"upstream no longer lists it\"}]");
+		CHECK(cd_diff_carried(c) == 1);
+		jv_free(d);
+		jv_free(c);
+		/* one cd-discover carried already is left alone */
+		c = cd_diff_record(jv_parse("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+					   "\"carried\":[{\"arch\":\"arm64\",\"reason\":\"HTTP 404\"}],"
+					   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"arm64\":{\"shasum\":\"cd\"}}}"), &o);
+		CHECK(cd_diff_carried(c) == 1);
+		CHECK_STR(cd_jv_str(c, "action"), "skip");
+		jv_free(c);
+	}
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],\"published\":{}}",
 		   0, "build", "not published", "[\"amd64\"]");
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],\"published\":{\"amd64\":7}}",
 		   0, "build", "amd64 not published", "[\"amd64\"]");
-	jv out = cd_diff_record(jv_parse("{\"artifacts\":[{\"checksum\":\"x\"}],\"published\":{}}"), 0);
+	struct cd_diff_opts none = { 0, 0 };
+	jv out = cd_diff_record(jv_parse("{\"artifacts\":[{\"checksum\":\"x\"}],\"published\":{}}"), &none);
 	CHECK(cd_record_has_error(out));
 	jv_free(out);
-	out = cd_diff_record(jv_parse("{\"artifacts\":\"x\",\"published\":{}}"), 0);
+	out = cd_diff_record(jv_parse("{\"artifacts\":\"x\",\"published\":{}}"), &none);
 	CHECK(cd_record_has_error(out));
 	jv_free(out);
 }
@@ -505,6 +599,7 @@ int main(int argc, char **argv)
 	test_challenge();
 	test_base64();
 	test_authfile();
+	test_credhelper();
 	test_creds_lookup();
 	test_link();
 	test_error_body();

@@ -30,6 +30,7 @@
 
 /* registries */
 #define CD_AUTHFILE_MAX (1u << 20) /* an auth file (containers-auth.json, docker config.json) */
+#define CD_CERT_FILE_MAX (1u << 20) /* one file of a certificate folder (certs.d) */
 #define CD_CHALLENGE_VALUE_MAX 4096 /* one parameter of a WWW-Authenticate challenge */
 #define CD_LINK_MAX 8192 /* a Link header */
 #define CD_MANIFEST_BLOBS_MAX 64 /* blobs of one image manifest (its config and layers) */
@@ -45,5 +46,10 @@
 /* disks */
 #define CD_DISK_MAX_VSIZE (16ULL << 40) /* the largest virtual size of a disk believed (16 TiB) */
 #define CD_QCOW2_MAX_TABLES (64u << 20) /* the L2 tables a qcow2 scan keeps in flight at most, in bytes */
+
+/* docs */
+#define CD_DOCS_TEMPLATE_MAX (256u << 10) /* a description template or text (catalog/docs/) */
+#define CD_DOCS_RECORDS_MAX 100000u /* records cd-docs holds at once (it reads them all first) */
+#define CD_QUAY_TOKEN_MAX 8192 /* a Quay token file */
 
 #endif

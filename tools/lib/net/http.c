@@ -197,6 +197,28 @@ static long deadline_of(const struct cd_http_req *r)
 	return CD_HTTP_DEADLINE_FACTOR * cd_http_cfg.timeout;
 }
 
+static void setup_tls(CURL *e, const struct cd_tls *t)
+{
+	int insecure = t ? t->insecure : cd_http_cfg.insecure;
+	const char *ca = t ? t->ca_file : cd_http_cfg.ca_file;
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
+	if (t && t->ca_pem) {
+		/*
+		 * Over the CA file; libcurl's default CA path (Debian: /etc/ssl/certs)
+		 * still applies, so these add to the system's CAs, as podman's certs.d do.
+		 */
+		struct curl_blob blob = { (void *)t->ca_pem, t->ca_pem_len, CURL_BLOB_COPY };
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (ca) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+	}
+	if (t && t->cert_file) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+	}
+}
+
 static int setup_easy(struct cd_http_req *r)
 {
 	char ua[128];
@@ -222,10 +244,7 @@ static int setup_easy(struct cd_http_req *r)
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cd_http_cfg.insecure ? 0L : 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cd_http_cfg.insecure ? 0L : 2L);
-	if (cd_http_cfg.ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, cd_http_cfg.ca_file);
+	setup_tls(e, r->tls);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -48,6 +48,20 @@ struct cd_http_config {
  */
 extern struct cd_http_config cd_http_cfg;
 
+/*
+ * TLS settings of one peer (a registry), for a request that must not use
+ * cd_http_cfg's: the caller owns every field and keeps it alive while the
+ * request runs.
+ */
+struct cd_tls {
+	int insecure;           /* skip verification */
+	const char *ca_file;    /* a CA bundle to trust, or NULL */
+	const char *ca_pem;     /* PEM CAs in memory (over ca_file), or NULL */
+	size_t ca_pem_len;
+	const char *cert_file;  /* client certificate (PEM), or NULL */
+	const char *key_file;   /* its key (PEM) */
+};
+
 enum cd_http_flags {
 	CD_HTTP_HEAD = 1 << 0,        /* HEAD request: no body */
 	CD_HTTP_NO_RETRY = 1 << 1,    /* one attempt only */
@@ -62,6 +76,7 @@ struct cd_http_req {
 	const char *url;               /* upstream URL, as named in messages */
 	struct curl_slist *headers;    /* borrowed */
 	unsigned flags;
+	const struct cd_tls *tls;      /* borrowed; NULL: cd_http_cfg's ca_file and insecure */
 	size_t max_body;               /* in-memory body limit; 0: 16 MiB */
 	long long range_from;          /* > 0: ask for bytes from here on */
 	/* request body: memory (any method; a small request), or a reader (size -1 when unknown) */

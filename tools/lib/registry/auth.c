@@ -13,6 +13,7 @@
 #include "core/io.h"
 #include "core/limits.h"
 #include "registry/auth.h"
+#include "registry/credhelper.h"
 #include "core/banned.h"
 
 
@@ -28,13 +29,19 @@ void cd_creds_release(struct cd_creds *c)
 {
 	wipe_free(c->user);
 	wipe_free(c->pass);
-	c->user = c->pass = NULL;
+	wipe_free(c->token);
+	c->user = c->pass = c->token = NULL;
+}
+
+int cd_creds_any(const struct cd_creds *c)
+{
+	return c->user || c->token;
 }
 
 int cd_creds_parse(struct cd_creds *c, const char *userpass)
 {
 	const char *colon = strchr(userpass, ':');
-	c->user = c->pass = NULL;
+	c->user = c->pass = c->token = NULL;
 	if (!colon)
 		return cd_seterr("credentials must be USER:PASSWORD");
 	if (colon == userpass)
@@ -131,6 +138,11 @@ static int key_matches(const char *key, const char *host)
 	return 0;
 }
 
+int cd_authfile_key_matches(const char *key, const char *host)
+{
+	return key_matches(key, host);
+}
+
 /* Exact "host" keys win over "host/namespace" and URL keys. */
 static int key_rank(const char *key, const char *host)
 {
@@ -141,8 +153,41 @@ static int key_rank(const char *key, const char *host)
 	return strchr(key, '/') && strncmp(key, "http", 4) ? 1 : 2;
 }
 
+/* docker's "identitytoken": 1 with c->token (and the entry's user, when it names one), else 0. */
+static int entry_token(jv entry, struct cd_creds *c)
+{
+	jv tok = jv_object_get(jv_copy(entry), jv_string("identitytoken"));
+	int ret = 0;
+	if (jv_get_kind(tok) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(tok)) > 0) {
+		c->token = cd_xstrdup(jv_string_value(tok));
+		OPENSSL_cleanse((char *)jv_string_value(tok), strlen(jv_string_value(tok)));
+		jv user = jv_object_get(jv_copy(entry), jv_string("username"));
+		jv auth = jv_object_get(jv_copy(entry), jv_string("auth"));
+		char *dec = NULL;
+		size_t dlen = 0;
+		if (jv_get_kind(user) == JV_KIND_STRING && *jv_string_value(user)) {
+			c->user = cd_xstrdup(jv_string_value(user));
+		} else if (jv_get_kind(auth) == JV_KIND_STRING &&
+			   cd_base64_decode(jv_string_value(auth), strlen(jv_string_value(auth)), &dec, &dlen) == 0 &&
+			   strchr(dec, ':') && dec[0] != ':') {
+			c->user = cd_xstrndup(dec, strcspn(dec, ":"));
+		}
+		if (dec) {
+			OPENSSL_cleanse(dec, dlen);
+			free(dec);
+		}
+		jv_free(user);
+		jv_free(auth);
+		ret = 1;
+	}
+	jv_free(tok);
+	return ret;
+}
+
 static int entry_creds(jv entry, const char *file, const char *key, struct cd_creds *c)
 {
+	if (entry_token(entry, c))
+		return 1;
 	jv auth = jv_object_get(jv_copy(entry), jv_string("auth"));
 	int ret = 0;
 	if (jv_get_kind(auth) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(auth)) > 0) {
@@ -179,7 +224,7 @@ static int entry_creds(jv entry, const char *file, const char *key, struct cd_cr
 int cd_authfile_parse(const char *text, size_t len, const char *file,
 		      const char *host, struct cd_creds *c)
 {
-	c->user = c->pass = NULL;
+	c->user = c->pass = c->token = NULL;
 	jv doc = jv_parse_sized(text, (int)len);
 	if (!jv_is_valid(doc)) {
 		jv_free(doc);
@@ -228,7 +273,19 @@ static int try_file(struct cd_creds *c, const char *host, const char *path, int 
 	int r = cd_read_file(path, CD_AUTHFILE_MAX, CD_READ_SECRET | (missing_ok ? CD_READ_MISSING_OK : 0), &text, &len);
 	if (r <= 0)
 		return r < 0 ? -1 : 0;
-	r = cd_authfile_parse(text, len, path, host, c);
+	char *helper;
+	enum cd_credhelper_kind kind;
+	r = cd_credhelper_find(text, len, path, host, &helper, &kind);
+	if (r > 0) {
+		r = cd_credhelper_get(helper, host, c);
+		free(helper);
+		if (r < 0)
+			cd_adderr("%s", path);
+		if (r == 0 && kind == CD_CREDHELPER_STORE)
+			r = cd_authfile_parse(text, len, path, host, c);
+	} else if (r == 0) {
+		r = cd_authfile_parse(text, len, path, host, c);
+	}
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return r;
@@ -253,9 +310,10 @@ int cd_creds_lookup(struct cd_creds *c, const char *host, const char *creds,
 		if (r)
 			return r;
 	}
-	const char *home = getenv("HOME");
-	if (home && *home) {
-		char *p = cd_xasprintf("%s/.docker/config.json", home);
+	const char *home = getenv("HOME"), *docker = getenv("DOCKER_CONFIG");
+	if ((docker && *docker) || (home && *home)) {
+		char *p = docker && *docker ? cd_xasprintf("%s/config.json", docker)
+					    : cd_xasprintf("%s/.docker/config.json", home);
 		int r = try_file(c, host, p, 1);
 		free(p);
 		if (r)

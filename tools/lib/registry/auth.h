@@ -11,9 +11,13 @@
 #include <stddef.h>
 
 struct cd_creds {
-	char *user;   /* NULL: anonymous */
+	char *user;   /* NULL: anonymous (but see token) */
 	char *pass;   /* wiped on release */
+	char *token;  /* an identity token (the OAuth2 refresh token of the token flow), or NULL; wiped */
 };
+
+/* 1 when c holds anything to authenticate with (a user or an identity token). */
+int cd_creds_any(const struct cd_creds *c);
 
 void cd_creds_release(struct cd_creds *c);
 
@@ -29,10 +33,11 @@ int cd_creds_parse(struct cd_creds *c, const char *userpass);
  * or docker config.json.  Keys of the "auths" map match when they are the
  * host itself, or a URL or path on it ("https://quay.io/v1/", "quay.io/org"
  * for the host part only); "docker.io" also matches
- * "https://index.docker.io/v1/".  An entry's "auth" is base64 "user:pass";
- * "username"/"password" fields are read when "auth" is absent.
- * An entry with "identitytoken" only is not supported (NEEDSWORK: OAuth2
- * refresh tokens) and is skipped.
+ * "https://index.docker.io/v1/".  An entry's "identitytoken" (docker's, an
+ * OAuth2 refresh token) wins, with the user of its "auth" or "username"
+ * when there is one; else its "auth" is base64 "user:pass"; else
+ * "username"/"password" fields are read.  (Its "credHelpers" and
+ * "credsStore": credhelper.h.)
  *
  * 1 found (c filled), 0 no entry for host, -1 malformed file or entry
  * (cd_seterr(), naming file but never the secret).  file names the file
@@ -41,12 +46,18 @@ int cd_creds_parse(struct cd_creds *c, const char *userpass);
 int cd_authfile_parse(const char *text, size_t len, const char *file,
 		      const char *host, struct cd_creds *c);
 
+/* Does an "auths" (or "credHelpers") key name host?  See cd_authfile_parse(). */
+int cd_authfile_key_matches(const char *key, const char *host);
+
 /*
  * Credentials for host, in the order containers tools use:
  *   creds ("USER:PASS" from --creds), else authfile (--authfile; an error if
  *   unreadable), else $REGISTRY_AUTH_FILE (likewise), else
- *   ${XDG_RUNTIME_DIR}/containers/auth.json, else ~/.docker/config.json
- *   (these two skipped when absent).
+ *   ${XDG_RUNTIME_DIR}/containers/auth.json, else
+ *   ${DOCKER_CONFIG:-~/.docker}/config.json (these two skipped when
+ *   absent).  In each file, as docker reads it: credHelpers[host]'s helper
+ *   (its answer final), else the credsStore helper, else, when that has
+ *   nothing for host, the "auths" entry (credhelper.h).
  * 1 found, 0 none (anonymous), -1 error.  Files over 1 MiB are refused.
  */
 int cd_creds_lookup(struct cd_creds *c, const char *host, const char *creds,

@@ -17,6 +17,7 @@
 #include "net/http.h"
 #include "registry/auth.h"
 #include "registry/call.h"
+#include "registry/certs.h"
 #include "registry/client.h"
 #include "registry/token.h"
 #include "core/banned.h"
@@ -27,6 +28,7 @@ struct cd_registry {
 	char *host;             /* as in references */
 	const char *api_host;   /* what we connect to */
 	int plain_http;
+	struct cd_regtls tls;
 	pthread_mutex_t mu;     /* guards scheme */
 	enum scheme_state scheme;
 	struct cd_regauth auth;
@@ -41,10 +43,17 @@ struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_o
 	r->api_host = cd_ref_api_host(r->host);
 	r->plain_http = o->plain_http;
 	pthread_mutex_init(&r->mu, NULL);
+	int insecure = o->tls_verify == CD_TLS_DEFAULT ? cd_http_cfg.insecure : o->tls_verify == CD_TLS_SKIP;
+	if (cd_regtls_init(&r->tls, host, insecure, o->ca_file ? o->ca_file : cd_http_cfg.ca_file, o->cert_dir) < 0) {
+		cd_adderr("TLS settings for '%s'", host);
+		cd_registry_free(r);
+		return NULL;
+	}
 	if (cd_regauth_init(&r->auth, host, o->creds, o->authfile) < 0) {
 		cd_registry_free(r);
 		return NULL;
 	}
+	r->auth.tls = &r->tls.tls;
 	return r;
 }
 
@@ -53,6 +62,7 @@ void cd_registry_free(struct cd_registry *r)
 	if (!r)
 		return;
 	cd_regauth_release(&r->auth);
+	cd_regtls_release(&r->tls);
 	pthread_mutex_destroy(&r->mu);
 	free(r->host);
 	free(r);
@@ -65,7 +75,7 @@ const char *cd_registry_host(const struct cd_registry *r)
 
 int cd_registry_has_creds(const struct cd_registry *r)
 {
-	return r->auth.creds.user != NULL;
+	return cd_creds_any(&r->auth.creds);
 }
 
 /* --- transport ----------------------------------------------------------------- */
@@ -85,13 +95,14 @@ static enum scheme_state scheme_of(struct cd_registry *r)
 		return s;
 	if (r->plain_http) {
 		s = SCHEME_HTTP;
-	} else if (!cd_ref_host_is_loopback(r->api_host)) {
+	} else if (!cd_ref_host_is_loopback(r->api_host) && !r->tls.tls.insecure) {
 		s = SCHEME_HTTPS;
 	} else {
 		char *url = cd_xasprintf("https://%s/v2/", r->api_host);
 		struct cd_http_req q;
 		cd_http_req_init(&q, url);
 		q.flags = CD_HTTP_NO_RETRY | CD_HTTP_NO_MIRROR | CD_HTTP_NO_REDIRECT;
+		q.tls = &r->tls.tls;
 		q.max_body = CD_ERROR_BODY_MAX;
 		int ok = cd_http_perform(&q);
 		if (ok == 0)
@@ -167,6 +178,9 @@ static int refused(const struct cd_registry *r, const struct cd_http_req *q, con
 			       c.error ? ": " : "", c.error ? c.error : "", why);
 	else if (r->auth.creds.user)
 		cd_seterr_kind(CD_ERR_AUTH, "authentication failed for user '%s': %s", r->auth.creds.user, why);
+	else if (r->auth.creds.token)
+		cd_seterr_kind(CD_ERR_AUTH, "'%s' asks for a user and password, and only an identity token was found: %s",
+			       r->host, why);
 	else
 		cd_seterr_kind(CD_ERR_AUTH, "authentication required and no credentials found for '%s': %s", r->host, why);
 	cd_challenge_release(&c);
@@ -185,6 +199,7 @@ static int request(struct cd_registry *r, struct cd_http_req *q, const char *sco
 {
 	int fresh = 0;
 	q->flags |= CD_HTTP_NO_MIRROR;
+	q->tls = &r->tls.tls;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		enum cd_auth_scheme sent;
 		struct curl_slist *h = NULL;

@@ -11,9 +11,11 @@
  * runs on the calling thread's HTTP connections).  Create it after
  * cd_http_global_init(); free it before cd_http_global_cleanup().
  *
- * Transport: https with verification (cd_http_cfg.ca_file / .insecure).
- * Plain http only when asked (plain_http) or for a loopback host
- * (127.0.0.1, [::1], localhost), and for those only when the host does not
+ * Transport: https with verification (cd_registry_opts: the CA file, the
+ * certificate folder of certs.h, tls_verify; the token service gets the
+ * same).  Plain http only when asked (plain_http) or for a loopback host
+ * (127.0.0.1, [::1], localhost) or one with tls_verify CD_TLS_SKIP (as
+ * skopeo's --tls-verify=false), and for those only when the host does not
  * speak TLS: the first request tries https and falls back to http when the
  * peer answers in plain text, so a loopback TLS registry is still
  * verified.  Registry URLs are never rewritten by the mirror map (mirrors
@@ -43,10 +45,19 @@
 #include <stddef.h>
 
 /* How to reach and authenticate to one registry: the caller's settings. */
+enum cd_tls_verify {
+	CD_TLS_DEFAULT,          /* as cd_http_cfg.insecure says */
+	CD_TLS_VERIFY,
+	CD_TLS_SKIP,             /* no verification; and, like plain_http for loopback, http when the host does not speak TLS */
+};
+
 struct cd_registry_opts {
 	int plain_http;          /* use http:// for every host */
 	const char *creds;       /* "USER:PASS" or NULL (copied, not kept) */
 	const char *authfile;    /* auth file to read or NULL */
+	enum cd_tls_verify tls_verify;
+	const char *ca_file;     /* CA bundle to trust; NULL: cd_http_cfg.ca_file (kept: it must outlive the client) */
+	const char *cert_dir;    /* certificate folder (certs.h); NULL: the host's in certs.d */
 };
 
 struct cd_registry;
@@ -56,12 +67,13 @@ struct cd_registry;
  * settings; credentials, in the order containers tools use: o->creds,
  * else o->authfile, else the auth files of auth.h cd_creds_lookup().
  * NULL and cd_seterr() when the credentials cannot be read (a malformed
- * auth file, an authfile that does not exist).  No network yet.
+ * auth file, an authfile that does not exist, a credential helper that
+ * fails) or the certificate folder cannot.  No network yet.
  */
 struct cd_registry *cd_registry_new(const char *host, const struct cd_registry_opts *o);
 void cd_registry_free(struct cd_registry *r);
 const char *cd_registry_host(const struct cd_registry *r);
-/* 1 when the client has credentials for its host (an auth file's or o->creds). */
+/* 1 when the client has credentials for its host (an auth file's, a helper's or o->creds). */
 int cd_registry_has_creds(const struct cd_registry *r);
 
 /* GET /v2/ (authenticating if challenged).  0 when the registry answers as one. */

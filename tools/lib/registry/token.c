@@ -37,7 +37,7 @@ int cd_regauth_init(struct cd_regauth *a, const char *host, const char *creds, c
 	int found = cd_creds_lookup(&a->creds, host, creds, authfile);
 	if (found < 0)
 		return cd_adderr("credentials for '%s'", host);
-	if (found) {
+	if (found && a->creds.user && a->creds.pass) {
 		char *up = cd_xasprintf("%s:%s", a->creds.user, a->creds.pass);
 		char *b = cd_base64_encode(up, strlen(up));
 		a->basic = cd_xasprintf("Basic %s", b);
@@ -132,19 +132,59 @@ static char *token_url(const char *realm, const char *service, const char *scope
 /* The answer of the token service to q, for messages (realm shown as ru). */
 static int token_refused(const struct cd_regauth *a, const struct cd_http_req *q, const char *ru)
 {
+	if (a->creds.token)
+		return cd_seterr_kind(CD_ERR_AUTH, "identity token%s%s%s refused by token service %s (HTTP %ld)",
+				      a->creds.user ? " of user '" : "", a->creds.user ? a->creds.user : "",
+				      a->creds.user ? "'" : "", ru, q->status);
 	if (a->creds.user)
 		return cd_seterr_kind(CD_ERR_AUTH, "authentication failed for user '%s' at token service %s (HTTP %ld)",
 				      a->creds.user, ru, q->status);
 	return cd_seterr_kind(CD_ERR_AUTH, "token service %s refused anonymous access (HTTP %ld)", ru, q->status);
 }
 
-/* Fetch a bearer token for scope from the realm the registry named. */
+/*
+ * The OAuth2 form that trades an identity token for an access token
+ * (docker's refresh_token grant): "grant_type=refresh_token&..."; NULL
+ * when too long.  Caller wipes.
+ */
+static char *refresh_form(const char *token, const char *service, const char *scope)
+{
+	struct cd_buf b;
+	int r = 0;
+	cd_buf_init(&b, 0);
+	char *t = curl_easy_escape(NULL, token, 0), *sv = curl_easy_escape(NULL, service ? service : "", 0);
+	char *sc = curl_easy_escape(NULL, scope, 0);
+	if (!t || !sv || !sc)
+		r = -1;
+	else
+		r = cd_buf_addf(&b, "grant_type=refresh_token&client_id=cdkit&service=%s&scope=%s&refresh_token=%s",
+				sv, sc, t);
+	if (t)
+		OPENSSL_cleanse(t, strlen(t));
+	curl_free(t);
+	curl_free(sv);
+	curl_free(sc);
+	if (r) {
+		if (b.p)
+			OPENSSL_cleanse(b.p, b.len);
+		cd_buf_release(&b);
+		return NULL;
+	}
+	return cd_buf_detach(&b, NULL);
+}
+
+/*
+ * Fetch a bearer token for scope from the realm the registry named: GET
+ * (Basic credentials when there are some), or with an identity token the
+ * OAuth2 POST.
+ */
 static int token_fetch(struct cd_regauth *a, const char *scope)
 {
 	pthread_mutex_lock(&a->mu);
 	char *realm = a->realm ? cd_xstrdup(a->realm) : NULL;
 	char *service = a->service ? cd_xstrdup(a->service) : NULL;
-	char *basic = a->basic ? cd_xasprintf("Authorization: %s", a->basic) : NULL;
+	char *basic = a->basic && !a->creds.token ? cd_xasprintf("Authorization: %s", a->basic) : NULL;
+	char *form = a->creds.token ? refresh_form(a->creds.token, service, scope) : NULL;
 	pthread_mutex_unlock(&a->mu);
 	int ret = -1;
 	char *url = NULL;
@@ -152,11 +192,21 @@ static int token_fetch(struct cd_regauth *a, const char *scope)
 		ret = cd_seterr_kind(CD_ERR_AUTH, "token realm missing or not an http(s) URL");
 		goto out;
 	}
-	if (!(url = token_url(realm, service, scope)))
+	if (a->creds.token && !form) {
+		ret = cd_seterr_kind(CD_ERR_AUTH, "identity token too long");
+		goto out;
+	}
+	if (!(url = form ? cd_xstrdup(realm) : token_url(realm, service, scope)))
 		goto out;
 	struct cd_http_req q;
 	cd_http_req_init(&q, url);
 	q.flags = CD_HTTP_NO_MIRROR;
+	q.tls = a->tls;
+	if (form) {
+		q.method = "POST";
+		q.upload = form;
+		q.upload_len = strlen(form);
+	}
 	q.max_body = CD_TOKEN_ANSWER_MAX;
 	struct curl_slist *h = basic ? curl_slist_append(NULL, basic) : NULL;
 	q.headers = h;
@@ -190,6 +240,7 @@ out:
 	free(realm);
 	free(service);
 	cd_wipe_free(basic);
+	cd_wipe_free(form);
 	return ret;
 }
 

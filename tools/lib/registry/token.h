@@ -21,6 +21,7 @@ struct cd_token;
 struct cd_regauth {
 	pthread_mutex_t mu;        /* guards everything below */
 	struct cd_creds creds;
+	const struct cd_tls *tls;  /* the registry's, for the token service too (set by the client) */
 	char *basic;               /* "Basic <b64>" header value, or NULL */
 	enum cd_auth_scheme scheme;
 	char *realm, *service;     /* of the Bearer challenge */

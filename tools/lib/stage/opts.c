@@ -143,6 +143,59 @@ static void wipe_mirror_userinfo(char *spec)
 		OPENSSL_cleanse(eq + 1 + off, len);
 }
 
+/* A --creds value: kept, and wiped from argv. */
+static void take_creds(char **slot, const char *flag, const char *arg)
+{
+	if (!strchr(arg, ':'))
+		cd_usage_error("invalid value for --%s: expected USER:PASSWORD", flag);
+	if (*slot) {
+		OPENSSL_cleanse(*slot, strlen(*slot));
+		free(*slot);
+	}
+	*slot = cd_xstrdup(arg);
+	/* Keep the password out of /proc/<pid>/cmdline where we can. */
+	OPENSSL_cleanse((char *)arg, strlen(arg));
+}
+
+/* --tls-verify[=BOOL] and the per-side ones, as skopeo spells them. */
+static int tls_verify(const char *flag, const char *arg)
+{
+	return !arg || cd_opt_bool(flag, arg) ? CD_TLS_VERIFY : CD_TLS_SKIP;
+}
+
+/* CD_OPTS_REGISTRY_SIDES.  1 when opt was one. */
+static int side_option(int opt, const char *arg)
+{
+	switch (opt) {
+	case CD_OPT_SRC_CREDS:
+		take_creds(&cd_opts.src.creds, "src-creds", arg);
+		return 1;
+	case CD_OPT_DEST_CREDS:
+		take_creds(&cd_opts.dst.creds, "dest-creds", arg);
+		return 1;
+	case CD_OPT_SRC_AUTHFILE:
+		cd_opts.src.authfile = arg;
+		return 1;
+	case CD_OPT_DEST_AUTHFILE:
+		cd_opts.dst.authfile = arg;
+		return 1;
+	case CD_OPT_SRC_TLS_VERIFY:
+		cd_opts.src.tls_verify = tls_verify("src-tls-verify", arg);
+		return 1;
+	case CD_OPT_DEST_TLS_VERIFY:
+		cd_opts.dst.tls_verify = tls_verify("dest-tls-verify", arg);
+		return 1;
+	case CD_OPT_SRC_CERT_DIR:
+		cd_opts.src.cert_dir = arg;
+		return 1;
+	case CD_OPT_DEST_CERT_DIR:
+		cd_opts.dst.cert_dir = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 {
 	switch (opt) {
@@ -187,12 +240,7 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 		cd_opts.plain_http = 1;
 		return 1;
 	case CD_OPT_CREDS:
-		if (!strchr(arg, ':'))
-			cd_usage_error("invalid value for --creds: expected USER:PASSWORD");
-		free(cd_opts.creds);
-		cd_opts.creds = strdup(arg);
-		/* Keep the password out of /proc/<pid>/cmdline where we can. */
-		OPENSSL_cleanse((char *)arg, strlen(arg));
+		take_creds(&cd_opts.creds, "creds", arg);
 		return 1;
 	case CD_OPT_AUTHFILE:
 		cd_opts.authfile = arg;
@@ -204,8 +252,11 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 		cd_opts.focus[cd_opts.nfocus++] = arg;
 		cd_pool_focus(cd_opts.focus, cd_opts.nfocus);
 		return 1;
+	case CD_OPT_TLS_VERIFY:
+		cd_opts.tls_verify = tls_verify("tls-verify", arg);
+		return 1;
 	default:
-		return 0;
+		return side_option(opt, arg);
 	}
 }
 
@@ -217,13 +268,23 @@ void cd_opts_finish(void)
 	cd_http_global_init();
 }
 
+static void wipe_creds(char **c)
+{
+	if (*c) {
+		OPENSSL_cleanse(*c, strlen(*c));
+		free(*c);
+		*c = NULL;
+	}
+}
+
 void cd_opts_release(void)
 {
-	if (cd_opts.creds) {
-		OPENSSL_cleanse(cd_opts.creds, strlen(cd_opts.creds));
-		free(cd_opts.creds);
-		cd_opts.creds = NULL;
-	}
+	wipe_creds(&cd_opts.creds);
+	wipe_creds(&cd_opts.src.creds);
+	wipe_creds(&cd_opts.dst.creds);
+	free(cd_opts.src.host);
+	free(cd_opts.dst.host);
+	cd_opts.src.host = cd_opts.dst.host = NULL;
 	cd_mirror_release(&cd_mirrors);
 	for (size_t i = 0; i < cd_opts.nnamed; i++)
 		free(cd_opts.named[i]);
@@ -269,9 +330,28 @@ char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix)
 	return host;
 }
 
-struct cd_registry *cd_opts_client(const char *host)
+static const struct cd_opts_side *side_of(enum cd_opts_side_id side)
 {
-	struct cd_registry_opts o = { cd_opts.plain_http, cd_opts_creds_for(host), cd_opts.authfile };
+	if (side == CD_SIDE_SRC)
+		return &cd_opts.src;
+	if (side == CD_SIDE_DST)
+		return &cd_opts.dst;
+	return NULL;
+}
+
+static struct cd_registry *client_for(const char *host, enum cd_opts_side_id side)
+{
+	const struct cd_opts_side *sd = side_of(side);
+	struct cd_registry_opts o = { .plain_http = cd_opts.plain_http, .creds = cd_opts_creds_for(host),
+				      .authfile = cd_opts.authfile, .tls_verify = cd_opts.tls_verify };
+	if (sd && sd->creds)
+		o.creds = sd->creds;
+	if (sd && sd->authfile)
+		o.authfile = sd->authfile;
+	if (sd && sd->tls_verify)
+		o.tls_verify = sd->tls_verify;
+	if (sd)
+		o.cert_dir = sd->cert_dir;
 	struct cd_registry *r = cd_registry_new(host, &o);
 	if (r && cd_opts.creds && !o.creds)
 		cd_debug("%s: not a registry named on the command line: --creds are not sent there (%s)",
@@ -279,10 +359,31 @@ struct cd_registry *cd_opts_client(const char *host)
 	return r;
 }
 
+struct cd_registry *cd_opts_client(const char *host)
+{
+	/* A record naming a side's registry gets that side's settings (its --src-creds too). */
+	if (cd_opts.dst.host && same_host(cd_opts.dst.host, host))
+		return client_for(host, CD_SIDE_DST);
+	if (cd_opts.src.host && same_host(cd_opts.src.host, host))
+		return client_for(host, CD_SIDE_SRC);
+	return client_for(host, CD_SIDE_ANY);
+}
+
 struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix)
 {
+	return cd_opts_registry_side(spec, flag, CD_SIDE_ANY, prefix);
+}
+
+struct cd_registry *cd_opts_registry_side(const char *spec, const char *flag, enum cd_opts_side_id side,
+					  char **prefix)
+{
 	char *host = cd_opts_name_registry(spec, flag, prefix);
-	struct cd_registry *r = cd_opts_client(host);
+	if (side != CD_SIDE_ANY) {
+		struct cd_opts_side *sd = side == CD_SIDE_SRC ? &cd_opts.src : &cd_opts.dst;
+		free(sd->host);
+		sd->host = cd_xstrdup(host);
+	}
+	struct cd_registry *r = client_for(host, side);
 	free(host);
 	if (!r) {
 		free(*prefix);

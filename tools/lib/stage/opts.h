@@ -31,6 +31,15 @@ enum cd_opt {
 	CD_OPT_PARALLEL,
 	CD_OPT_TARGET_REGISTRY,
 	CD_OPT_SOURCE_REGISTRY,
+	CD_OPT_TLS_VERIFY,
+	CD_OPT_SRC_CREDS,
+	CD_OPT_DEST_CREDS,
+	CD_OPT_SRC_AUTHFILE,
+	CD_OPT_DEST_AUTHFILE,
+	CD_OPT_SRC_TLS_VERIFY,
+	CD_OPT_DEST_TLS_VERIFY,
+	CD_OPT_SRC_CERT_DIR,
+	CD_OPT_DEST_CERT_DIR,
 	CD_OPT_FOCUS,
 	CD_OPT_TOOL = 0x200, /* tools number their own options from here */
 };
@@ -55,9 +64,24 @@ enum cd_opt {
 #define CD_OPTS_REGISTRY                                                 \
 	{ "ca-file", required_argument, NULL, CD_OPT_CA_FILE },          \
 	{ "insecure-skip-tls", no_argument, NULL, CD_OPT_INSECURE },     \
+	{ "tls-verify", optional_argument, NULL, CD_OPT_TLS_VERIFY },    \
 	{ "plain-http", no_argument, NULL, CD_OPT_PLAIN_HTTP },          \
 	{ "creds", required_argument, NULL, CD_OPT_CREDS },              \
 	{ "authfile", required_argument, NULL, CD_OPT_AUTHFILE }
+
+/*
+ * Tools with a source and a destination registry (cd-push, cd-promote):
+ * skopeo's per-side flags, over the CD_OPTS_REGISTRY ones for that side.
+ */
+#define CD_OPTS_REGISTRY_SIDES                                                  \
+	{ "src-creds", required_argument, NULL, CD_OPT_SRC_CREDS },             \
+	{ "dest-creds", required_argument, NULL, CD_OPT_DEST_CREDS },           \
+	{ "src-authfile", required_argument, NULL, CD_OPT_SRC_AUTHFILE },       \
+	{ "dest-authfile", required_argument, NULL, CD_OPT_DEST_AUTHFILE },     \
+	{ "src-tls-verify", optional_argument, NULL, CD_OPT_SRC_TLS_VERIFY },   \
+	{ "dest-tls-verify", optional_argument, NULL, CD_OPT_DEST_TLS_VERIFY }, \
+	{ "src-cert-dir", required_argument, NULL, CD_OPT_SRC_CERT_DIR },       \
+	{ "dest-cert-dir", required_argument, NULL, CD_OPT_DEST_CERT_DIR }
 
 /* Tools that write to a registry (cd-push, cd-promote): publish.h. */
 #define CD_OPTS_XFER                                                       \
@@ -94,15 +118,46 @@ enum cd_opt {
 	"                           every version of NAME; the other records pass\n" \
 	"                           through untouched\n"
 #define CD_HELP_REGISTRY \
-	"      --ca-file PATH       trust this CA bundle for registry TLS\n" \
+	"      --ca-file PATH       trust this CA bundle for registry TLS (with the\n" \
+	"                           registry's certs.d folder: CD_CERTS_D below)\n" \
 	"      --insecure-skip-tls  do not verify registry TLS certificates\n" \
+	"      --tls-verify[=BOOL]  verify registry TLS certificates (default true);\n" \
+	"                           --tls-verify=false is --insecure-skip-tls, and\n" \
+	"                           also allows plain HTTP to a registry without TLS\n" \
 	"      --plain-http         talk plain HTTP to the registry (implied for\n" \
 	"                           127.0.0.1 and localhost)\n" \
 	"      --creds USER:PASS    credentials for the registries named on the command\n" \
 	"                           line, never sent elsewhere (else, and for any other\n" \
 	"                           registry: --authfile, REGISTRY_AUTH_FILE,\n" \
 	"                           containers or docker auth, per host)\n" \
-	"      --authfile PATH      containers-auth.json / docker config.json to read\n"
+	"      --authfile PATH      containers-auth.json / docker config.json to read\n" \
+	"                           (its credHelpers and credsStore run\n" \
+	"                           docker-credential-NAME; default auth files:\n" \
+	"                           $XDG_RUNTIME_DIR/containers/auth.json, then\n" \
+	"                           ${DOCKER_CONFIG:-~/.docker}/config.json)\n"
+/* The environment CD_HELP_REGISTRY refers to, for the end of a tool's usage(). */
+#define CD_HELP_REGISTRY_ENV \
+	"environment: CD_CERTS_D  the certs.d folder to read instead of\n" \
+	"~/.config/containers/certs.d, /etc/containers/certs.d and\n" \
+	"/etc/docker/certs.d: its <host:port>/ folder holds the registry's CAs\n" \
+	"(*.crt) and client certificate (*.cert with its *.key)\n"
+#define CD_HELP_REGISTRY_SIDES \
+	"      --src-creds USER:PASS\n" \
+	"      --dest-creds USER:PASS\n" \
+	"                           credentials for --source-registry or\n" \
+	"                           --target-registry only (over --creds)\n" \
+	"      --src-authfile PATH\n" \
+	"      --dest-authfile PATH auth file for that registry (over --authfile)\n" \
+	"      --src-tls-verify[=BOOL]\n" \
+	"      --dest-tls-verify[=BOOL]\n" \
+	"                           verify that registry's TLS certificates (over\n" \
+	"                           --tls-verify and --insecure-skip-tls)\n" \
+	"      --src-cert-dir DIR\n" \
+	"      --dest-cert-dir DIR  that registry's CAs (*.crt) and client\n" \
+	"                           certificate (*.cert, *.key), instead of its\n" \
+	"                           certs.d folder\n" \
+	"                           (--source-registry and --target-registry naming\n" \
+	"                           one registry: its --dest- settings apply)\n"
 
 #define CD_HELP_XFER \
 	"      --dry-run[=BOOL]     only say what would be sent (default true;\n" \
@@ -111,13 +166,26 @@ enum cd_opt {
 	"                           streaming PUT per blob)\n" \
 	"      --parallel N         blobs of one image sent at once (default 4)\n"
 
+/* The settings of one side (cd_opts.src, cd_opts.dst): unset ones are the common ones. */
+struct cd_opts_side {
+	char *creds;            /* wiped and freed by cd_opts_release() */
+	const char *authfile;
+	int tls_verify;         /* enum cd_tls_verify (registry/client.h) */
+	const char *cert_dir;
+	char *host;             /* the side's registry, once named (cd_opts_registry_side) */
+};
+
+enum cd_opts_side_id { CD_SIDE_ANY, CD_SIDE_SRC, CD_SIDE_DST };
+
 struct cd_opts {
 	int workers;
 	int plain_http;
 	char *creds;            /* wiped and freed by cd_opts_release() */
 	const char *authfile;
+	int tls_verify;         /* enum cd_tls_verify: --tls-verify */
 	char **named;           /* registry hosts named on the command line */
 	size_t nnamed;
+	struct cd_opts_side src, dst;
 	const char **focus;     /* --focus values (borrowed from argv) */
 	size_t nfocus;
 };
@@ -128,7 +196,9 @@ extern struct cd_opts cd_opts;
  * the command line names (--source-registry, --target-registry,
  * cd-verify's --registry) and go to no other host: a record naming another
  * registry gets that host's auth-file entry or nothing.  These are the
- * command line's credentials for host, or NULL.
+ * command line's credentials for host, or NULL.  (--src-creds and
+ * --dest-creds go further: to their own side's registry only, see
+ * cd_opts_registry_side().)
  */
 const char *cd_opts_creds_for(const char *host);
 
@@ -168,9 +238,17 @@ char *cd_opts_name_registry(const char *spec, const char *flag, char **prefix);
  */
 struct cd_registry *cd_opts_registry(const char *spec, const char *flag, char **prefix);
 /*
+ * cd_opts_registry() for the source (CD_SIDE_SRC: --source-registry) or
+ * target (CD_SIDE_DST: --target-registry) of a copy: that side's settings
+ * (--src-* or --dest-*) over the common ones.  --src-creds go to the
+ * source registry only, --dest-creds to the target only.
+ */
+struct cd_registry *cd_opts_registry_side(const char *spec, const char *flag, enum cd_opts_side_id side,
+					  char **prefix);
+/*
  * A client for host with the command line's settings: --plain-http,
- * --authfile, and --creds when the command line named host.  NULL and
- * cd_seterr() when its credentials cannot be read.
+ * --authfile, --tls-verify, and --creds when the command line named host.
+ * NULL and cd_seterr() when its credentials cannot be read.
  */
 struct cd_registry *cd_opts_client(const char *host);
 

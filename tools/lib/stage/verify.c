@@ -132,6 +132,13 @@ out:
 	return ret;
 }
 
+/* A shasum label as cd-build and medius write it: sha256 or sha512 in lowercase hex. */
+static int is_hex_sum(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return !s[n] && (n == 64 || n == 128);
+}
+
 /* ---- the top manifest: an index or list, or one image ---- */
 
 static int check_index(struct run *r, const struct cd_manifest *top, struct want *w, size_t nw)
@@ -316,8 +323,13 @@ static int check_config_body(struct run *r, const struct want *w, const struct c
 		ret = 0;
 	}
 	if (ret == 0) { /* a wrong label does not stop the layer checks */
-		if (!w->shasum)
-			add(r, "shasum", w->arch, 0, "the record has no upstream checksum for %s", w->arch);
+		if (!sum)
+			add(r, "shasum", w->arch, 0, "the config has no shasum label");
+		else if (!w->shasum && !is_hex_sum(sum))
+			add(r, "shasum", w->arch, 0, "label shasum '%.140s' is not a sha256 or sha512 in hex", sum);
+		else if (!w->shasum) /* upstream gave none: the label is the bytes' own (cd-build) */
+			add(r, "shasum", w->arch, 1, "no upstream checksum for %s to compare; label shasum %s",
+			    w->arch, sum);
 		else if (!sum)
 			add(r, "shasum", w->arch, 0, "the config has no shasum label");
 		else if (strcmp(sum, w->shasum))
