@@ -315,7 +315,7 @@ static int cmd_plan(int argc, char **argv)
 	struct planning p = { 0 };
 	int opt, shards = 0;
 
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_SHARDS)
 			shards = (int)cd_opt_long("shards", optarg, 1, CD_SHARD_MAX);
 		else if (!planning_opt(&p, opt, optarg) && !cd_opts_common(opt, optarg, usage_plan))
@@ -372,7 +372,7 @@ static int cmd_pick(int argc, char **argv)
 	const char *engine = NULL;
 	int opt, index = -1, total = -1;
 
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_INDEX)
 			index = (int)cd_opt_long("index", optarg, 0, CD_SHARD_MAX - 1);
 		else if (opt == OPT_TOTAL)
@@ -420,7 +420,7 @@ static int cmd_index(int argc, char **argv)
 	const char *engine = NULL;
 	int opt, index = -1, total = -1;
 
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_INDEX)
 			index = (int)cd_opt_long("index", optarg, 0, CD_SHARD_MAX - 1);
 		else if (opt == OPT_TOTAL)
@@ -451,7 +451,7 @@ static int cmd_matrix(int argc, char **argv)
 	enum cd_shard_format f;
 	int opt, shards = 0;
 
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_SHARDS)
 			shards = (int)cd_opt_long("shards", optarg, 1, CD_SHARD_MAX);
 		else if (opt == OPT_FORMAT)
@@ -504,7 +504,7 @@ int main(int argc, char **argv)
 		cd_usage_error("unknown command '%s': expected plan, pick, index or matrix", argv[1]);
 	}
 	int opt;
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1)
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1)
 		if (!cd_opts_common(opt, optarg, usage))
 			usage(CD_EXIT_USAGE);
 	cd_usage_error("a command is required: plan, pick, index or matrix");

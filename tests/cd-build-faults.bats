@@ -124,6 +124,96 @@ build_one() {
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
 }
 
+@test "cd-build: off a terminal (a CI log), a slow download says it started, then how far it got, in plain lines" {
+	rules '[{"path": "/a.qcow2", "rate": 524288}]'
+	record r 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	[[ $stderr != *$'\e'* ]]
+	grep -Eqx 'cd-build: r:1 amd64: started( \(2\.[0-9] MiB\))?' <<< "$stderr" || { echo "$stderr"; return 1; }
+	# at least one line between the start and the end, and none says 100%
+	grep -Eq '^cd-build: r:1 amd64: [1-9]0% [0-9.]+ (KiB|MiB) / 2\.[0-9] MiB [0-9.]+ (B|KiB|MiB)/s( ETA [0-9]+:[0-9]{2})?$' <<< "$stderr"
+	run -1 grep -q '100%' <<< "$stderr"
+	grep -q '^cd-build: r:1 amd64: downloaded and verified ' <<< "$stderr"
+	# --quiet: none of it
+	rm -rf "$CACHE" "$OUT"
+	run --separate-stderr -0 cdb -q < in.ndjson
+	[ "$stderr" = "" ]
+}
+
+# killed SIGNAL: start cd-build on in.ndjson (SIGINT at its default action,
+# as a terminal's Ctrl-C finds it: a background job of a script ignores it),
+# wait until its download of a.qcow2 has written some bytes, send SIGNAL,
+# and set HAVE to the bytes it left in the cache.
+killed() {
+	local part=$CACHE/tmp/sha256-$(sum a.qcow2).resume pid st=0 i
+	python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+		cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" < in.ndjson > killed.ndjson 2> killed.err &
+	pid=$!
+	for i in $(seq 600); do
+		[ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 200000 ] && break
+		sleep 0.05
+	done
+	kill "-$1" "$pid"
+	wait "$pid" || st=$?
+	[ "$st" -eq $((128 + $(kill -l "$1"))) ]   # killed by it, not finished
+	HAVE=$(stat -c %s "$part")
+}
+
+@test "cd-build: after Ctrl-C (SIGINT) or SIGTERM, a rerun fetches only the missing bytes and still verifies them all" {
+	local size sig
+	size=$(stat -c %s "$SRV/a.qcow2")
+	record r 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	for sig in INT TERM; do
+		rm -rf "$CACHE" "$OUT"
+		rules '[{"path": "/a.qcow2", "rate": 262144}]'
+		killed "$sig"
+		[ "$HAVE" -gt 0 ] && [ "$HAVE" -lt "$size" ]
+		rules '[]'
+		: > "$HTTPD_LOG"
+		run --separate-stderr -0 cdb < in.ndjson
+		[[ $stderr == *"r:1 amd64: resuming an interrupted download at "* ]]
+		[[ $stderr == *"r:1 amd64: downloaded and verified"* ]]
+		# one request, for the rest only, and only the rest was sent
+		[ "$(grep -c '^GET /a.qcow2 ' "$HTTPD_LOG")" -eq 1 ]
+		grep -q "^GET /a.qcow2 206 bytes=$HAVE-\$" "$HTTPD_LOG"
+		grep -q "^SENT /a.qcow2 $((size - HAVE))\$" "$HTTPD_LOG"
+		cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
+		[ -z "$(ls -A "$CACHE/tmp")" ]
+		check_store "$CACHE" "$OUT"
+	done
+}
+
+@test "cd-build: a left part whose bytes are wrong fails the checksum and is dropped; the next run fetches the whole file" {
+	local size part
+	size=$(stat -c %s "$SRV/a.qcow2")
+	part=$CACHE/tmp/sha256-$(sum a.qcow2).resume
+	mkdir -p "$CACHE/tmp"
+	head -c 300000 "$SRV/b.qcow2" > "$part"       # not the start of a.qcow2
+	record r 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	run --separate-stderr -1 cdb < in.ndjson
+	[[ $(jq -r .error.message <<< "$output") == "checksum mismatch for 'https://upstream.example/img/a.qcow2': expected sha256:$(sum a.qcow2), got sha256:"* ]]
+	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
+	[ ! -e "$part" ]
+	[ ! -e "$CACHE/sha256/$(sum a.qcow2)" ]
+	: > "$HTTPD_LOG"
+	run --separate-stderr -0 cdb < in.ndjson
+	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
+	grep -q "^SENT /a.qcow2 $size\$" "$HTTPD_LOG"
+	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
+}
+
+@test "cd-build: a left part that is already the whole file (killed before it was stored) is fetched again, not stuck on a 416" {
+	local part=$CACHE/tmp/sha256-$(sum a.qcow2).resume
+	mkdir -p "$CACHE/tmp"
+	cp "$SRV/a.qcow2" "$part"
+	record r 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+	run --separate-stderr -0 cdb < in.ndjson
+	grep -q '^GET /a.qcow2 416 -$' "$HTTPD_LOG"
+	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
+	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
+	[ -z "$(ls -A "$CACHE/tmp")" ]
+}
+
 @test "cd-build: a download cut every time gives up after the retries, keeping nothing" {
 	rules '[{"path": "/a.qcow2", "cut": 300000}]'
 	record cut 1 "$(artifact amd64 a.qcow2)" > in.ndjson
@@ -204,7 +294,7 @@ build_one() {
 	record bigdisk 1 "$(artifact amd64 z.qcow2.gz gzip)" >> in.ndjson
 	then_good >> in.ndjson
 	run --separate-stderr -1 cdb < in.ndjson
-	[[ $(jq -r .error.message <<< "${lines[0]}") == "cannot write '$CACHE/tmp/$(sum a.qcow2 | cut -c1-40)."*".part': No space left on device" ]]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "cannot write '$CACHE/tmp/sha256-$(sum a.qcow2).resume': No space left on device" ]
 	[ "$(jq -r .error.message <<< "${lines[1]}")" = "cannot decompress 'https://upstream.example/img/z.qcow2.gz' (gzip): cannot write the disk: No space left on device" ]
 	assert_all in.ndjson "$output" big:1 bigdisk:1
 	[ -z "$(ls -A "$CACHE/tmp")" ]

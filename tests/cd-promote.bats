@@ -115,3 +115,15 @@ teardown() {
 	[[ "$(jq -r .error.message <<< "$output")" == *"POST http://$PROXY/v2/slow/good/blobs/uploads/: timed out: under 1 KiB/s for 2 s" ]]
 	[ "$(jq -r 'has("promoted")' <<< "$output")" = false ]
 }
+
+@test "cd-promote: a bar per blob copied, on a terminal too; off one, a start line and the end" {
+	run -0 script -qec "cd-promote --dry-run=false --source-registry '$STAGING' --target-registry '$PROD/bars' < '$BATS_FILE_TMPDIR/verified.ndjson' > tty.ndjson" tty.log
+	[ "$(jq -r 'select(.name == "good") | .promoted.repository' tty.ndjson)" = "$PROD/bars/good" ]
+	grep -q $'\e\[K' tty.log
+	grep -q 'bars/good sha256:[0-9a-f]\{12\} \[' tty.log
+	run --separate-stderr -0 cd-promote --dry-run=false --source-registry "$STAGING" --target-registry "$PROD/plain" \
+		< "$BATS_FILE_TMPDIR/verified.ndjson"
+	[[ $stderr != *$'\e'* ]]
+	grep -Eq '^cd-promote: plain/good sha256:[0-9a-f]{12}: started \([0-9.]+ MiB\)$' <<< "$stderr"
+	grep -Eq '^cd-promote: plain/good sha256:[0-9a-f]{12}: sent [0-9.]+ MiB in ' <<< "$stderr"
+}

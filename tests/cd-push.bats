@@ -191,3 +191,40 @@ build() {
 	[ "$(jq -r .error.message <<< "${lines[2]}")" = "record has no layout (run cd-build first)" ]
 	[[ $stderr == *"stdin:4"* ]]
 }
+
+@test "cd-push: a bar per blob sent, redrawn in place on a terminal; off one, a start line and the end" {
+	two_arch bars > in.ndjson
+	build < in.ndjson > built.ndjson
+	# On a terminal (script(1) gives the tool a pty for stderr).
+	run -0 script -qec "cd-push --dry-run=false --target-registry '$REGISTRY/tty' < built.ndjson > tty.ndjson" tty.log
+	[ "$(jq -r .pushed.digest tty.ndjson)" = "$(jq -r .digest built.ndjson)" ]
+	grep -q $'\e\[K' tty.log                                    # lines cleared and redrawn
+	grep -Eq 'tty/bars sha256:[0-9a-f]{12} \[[#.]{20}\] ' tty.log  # a bar for the big layer
+	# Off a terminal: plain lines, and only for blobs worth a bar (amd64's
+	# 2 MiB layer; not the config, the manifests, nor arm64's small layer).
+	run --separate-stderr -0 cd-push --dry-run=false --target-registry "$REGISTRY/plain" < built.ndjson
+	[[ $stderr != *$'\e'* ]]
+	grep -Eqx 'cd-push: plain/bars sha256:[0-9a-f]{12}: started \(2\.0 MiB\)' <<< "$stderr"
+	grep -Eq '^cd-push: plain/bars sha256:[0-9a-f]{12}: sent 2\.0 MiB in ' <<< "$stderr"
+	[ "$(grep -c ': started (' <<< "$stderr")" -eq 1 ]
+}
+
+@test "a dry-run pipeline ends without alarm: cd-verify says nothing, cd-promote one informative line, no 'not verified' warning" {
+	two_arch quiet > in.ndjson
+	build < in.ndjson > built.ndjson
+	cd-push --target-registry "$REGISTRY/staging" < built.ndjson > pushed.ndjson   # a dry run
+	[ "$(jq -r 'has("pushed")' pushed.ndjson)" = false ]
+	run --separate-stderr -0 cd-verify < pushed.ndjson
+	[ "$stderr" = "" ]
+	printf '%s\n' "$output" > verified.ndjson
+	assert_records verified.ndjson pushed.ndjson
+	run --separate-stderr -0 cd-promote --source-registry "$REGISTRY" --target-registry "$REGISTRY/prod" < verified.ndjson
+	[ "$stderr" = "cd-promote: copied 0 blobs (0.0 MiB), skipped 0 present, mounted 0 (dry run: nothing sent)
+cd-promote: 1 record was never pushed (cd-push ran as a dry run?): nothing to promote for it" ]
+	assert_records <(printf '%s\n' "$output") pushed.ndjson
+	# A record that was pushed but not verified is still named: that one matters.
+	jq -c --arg r "$REGISTRY/staging/quiet" '. + {pushed: {repository: $r, digest: .digest, tags: ["41"]}}' pushed.ndjson > unverified.ndjson
+	run --separate-stderr -0 cd-promote --source-registry "$REGISTRY" --target-registry "$REGISTRY/prod" < unverified.ndjson
+	[[ $stderr == *"quiet:41: not verified: not promoted"* ]]
+	[[ $stderr != *"never pushed"* ]]
+}

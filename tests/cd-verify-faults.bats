@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # cd-verify when the registry misbehaves: tests/lib/regproxy.py in front of
 # the real registry trickles or slows its answers.  cd-verify's --timeout is
-# the boot's; --net-timeout is the network one the other tools call --timeout.
+# the network stall timeout, as in every tool; the boot's is --boot-timeout.
 
 bats_require_minimum_version 1.5.0
 load lib/verify
@@ -22,9 +22,9 @@ setup() {
 	proxy_rules '[]'
 }
 
-@test "cd-verify: a registry that trickles the manifest (2 bytes/s) fails the record after --net-timeout" {
+@test "cd-verify: a registry that trickles the manifest (2 bytes/s) fails the record after --timeout" {
 	proxy_rules "[{\"path\":\"/v2/containerdisks/slow/manifests/$D\",\"pad\":60000,\"rate\":2}]"
-	run -1 --separate-stderr timeout 60 cd-verify --net-timeout 2 --retries 0 < "$BATS_FILE_TMPDIR/slow.ndjson"
+	run -1 --separate-stderr timeout 60 cd-verify --timeout 2 --retries 0 < "$BATS_FILE_TMPDIR/slow.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = false ]
 	[ "$(jq -r .error.message <<< "$output")" = "top: $PROXY/containerdisks/slow@$D: GET http://$PROXY/v2/containerdisks/slow/manifests/$D: timed out: under 1 KiB/s for 2 s" ]
 }
@@ -34,12 +34,15 @@ setup() {
 	cfg=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 		"http://$REGISTRY/v2/containerdisks/slow/manifests/$D" | jq -r .config.digest)
 	proxy_rules "[{\"path\":\"/v2/containerdisks/slow/blobs/$cfg\",\"pad\":600000,\"rate\":16384}]"
-	run -1 --separate-stderr timeout 60 cd-verify --net-timeout 2 --retries 0 < "$BATS_FILE_TMPDIR/slow.ndjson"
+	run -1 --separate-stderr timeout 60 cd-verify --timeout 2 --retries 0 < "$BATS_FILE_TMPDIR/slow.ndjson"
 	[ "$(jq -r .error.arch <<< "$output")" = amd64 ]
 	[[ "$(jq -r .error.message <<< "$output")" == *"GET http://$PROXY/v2/containerdisks/slow/blobs/$cfg: timed out: not complete within 8 s" ]]
 }
 
-@test "cd-verify --net-timeout takes seconds, like --timeout" {
-	run -2 --separate-stderr cd-verify --net-timeout 0
-	[[ "$stderr" == *"invalid value '0' for --net-timeout"* ]]
+@test "cd-verify --boot-timeout takes seconds; --net-timeout is gone (--timeout is the network's)" {
+	run -2 --separate-stderr cd-verify --boot-timeout 0
+	[[ "$stderr" == *"invalid value '0' for --boot-timeout"* ]]
+	run -2 --separate-stderr cd-verify --net-timeout 2
+	[ "$stderr" = "cd-verify: unknown option '--net-timeout'
+Try 'cd-verify --help' for more information." ]
 }

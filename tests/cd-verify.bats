@@ -160,7 +160,7 @@ teardown_file() { servers_stop; }
 
 @test "--boot --accel tcg boots the test disk under TCG and sees the marker" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -0 --separate-stderr cd-verify --boot --accel tcg --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	run -0 --separate-stderr cd-verify --boot --accel tcg --boot-timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = true ]
 	[[ "$(jq -r '.verified.checks[] | select(.name == "boot") | .detail' <<< "$output")" == "marker seen on the serial console after "*" s (qemu-system-x86_64, TCG: --accel tcg)" ]]
 	# the extracted disk and the seed are removed
@@ -169,7 +169,7 @@ teardown_file() { servers_stop; }
 
 @test "--boot picks KVM only where KVM boots the guest, TCG otherwise, and says which and why" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -0 --separate-stderr cd-verify -v --boot --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	run -0 --separate-stderr cd-verify -v --boot --boot-timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
 	[ "$(jq -r .verified.ok <<< "$output")" = true ]
 	local detail
 	detail=$(jq -r '.verified.checks[] | select(.name == "boot") | .detail' <<< "$output")
@@ -192,7 +192,7 @@ teardown_file() { servers_stop; }
 @test "--boot --accel kvm fails the boot check, saying why, where KVM cannot boot the guest" {
 	[ "$KVM_BOOTS" = no ] || skip "KVM boots guests on this machine: --accel kvm has nothing to refuse"
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -1 --separate-stderr cd-verify --boot --accel kvm --timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
+	run -1 --separate-stderr cd-verify --boot --accel kvm --boot-timeout 120 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/boot.ndjson"
 	local msg
 	msg=$(jq -r .error.message <<< "$output")
 	echo "error: $msg"
@@ -213,7 +213,7 @@ teardown_file() { servers_stop; }
 
 @test "--boot fails a disk that does not boot with a timeout message" {
 	mkdir -p "$BATS_TEST_TMPDIR/work"
-	run -1 --separate-stderr cd-verify --boot --timeout 10 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/noboot.ndjson"
+	run -1 --separate-stderr cd-verify --boot --boot-timeout 10 --tmpdir "$BATS_TEST_TMPDIR/work" < "$BATS_FILE_TMPDIR/noboot.ndjson"
 	[[ "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s (KVM: "*"); last console line: "* ||
 	   "$(jq -r .error.message <<< "$output")" == "boot: timeout: no marker on the serial console within 10 s (TCG: "*"); last console line: "* ]]
 	# the layer itself was fine: only the boot failed
@@ -225,7 +225,7 @@ teardown_file() { servers_stop; }
 @test "--boot says plainly when qemu for an architecture is missing" {
 	command -v qemu-system-aarch64 && skip "qemu-system-aarch64 is installed here"
 	record good "$GOOD" "amd64:$S1" "arm64:$S2" > "$BATS_TEST_TMPDIR/arm.ndjson"
-	run -1 --separate-stderr cd-verify --boot --timeout 1 < "$BATS_TEST_TMPDIR/arm.ndjson"
+	run -1 --separate-stderr cd-verify --boot --boot-timeout 1 < "$BATS_TEST_TMPDIR/arm.ndjson"
 	jq -e '.verified.checks[] | select(.name == "boot" and .arch == "arm64")
 		| .ok == false and .detail == "qemu-system-aarch64 not found: cannot boot arm64 disks on this machine"' <<< "$output"
 }

@@ -28,7 +28,7 @@ static void usage(int status)
 		"      --compression C      layer compression: gzip (default), zstd (--oci only), none\n"
 		"      --no-annotations     no cdkit annotations on the manifests and the list (for a\n"
 		"                           registry that refuses them; cd-current then reads the configs)\n"
-		CD_HELP_WORKERS CD_HELP_HTTP CD_HELP_BASE
+		CD_HELP_FOCUS CD_HELP_WORKERS CD_HELP_HTTP CD_HELP_BASE
 		"\n"
 		"SOURCE_DATE_EPOCH, when set, becomes the image's creation time and the\n"
 		"layer's file times (else none and 0): the same input gives the same digests.\n");
@@ -41,7 +41,7 @@ static const struct option longopts[] = {
 	{ "oci", no_argument, NULL, OPT_OCI },
 	{ "compression", required_argument, NULL, OPT_COMPRESSION },
 	{ "no-annotations", no_argument, NULL, OPT_NO_ANNOTATIONS },
-	CD_OPTS_WORKERS, CD_OPTS_HTTP, CD_OPTS_BASE, { 0 },
+	CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_HTTP, CD_OPTS_BASE, { 0 },
 };
 
 int main(int argc, char **argv)
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	cd_msg_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "o:j:qvh", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "o:j:qvh", longopts)) != -1) {
 		if (cd_opts_common(opt, optarg, usage))
 			continue;
 		switch (opt) {

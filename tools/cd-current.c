@@ -22,6 +22,7 @@ static void usage(int status)
 		"repository, tag or architecture is \"not published\", not an error.\n"
 		"\n"
 		"      --source-registry R  registry and path to read (default quay.io/containerdisks)\n"
+		CD_HELP_FOCUS
 		CD_HELP_WORKERS
 		CD_HELP_REGISTRY
 		CD_HELP_NET
@@ -38,13 +39,13 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "source-registry", required_argument, NULL, OPT_SOURCE },
-		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_NET, { 0 }
+		CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_NET, { 0 }
 	};
 	const char *source = "quay.io/containerdisks";
 	int opt;
 
 	cd_msg_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqvj:", longopts)) != -1) {
 		if (opt == OPT_SOURCE)
 			source = optarg;
 		else if (!cd_opts_common(opt, optarg, usage))

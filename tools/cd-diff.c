@@ -14,7 +14,7 @@ static void usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
 	fprintf(f,
-		"usage: cd-diff [--force] [--allow-arch-removal] < records.ndjson > records.ndjson\n"
+		"usage: cd-diff [--force] [--allow-arch-removal] [--focus NAME:VERSION]... < records.ndjson > records.ndjson\n"
 		"\n"
 		"Compare each record's upstream checksums with what cd-current found\n"
 		"published, and add \"action\" (\"build\" or \"skip\"), a human \"reason\", and\n"
@@ -27,6 +27,7 @@ static void usage(int status)
 		"\n"
 		"      --force              build every record, changed or not\n"
 		"      --allow-arch-removal rebuild without an architecture upstream no longer lists\n"
+		CD_HELP_FOCUS
 		CD_HELP_BASE
 		"\n"
 		"exit status: 0 fine, 1 some records failed (they carry \"error\") or got\n"
@@ -55,13 +56,13 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "allow-arch-removal", no_argument, NULL, OPT_ALLOW_ARCH_REMOVAL },
-		CD_OPTS_BASE, { 0 }
+		CD_OPTS_FOCUS, CD_OPTS_BASE, { 0 }
 	};
 	int opt;
 	struct run run = { { 0, 0 }, 0 };
 
 	cd_msg_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		if (opt == OPT_FORCE)
 			run.o.force = 1;
 		else if (opt == OPT_ALLOW_ARCH_REMOVAL)

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	int c;
 
 	cd_msg_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((c = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		switch (c) {
 		case OPT_CATALOG:
 			free(catalog);

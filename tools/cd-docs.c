@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	int c, status;
 
 	cd_msg_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((c = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		switch (c) {
 		case OPT_REGISTRY: o.registry = optarg; break;
 		case OPT_OUTPUT: o.output = optarg; break;

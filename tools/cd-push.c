@@ -25,6 +25,7 @@ static void usage(int status)
 		"      --source-registry R  where the record's \"published\" images are, for\n"
 		"                           arches not rebuilt (default: the target)\n"
 		CD_HELP_XFER
+		CD_HELP_FOCUS
 		CD_HELP_WORKERS
 		CD_HELP_REGISTRY
 		CD_HELP_REGISTRY_SIDES
@@ -45,7 +46,7 @@ static void usage(int status)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_REGISTRY_SIDES, CD_OPTS_NET,
+		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_REGISTRY_SIDES, CD_OPTS_NET,
 		{ 0 }
 	};
 	struct cd_publish_cli c;
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
 
 	cd_msg_init(argv[0]);
 	cd_publish_cli_init(&c);
-	while ((opt = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1)
+	while ((opt = cd_getopt(argc, argv, "hqvj:", longopts)) != -1)
 		if (!cd_publish_option(&c, opt, optarg) && !cd_opts_common(opt, optarg, usage))
 			usage(CD_EXIT_USAGE);
 	if (optind < argc)

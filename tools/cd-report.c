@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	int opt, merge = 0, no_fail = 0, status = CD_EXIT_OK, malformed = 0;
 
 	cd_msg_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		switch (opt) {
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))

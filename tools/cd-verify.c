@@ -40,17 +40,13 @@ static void usage(int status)
 		"                           kvm: KVM, or the boot check fails saying why;\n"
 		"                           tcg: always TCG.  The boot check's detail (and -v)\n"
 		"                           says which accelerator ran and why\n"
-		"      --timeout SECONDS    how long --boot waits for the marker (default 300)\n"
+		"      --boot-timeout S     how long --boot waits for the marker (default 300)\n"
 		"      --tmpdir DIR         where --boot extracts disks (default $TMPDIR, /tmp)\n"
 		"      --registry R         the registry (HOST[:PORT][/PATH]) the records were\n"
 		"                           pushed to: the one --creds are sent to (needed with\n"
 		"                           --creds); a record naming another registry is read\n"
 		"                           with that host's auth file entry, or anonymously\n"
-		"      --retries N          registry retries on connection errors, timeouts,\n"
-		"                           429 and 5xx (default 4)\n"
-		CD_HELP_NET_TIMEOUT("--net-timeout S      ")
-		"      --connect-timeout S  registry connection timeout (default 15)\n"
-		CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
+		CD_HELP_FOCUS CD_HELP_NET CD_HELP_WORKERS CD_HELP_REGISTRY CD_HELP_BASE
 		"\n"
 		CD_HELP_REGISTRY_ENV
 		"\n"
@@ -63,27 +59,24 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "boot", no_argument, NULL, OPT_BOOT },
-		{ "timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
 		{ "registry", required_argument, NULL, OPT_REGISTRY },
-		{ "net-timeout", required_argument, NULL, CD_OPT_NET_TIMEOUT },
-		{ "retries", required_argument, NULL, CD_OPT_RETRIES },
-		{ "connect-timeout", required_argument, NULL, CD_OPT_CONNECT_TIMEOUT },
-		CD_OPTS_BASE, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
+		CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_NET, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, { 0 }
 	};
 	struct cd_verify_opts o = { .boot_timeout = 300 };
 	const char *registry = NULL;
 	int c;
 
 	cd_msg_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "hqvj:", longopts, NULL)) != -1) {
+	while ((c = cd_getopt(argc, argv, "hqvj:", longopts)) != -1) {
 		switch (c) {
 		case OPT_BOOT:
 			o.flags |= CD_VERIFY_BOOT;
 			break;
 		case OPT_BOOT_TIMEOUT:
-			o.boot_timeout = (int)cd_opt_long("timeout", optarg, 1, 86400);
+			o.boot_timeout = (int)cd_opt_long("boot-timeout", optarg, 1, 86400);
 			break;
 		case OPT_ACCEL:
 			if (cd_verify_accel(&o, optarg) < 0)

@@ -37,7 +37,8 @@ lowercased), "body"} so a test can check exactly what was sent:
 
 "times": N applies a rule to its first N matches only; without it the rule
 always applies.  Each request is logged as "METHOD PATH STATUS RANGE" to
---log.
+--log when its answer starts, and a file's body once it ended (sent whole,
+cut, or the client went away) as "SENT PATH BYTES".
 """
 import json
 import os
@@ -52,6 +53,9 @@ class Handler(testserver.Handler):
 
     def line(self, status, rng=""):
         return "%s %s %s %s" % (self.command, self.path, status, rng or "-")
+
+    def log_sent(self, n):
+        self.log_line("SENT %s %d" % (self.path, n))
 
     def plain(self, status, text, extra=None):
         headers = [("Content-Type", "text/plain")] + list((extra or {}).items())
@@ -155,7 +159,11 @@ class Handler(testserver.Handler):
         self.log_line(self.line(status, rng))
         if self.command == "HEAD":
             return
-        self.send_file(fs, start, length, rule.get("cut"), rule.get("rate"))
+        self.sent = 0
+        try:
+            self.send_file(fs, start, length, rule.get("cut"), rule.get("rate"))
+        finally:
+            self.log_sent(self.sent)
 
     def send_file(self, fs, start, length, cut, rate):
         """length bytes of fs from start; at most cut of them, then close."""
@@ -184,6 +192,7 @@ class Handler(testserver.Handler):
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(data)
+                self.sent = sent
                 testserver.pace(len(data), rate)
 
 

@@ -200,9 +200,28 @@ static int newly_failed(jv out)
  * (an "error" record passed on, or one that breaks the contract, which
  * then carries its error: *rec replaced, *invalid set).
  */
+static const char *const *pool_focus;
+static size_t pool_nfocus;
+
+void cd_pool_focus(const char *const *focus, size_t n)
+{
+	pool_focus = focus;
+	pool_nfocus = n;
+}
+
+static int in_focus(jv rec)
+{
+	for (size_t i = 0; i < pool_nfocus; i++)
+		if (cd_record_focus_match(rec, pool_focus[i]))
+			return 1;
+	return !pool_nfocus;
+}
+
 static int admit(struct cd_reader *r, unsigned flags, jv *rec, int *invalid)
 {
 	*invalid = 0;
+	if (!in_focus(*rec))
+		return 0;
 	if (cd_record_has_error(*rec))
 		return !(flags & CD_POOL_PASS_ERRORS);
 	if (cd_record_check(*rec, r->line, r->len) == 0)

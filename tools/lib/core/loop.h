@@ -75,6 +75,14 @@ struct cd_pool_stats {
 };
 
 /*
+ * Work only on the records one of focus names (cd_record_focus_match();
+ * n 0: on all).  The others are written as they came, before anything
+ * else looks at them: not checked, not counted as failed, never given to
+ * fn -- a stage's --focus.  Borrows focus until the next call.
+ */
+void cd_pool_focus(const char *const *focus, size_t n);
+
+/*
  * Run fn over every record of r with workers threads (1: in this thread).
  * Returns 0, or -1 (cd_errmsg()) when the input could not be read (the
  * records read before are all written) or stdout could not be written

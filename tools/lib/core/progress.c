@@ -14,11 +14,15 @@
 /* Display lines are cut to fit on purpose: their snprintf results go unchecked. */
 #define MAX_BARS 64
 #define REDRAW_MS 200
+/* Off a terminal: a line each time a transfer passes a tenth, or after this long without one. */
+#define LOG_EVERY_MS 30000
 
 struct cd_progress_bar {
 	char *label;
 	long long now, total;
 	long long start_ms;
+	long long logged_ms;  /* off a terminal: when the last line was printed */
+	int logged_tenth;     /* ... and the tenth it was at */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -55,7 +59,8 @@ void cd_progress_human(long long bytes, char *out, size_t n)
 		snprintf(out, n, "%.1f %s", v, unit[u]);
 }
 
-static void format_bar(const struct cd_progress_bar *b, char *line, size_t n)
+/* graphic 0: no [####....] (a log line) */
+static void format_bar(const struct cd_progress_bar *b, char *line, size_t n, int graphic)
 {
 	char got[32], tot[32], rate[32], eta[32] = "";
 	double secs = (double)(now_ms() - b->start_ms) / 1000.0;
@@ -76,9 +81,12 @@ static void format_bar(const struct cd_progress_bar *b, char *line, size_t n)
 		for (int i = 0; i < 20; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[20] = '\0';
-		snprintf(line, n, "%.40s [%s] %3d%% %s / %s %s/s%s", b->label, bar, pct, got, tot, rate, eta);
+		if (graphic)
+			snprintf(line, n, "%.40s [%s] %3d%% %s / %s %s/s%s", b->label, bar, pct, got, tot, rate, eta);
+		else
+			snprintf(line, n, "%s: %d%% %s / %s %s/s%s", b->label, pct, got, tot, rate, eta);
 	} else {
-		snprintf(line, n, "%.40s %s %s/s", b->label, got, rate);
+		snprintf(line, n, graphic ? "%.40s %s %s/s" : "%s: %s %s/s", b->label, got, rate);
 	}
 }
 
@@ -89,7 +97,7 @@ static void redraw(void)
 	if (drawn)
 		fprintf(stderr, "\033[%dA", drawn);
 	for (int i = 0; i < nbars; i++) {
-		format_bar(bars[i], line, sizeof(line));
+		format_bar(bars[i], line, sizeof(line), 1);
 		fprintf(stderr, "\r\033[K%s\n", line);
 	}
 	fputs("\033[J", stderr);
@@ -114,17 +122,42 @@ static void print_line(const char *raw)
 	}
 }
 
+/*
+ * Off a terminal (a CI log): a line when the transfer has passed another
+ * tenth of its total, or LOG_EVERY_MS after the last line (total unknown,
+ * or slow).  Called with the lock held.
+ */
+static void log_line(struct cd_progress_bar *b)
+{
+	char line[512];
+	long long t = now_ms();
+	int tenth = b->total > 0 ? (int)(10 * b->now / b->total) : 0;
+	if (b->total > 0 && b->now >= b->total)
+		return; /* cd_progress_done() says it */
+	if (tenth <= b->logged_tenth && t - b->logged_ms < LOG_EVERY_MS)
+		return;
+	b->logged_tenth = tenth;
+	b->logged_ms = t;
+	format_bar(b, line, sizeof(line), 0);
+	print_line(line);
+}
+
 struct cd_progress_bar *cd_progress_start(const char *label, long long total)
 {
 	struct cd_progress_bar *b = cd_xcalloc(1, sizeof(*b));
 	char safe[256];
 	b->label = cd_xstrdup(cd_msg_escape(label, safe, sizeof(safe)));
 	b->total = total;
-	b->start_ms = now_ms();
+	b->start_ms = b->logged_ms = now_ms();
 	pthread_mutex_lock(&mu);
 	if (is_tty() && nbars < MAX_BARS) {
 		bars[nbars++] = b;
 		redraw();
+	} else if (!is_tty()) {
+		char size[32], line[512];
+		cd_progress_human(total, size, sizeof(size));
+		snprintf(line, sizeof(line), total > 0 ? "%s: started (%s)" : "%s: started", b->label, size);
+		print_line(line);
 	}
 	pthread_mutex_unlock(&mu);
 	return b;
@@ -138,6 +171,8 @@ void cd_progress_update(struct cd_progress_bar *b, long long now, long long tota
 		b->total = total;
 	if (is_tty() && now_ms() - last_draw_ms >= REDRAW_MS)
 		redraw();
+	else if (!is_tty())
+		log_line(b);
 	pthread_mutex_unlock(&mu);
 }
 

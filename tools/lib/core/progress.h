@@ -5,9 +5,11 @@
  *
  * When stderr is a terminal (and not --quiet), every running bar gets one
  * line (label, bytes, rate, ETA) that is redrawn in place, at most a few
- * times a second; bars of parallel downloads stack, one line each.  When
- * stderr is not a terminal, nothing is drawn while a bar runs and
- * cd_progress_done() prints one plain line per finished step.
+ * times a second; bars of parallel transfers stack, one line each.  When
+ * stderr is not a terminal (a CI log), a bar is plain lines instead:
+ * "<label>: started (<size>)", then "<label>: 40% <bytes> / <size> <rate>
+ * ETA m:ss" each time it passes another tenth, or after 30 s without a
+ * line, and cd_progress_done()'s line at the end.  --quiet: none of it.
  *
  * Thread-safe: all output goes through one lock, so notes printed with
  * cd_progress_note() never tear a bar.  Like msg.h, this prints: only

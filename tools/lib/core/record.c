@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/error.h"
 #include "core/json.h"
 #include "core/msg.h"
 #include "core/record.h"
@@ -23,6 +24,24 @@ char *cd_record_id(jv rec)
 {
 	const char *n = cd_jv_str(rec, "name"), *v = cd_jv_str(rec, "version");
 	return cd_xasprintf("%s:%s", n ? n : "?", v ? v : "?");
+}
+
+int cd_record_focus_check(const char *f)
+{
+	const char *colon = strchr(f, ':');
+	if (!colon || colon == f || !colon[1] || strchr(colon + 1, ':'))
+		return cd_seterr("malformed focus '%s': want name:version or 'name:*'", f);
+	return 0;
+}
+
+int cd_record_focus_match(jv rec, const char *f)
+{
+	const char *n = cd_jv_str(rec, "name"), *v = cd_jv_str(rec, "version");
+	const char *colon = strchr(f, ':');
+	size_t nlen = colon ? (size_t)(colon - f) : strlen(f);
+	if (!n || strlen(n) != nlen || memcmp(n, f, nlen) || !colon)
+		return 0;
+	return !strcmp(colon + 1, "*") || (v && !strcmp(colon + 1, v));
 }
 
 jv cd_record_set_error(jv rec, const char *arch, const char *fmt, ...)

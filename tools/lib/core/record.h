@@ -18,6 +18,14 @@ int cd_record_has_error(jv rec);
 /* Borrow rec: "name:version", or "?" parts.  Returns a static-free malloc'd string. */
 char *cd_record_id(jv rec);
 /*
+ * Focus: "name:version", or "name:*" for every version of name, as
+ * cd-discover's --focus.  Check is 0, or -1 and cd_seterr() when f is
+ * malformed; match borrows rec: is it the image f names?
+ */
+int cd_record_focus_check(const char *f);
+int cd_record_focus_match(jv rec, const char *f);
+
+/*
  * Add "error":{"tool","arch"(if arch),"message"} to rec.  Consumes rec,
  * returns the new record.  The message must hold no secret.
  */

@@ -109,11 +109,18 @@ static int put_blob(struct cd_registry *dst, const char *repo, const struct cd_x
 	struct cd_blob_pump pump = { .fd = -1 };
 	struct cd_err keep;
 	int fd = -1, r;
+	void *bar = NULL;
 	r = open_source(b, &src, &fd, &pump);
 	if (!r && !session)
 		r = cd_registry_upload_start(dst, repo, &up);
+	if (!r && o->show && (bar = o->show->start(repo, b))) {
+		src.progress = o->show->update;
+		src.progress_ctx = bar;
+	}
 	if (!r)
 		r = send_blob(dst, repo, &up, &src, b->digest, o->chunk_size);
+	if (bar)
+		o->show->end(bar, r == 0);
 	if (r < 0 && up.location) {
 		cd_err_save(&keep);
 		cd_registry_upload_cancel(&up);

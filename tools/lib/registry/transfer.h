@@ -38,9 +38,22 @@ struct cd_xfer_blob {
 	                                may hold it (NULL: none known) */
 };
 
+/*
+ * How the caller shows a blob going up (a progress bar: this layer prints
+ * nothing).  start gives a handle for update and end, which end releases,
+ * or NULL when this blob is not shown; it is called only for blobs that
+ * are sent (not present, not mounted).
+ */
+struct cd_xfer_show {
+	void *(*start)(const char *repo, const struct cd_xfer_blob *b);
+	void (*update)(void *bar, long long sent, long long total);
+	void (*end)(void *bar, int ok);
+};
+
 struct cd_xfer_opts {
 	long long chunk_size;        /* > 0: upload in PATCH chunks of this size */
 	int parallel;                /* blobs at once (>= 1) */
+	const struct cd_xfer_show *show; /* NULL: not shown */
 };
 
 /*

@@ -8,7 +8,9 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/loop.h"
 #include "core/msg.h"
+#include "core/record.h"
 #include "core/ref.h"
 #include "core/url.h"
 #include "net/http.h"
@@ -36,6 +38,85 @@ int cd_opt_bool(const char *name, const char *arg)
 	if (!strcmp(arg, "false") || !strcmp(arg, "0") || !strcmp(arg, "no"))
 		return 0;
 	cd_usage_error("invalid value '%s' for --%s: expected true or false", arg, name);
+}
+
+static int is_bool_word(const char *s)
+{
+	static const char *const w[] = { "true", "false", "yes", "no", "1", "0" };
+	for (size_t i = 0; i < sizeof(w) / sizeof(*w); i++)
+		if (!strcmp(s, w[i]))
+			return 1;
+	return 0;
+}
+
+/* The long option spelt by "--name[=value]": its entry, or NULL.  *n: how many it abbreviates. */
+static const struct option *long_named(const struct option *lo, const char *el, int *n)
+{
+	size_t len = strcspn(el + 2, "=");
+	const struct option *hit = NULL;
+	*n = 0;
+	for (; lo->name; lo++) {
+		if (strncmp(lo->name, el + 2, len))
+			continue;
+		if (strlen(lo->name) == len) {
+			*n = 1;
+			return lo;
+		}
+		hit = lo;
+		(*n)++;
+	}
+	return hit;
+}
+
+/* getopt_long() said '?' or ':' (opterr 0): say which option in one line and exit 2. */
+static void bad_option(int c, char **argv, const struct option *lo)
+{
+	const char *el = optind > 0 ? argv[optind - 1] : "";
+	int n = 0;
+	const struct option *o = !strncmp(el, "--", 2) ? long_named(lo, el, &n) : NULL;
+	int len = (int)strcspn(el, "=");
+
+	/* optopt names a short option, unless el is the long option it belongs to */
+	if (optopt > 0 && optopt < 0x100 && !(o && n == 1 && o->val == optopt)) {
+		if (c == ':')
+			cd_usage_error("option '-%c' needs a value", optopt);
+		cd_usage_error("unknown option '-%c'", optopt);
+	}
+	if (c == ':')
+		cd_usage_error("option '%.*s' needs a value", len, el);
+	if (n > 1) {
+		char which[256] = "";
+		size_t at = 0;
+		for (const struct option *l = lo; l->name; l++)
+			if (!strncmp(l->name, el + 2, (size_t)len - 2) && at + 1 < sizeof(which)) {
+				/* a cut list still says it */
+				cd_snprintf_cut(which + at, sizeof(which) - at, "%s--%s", at ? ", " : "", l->name);
+				at = strlen(which);
+			}
+		cd_usage_error("ambiguous option '%.*s': %s?", len, el, which);
+	}
+	if (o && o->has_arg == no_argument && strchr(el, '='))
+		cd_usage_error("option '--%s' takes no value", o->name);
+	cd_usage_error("unknown option '%.*s'", len, el);
+}
+
+int cd_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	char spec[64];
+	int idx = -1;
+
+	/* a leading ':' tells a missing value (':') from an unknown option ('?') */
+	if (cd_snprintf(spec, sizeof(spec), ":%s", shortopts) < 0)
+		cd_usage_error("internal error: short options '%s' too long", shortopts);
+	opterr = 0;
+	optopt = 0;
+	int c = getopt_long(argc, argv, spec, longopts, &idx);
+	if (c == '?' || c == ':')
+		bad_option(c, argv, longopts);
+	if (c != -1 && idx >= 0 && longopts[idx].has_arg == optional_argument && !optarg &&
+	    optind < argc && is_bool_word(argv[optind]))
+		optarg = argv[optind++];
+	return c;
 }
 
 /* --help and --version write to stdout too: a full disk there is exit 4, as for records. */
@@ -146,9 +227,6 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 	case CD_OPT_TIMEOUT:
 		cd_http_cfg.timeout = cd_opt_long("timeout", arg, 1, 86400);
 		return 1;
-	case CD_OPT_NET_TIMEOUT:
-		cd_http_cfg.timeout = cd_opt_long("net-timeout", arg, 1, 86400);
-		return 1;
 	case CD_OPT_CONNECT_TIMEOUT:
 		cd_http_cfg.connect_timeout = cd_opt_long("connect-timeout", arg, 1, 3600);
 		return 1;
@@ -166,6 +244,13 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 		return 1;
 	case CD_OPT_AUTHFILE:
 		cd_opts.authfile = arg;
+		return 1;
+	case CD_OPT_FOCUS:
+		if (cd_record_focus_check(arg) < 0)
+			cd_usage_error("--focus: %s", cd_errmsg());
+		cd_opts.focus = cd_xrealloc(cd_opts.focus, (cd_opts.nfocus + 1) * sizeof(*cd_opts.focus));
+		cd_opts.focus[cd_opts.nfocus++] = arg;
+		cd_pool_focus(cd_opts.focus, cd_opts.nfocus);
 		return 1;
 	case CD_OPT_TLS_VERIFY:
 		cd_opts.tls_verify = tls_verify("tls-verify", arg);
@@ -206,6 +291,10 @@ void cd_opts_release(void)
 	free(cd_opts.named);
 	cd_opts.named = NULL;
 	cd_opts.nnamed = 0;
+	cd_pool_focus(NULL, 0);
+	free(cd_opts.focus);
+	cd_opts.focus = NULL;
+	cd_opts.nfocus = 0;
 	cd_http_global_cleanup();
 }
 

@@ -20,7 +20,6 @@ enum cd_opt {
 	CD_OPT_MIRROR,
 	CD_OPT_RETRIES,
 	CD_OPT_TIMEOUT,
-	CD_OPT_NET_TIMEOUT,       /* cd-verify's --net-timeout: its --timeout is the boot's, as medius's */
 	CD_OPT_CONNECT_TIMEOUT,
 	CD_OPT_CA_FILE,
 	CD_OPT_INSECURE,
@@ -41,6 +40,7 @@ enum cd_opt {
 	CD_OPT_DEST_TLS_VERIFY,
 	CD_OPT_SRC_CERT_DIR,
 	CD_OPT_DEST_CERT_DIR,
+	CD_OPT_FOCUS,
 	CD_OPT_TOOL = 0x200, /* tools number their own options from here */
 };
 
@@ -59,6 +59,8 @@ enum cd_opt {
 	{ "mirror", required_argument, NULL, CD_OPT_MIRROR },             \
 	CD_OPTS_NET
 #define CD_OPTS_WORKERS { "workers", required_argument, NULL, CD_OPT_WORKERS }
+/* Every stage that reads records: only these are worked on (core/loop.h). */
+#define CD_OPTS_FOCUS { "focus", required_argument, NULL, CD_OPT_FOCUS }
 #define CD_OPTS_REGISTRY                                                 \
 	{ "ca-file", required_argument, NULL, CD_OPT_CA_FILE },          \
 	{ "insecure-skip-tls", no_argument, NULL, CD_OPT_INSECURE },     \
@@ -111,6 +113,10 @@ enum cd_opt {
 	CD_HELP_NET
 #define CD_HELP_WORKERS \
 	"  -j, --workers N          process N records at once (default 2)\n"
+#define CD_HELP_FOCUS \
+	"      --focus NAME:VERSION only work on this image (repeatable); NAME:* for\n" \
+	"                           every version of NAME; the other records pass\n" \
+	"                           through untouched\n"
 #define CD_HELP_REGISTRY \
 	"      --ca-file PATH       trust this CA bundle for registry TLS (with the\n" \
 	"                           registry's certs.d folder: CD_CERTS_D below)\n" \
@@ -180,6 +186,8 @@ struct cd_opts {
 	char **named;           /* registry hosts named on the command line */
 	size_t nnamed;
 	struct cd_opts_side src, dst;
+	const char **focus;     /* --focus values (borrowed from argv) */
+	size_t nfocus;
 };
 extern struct cd_opts cd_opts;
 
@@ -193,6 +201,17 @@ extern struct cd_opts cd_opts;
  * cd_opts_registry_side().)
  */
 const char *cd_opts_creds_for(const char *host);
+
+/*
+ * getopt_long() for every tool: the same arguments and result, but a bad
+ * command line never reaches the tool.  An unknown or ambiguous option, a
+ * missing value or a value given to an option that takes none exits 2 with
+ * one line naming it and "Try '<prog> --help'" (getopt itself prints
+ * nothing).  An optional_argument option (--dry-run) followed by a
+ * separate true/false/yes/no/1/0 takes it as its value, as
+ * "--dry-run false" is meant: the tools take no operands.
+ */
+int cd_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /*
  * Handle a common option.  1 when it was one, 0 when the tool must handle

@@ -140,6 +140,18 @@ jv cd_promote_record(jv rec, void *arg)
 	const char *action = cd_jv_str(rec, "action");
 	if (action && !strcmp(action, "skip"))
 		return rec;
+	jv pushed = jv_object_get(jv_copy(rec), jv_string("pushed"));
+	int was_pushed = jv_get_kind(pushed) == JV_KIND_OBJECT;
+	jv_free(pushed);
+	if (!was_pushed) { /* nothing to promote, and nothing to alarm anyone: see publish.h */
+		__atomic_fetch_add(&cd_publish_unpushed, 1, __ATOMIC_RELAXED);
+		if (cd_verbosity() >= 2) {
+			char *what = cd_record_id(rec);
+			cd_debug("%s: never pushed: nothing to promote", what);
+			free(what);
+		}
+		return rec;
+	}
 	char *id = cd_record_id(rec);
 	jv ver = jv_object_get(jv_copy(rec), jv_string("verified"));
 	int ok = jv_get_kind(ver) == JV_KIND_OBJECT && cd_jv_true(ver, "ok");

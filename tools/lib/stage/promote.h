@@ -15,7 +15,9 @@
  * <o->dst_prefix>/<name> in o->dst and sets pushed.tags there.  Adds
  * "promoted": {"repository", "digest", "tags"}.  Records not verified
  * (verified.ok false, or no "verified") pass through untouched and are
- * named on stderr; records with "action":"skip" too.
+ * named on stderr ("not verified: not promoted"); records with
+ * "action":"skip" pass too, and so do records never pushed (no "pushed":
+ * a cd-push dry run), counted in cd_publish_unpushed instead of named.
  */
 jv cd_promote_record(jv rec, void *publish);
 

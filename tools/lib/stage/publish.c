@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/loop.h"
 #include "core/error.h"
 #include "core/msg.h"
+#include "core/progress.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/transfer.h"
@@ -14,11 +16,42 @@
 #include "stage/push.h"
 #include "core/banned.h"
 
+long cd_publish_unpushed;
+
+/* Blobs this big get a progress bar (a config or a small layer would only be noise). */
+#define SHOW_MIN (1LL << 20)
+
+static void *show_start(const char *repo, const struct cd_xfer_blob *b)
+{
+	char label[256];
+	if (b->size < SHOW_MIN)
+		return NULL;
+	/* "containerdisks/fedora sha256:0123456789ab" */
+	cd_snprintf_cut(label, sizeof(label), "%s %.19s", repo, b->digest);
+	return cd_progress_start(label, b->size);
+}
+
+static void show_update(void *bar, long long sent, long long total)
+{
+	cd_progress_update(bar, sent, total);
+}
+
+static void show_end(void *bar, int ok)
+{
+	if (ok)
+		cd_progress_done(bar, "sent");
+	else
+		cd_progress_abort(bar);
+}
+
+static const struct cd_xfer_show publish_show = { show_start, show_update, show_end };
+
 void cd_publish_cli_init(struct cd_publish_cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->o.dry_run = 1;
 	c->o.xfer.parallel = 4;
+	c->o.xfer.show = &publish_show;
 }
 
 int cd_publish_option(struct cd_publish_cli *c, int opt, const char *arg)
@@ -66,6 +99,10 @@ int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)
 	char summary[160];
 	cd_xfer_summary(verb, summary, sizeof(summary));
 	cd_info("%s%s", summary, o->dry_run ? " (dry run: nothing sent)" : "");
+	if (cd_publish_unpushed)
+		cd_info("%ld record%s never pushed (cd-push ran as a dry run?): nothing to %s for %s",
+			cd_publish_unpushed, cd_publish_unpushed == 1 ? " was" : "s were", "promote",
+			cd_publish_unpushed == 1 ? "it" : "them");
 	if (o->src != o->dst)
 		cd_registry_free(o->src);
 	cd_registry_free(o->dst);

@@ -54,6 +54,13 @@ int cd_publish_tag(struct cd_registry *dst, const char *repo, jv rec, const char
 	{ "source-registry", required_argument, NULL, CD_OPT_SOURCE_REGISTRY },   \
 	CD_OPTS_XFER
 
+/*
+ * Records that reached cd-promote without "pushed": cd-push ran as a dry
+ * run (or not at all), so there is nothing to promote and nothing wrong.
+ * Counted (atomic) and said in one line at the end, not one warning each.
+ */
+extern long cd_publish_unpushed;
+
 struct cd_publish_cli {
 	const char *target, *source; /* the flags' values */
 	struct cd_publish o;

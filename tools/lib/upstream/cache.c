@@ -91,6 +91,39 @@ int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path)
 	return fd;
 }
 
+int cd_cache_resumable(const struct cd_cache *c, enum cd_hash alg, const char *hex,
+		       char **path, long long *have)
+{
+	char *p = cd_xasprintf("%s/tmp/%s-%s.resume", c->dir, cd_hash_name(alg), hex);
+	struct stat st;
+	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	*have = 0;
+	if (fd < 0) {
+		cd_seterr("cannot open '%s': %s", p, strerror(errno));
+		free(p);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* another run is fetching it: no sharing */
+		close(fd);
+		free(p);
+		return cd_cache_tmp(c, hex, path);
+	}
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_END) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	if (why) {
+		cd_seterr("cannot use '%s': %s", p, why);
+		close(fd);
+		free(p);
+		return -1;
+	}
+	*have = (long long)st.st_size;
+	*path = p;
+	return fd;
+}
+
 int cd_cache_commit(const struct cd_cache *c, const char *tmp, enum cd_hash alg, const char *hex)
 {
 	char *dst = cd_cache_path(c, alg, hex);

@@ -15,6 +15,13 @@
  *                           into place only once complete and hashed;
  *                           flock()ed while in use, so that cd_cache_open()
  *                           removes those of killed runs
+ *   DIR/tmp/<alg>-<hex>.resume
+ *                           the download of a file whose checksum is known,
+ *                           while it runs (flock()ed) and after the run was
+ *                           killed (Ctrl-C, SIGTERM): the next run takes it
+ *                           up where it stopped.  Removed when the download
+ *                           fails or once renamed into place; its bytes are
+ *                           hashed again before they count (download.h)
  *
  * A file under sha256/ or sha512/ is named by the digest of its own bytes,
  * hashed as they were written, and the name is only ever created by
@@ -53,6 +60,15 @@ void cd_cache_remove(const struct cd_cache *c, enum cd_hash alg, const char *hex
  * unless it was committed).  -1 and cd_seterr() on failure.
  */
 int cd_cache_tmp(const struct cd_cache *c, const char *hint, char **path);
+/*
+ * The resumable temporary file of the download of alg:hex, open read-write
+ * at its end and locked; *have = the bytes an interrupted run left in it
+ * (0: new).  When another run holds it (fetching the same file now), a
+ * fresh cd_cache_tmp() file instead, *have 0.  *path as cd_cache_tmp().
+ * -1 and cd_seterr() on failure.
+ */
+int cd_cache_resumable(const struct cd_cache *c, enum cd_hash alg, const char *hex,
+		       char **path, long long *have);
 /*
  * Rename a finished temporary file to the entry DIR/<alg>/<hex>; the caller
  * hashed its bytes to hex as it wrote them.  -1 and cd_seterr().

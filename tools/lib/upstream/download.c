@@ -153,16 +153,57 @@ static void fetch_init(struct fetch *f, struct cd_download *d)
 	f->alg = CD_HASH_SHA256;
 }
 
+/*
+ * The bytes an interrupted run left (have of them, in f->fd) go into the
+ * hash as if they had just arrived, and the transfer asks for the rest.
+ * Unreadable: they are dropped and the file is fetched from the start.
+ */
+static int take_up(struct fetch *f, long long have)
+{
+	char *buf = cd_xmalloc(IO_BUF);
+	long long at = 0;
+	while (at < have) {
+		ssize_t n = pread(f->fd, buf, IO_BUF, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		cd_hasher_update(&f->h, buf, (size_t)n);
+		at += n;
+	}
+	free(buf);
+	if (at != have) {
+		cd_hasher_release(&f->h);
+		if (cd_hasher_init(&f->h, f->alg) < 0)
+			return -1;
+		if (ftruncate(f->fd, 0) < 0 || lseek(f->fd, 0, SEEK_SET) < 0)
+			return cd_seterr("cannot reuse '%s': %s", f->tmp, strerror(errno));
+		return 0;
+	}
+	char size[32];
+	cd_progress_human(have, size, sizeof(size));
+	cd_progress_note("%s: resuming an interrupted download at %s", f->d->label, size);
+	f->written = have;
+	f->req.range_from = have;
+	return 0;
+}
+
 static int fetch_start(const struct cd_cache *c, struct fetch *f, struct cd_download *d)
 {
+	long long have = 0;
 	fetch_init(f, d);
 	if (d->checksum && cd_digest_parse(d->checksum, &f->alg, &f->want) < 0)
 		return -1;
-	if ((f->fd = cd_cache_tmp(c, f->want ? f->want : "download", &f->tmp)) < 0)
+	/* Only a file with a checksum is resumed: nothing else could vouch for the old bytes. */
+	f->fd = f->want ? cd_cache_resumable(c, f->alg, f->want, &f->tmp, &have)
+			: cd_cache_tmp(c, "download", &f->tmp);
+	if (f->fd < 0)
 		return -1;
 	if (cd_hasher_init(&f->h, f->alg) < 0)
 		return -1;
 	cd_http_req_init(&f->req, d->url);
+	if (have > 0 && take_up(f, have) < 0)
+		return -1;
 	f->req.write_fn = on_data;
 	f->req.restart_fn = on_restart;
 	f->req.write_ctx = f;
@@ -335,7 +376,9 @@ size_t cd_download_all(const struct cd_cache *c, struct cd_download *d, size_t n
 	cd_http_perform_all(reqs, nreq, parallel);
 	size_t again = 0;
 	for (size_t i = 0; i < n; i++)
-		if (f[i].d && f[i].req.result == CURLE_RANGE_ERROR && f[i].req.range_from > 0 && start_over(&f[i]) == 0)
+		/* a refused range, or one past the end (a complete file a killed run left) */
+		if (f[i].d && f[i].req.range_from > 0 &&
+		    (f[i].req.result == CURLE_RANGE_ERROR || f[i].req.status == 416) && start_over(&f[i]) == 0)
 			reqs[again++] = &f[i].req;
 	if (again)
 		cd_http_perform_all(reqs, again, parallel);

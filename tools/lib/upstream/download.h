@@ -9,6 +9,11 @@
  * - A transfer cut in the middle resumes with a Range request from the last
  *   byte written; the hash goes on from where it was.  A server that ignores
  *   the range and sends the whole file again is taken from the start.
+ * - A run that was killed (Ctrl-C, SIGTERM) leaves the file it was fetching
+ *   in the cache (cache.h, .resume): the next run with the same checksum
+ *   hashes those bytes again and asks for the rest only, so the whole file
+ *   is still checked against the checksum.  A file without a checksum is
+ *   always fetched whole.
  * - A checksum mismatch is an error naming the URL, the expected and the
  *   actual digest; nothing of the file is kept.
  * - A compressed upstream file (gzip, xz, bzip2, zstd) is decompressed with
