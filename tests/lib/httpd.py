@@ -26,12 +26,17 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
   {"path": "/x", "redirect": "/y"}             answer 302 with Location /y
   {"path": "/x", "file": "/y"}                 serve the file /y under /x (an
                                                upstream file replaced)
+  {"path": "/x", "validators": false}          no ETag nor Last-Modified
+
+A file is served as nginx serves it: with Last-Modified (its mtime) and
+ETag "<mtime hex>-<size hex>".
 
 "times" counts per rule (index in the list) for the life of the server;
 without it the rule always applies.  Each request is logged as
 "METHOD PATH STATUS RANGE" to --log.
 """
 import argparse
+import email.utils
 import json
 import os
 import socket
@@ -168,6 +173,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
+        if rule.get("validators", True):
+            mtime = int(os.path.getmtime(fs))
+            self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
+            self.send_header("ETag", '"%x-%x"' % (mtime, size))
         if status == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
         self.end_headers()
