@@ -161,3 +161,10 @@ HEAD /fed/dl/pub/fedora/linux/releases/test/44_RC/Cloud/x86_64/images/Fedora-Clo
 	[ "$(jq -c '[.manifests[].platform.architecture] | sort' <<<"$output")" = '["amd64","arm64"]' ]
 	run -1 sk inspect --raw "docker://$REGISTRY/containerdisks/fedora:latest"
 }
+
+@test "README's table of images is the catalog's: every image with the architectures it expects" {
+	run -0 "$CDKIT_ROOT/pipelines/catalog-table"
+	[ "$(sed -n '/^<!-- images: pipelines\/catalog-table -->$/,/^<!-- \/images -->$/p' "$CDKIT_ROOT/README.md" | sed '1d;$d')" = "$output" ]
+	[[ "$output" == *'| `opensuse-leap:15.6` | amd64, arm64 |'* ]]
+	[[ "$output" == *'| `opensuse-leap:16.0` | amd64, arm64, s390x |'* ]]
+}
