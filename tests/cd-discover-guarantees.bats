@@ -48,6 +48,7 @@ setup_file() {
 	export FCAT="$BATS_FILE_TMPDIR/fcat"
 	mkdir -p "$FCAT"
 	cp "$CATALOG/fedora.json" "$FCAT/"
+	registry_start plain
 }
 
 setup() {
@@ -150,7 +151,6 @@ HEAD /fed/dl/pub/fedora/linux/releases/test/44_RC/Cloud/x86_64/images/Fedora-Clo
 }
 
 @test "acceptance: a 44 RC1 release is published as fedora:44-rc1 (cd-discover | cd-build | cd-push, real registry)" {
-	registry_start plain
 	export CD_MIRRORS=$FEDORA_MIRRORS
 	cd "$BATS_TEST_TMPDIR"
 	cd-discover --catalog "$FCAT" --focus fedora:44-rc1 > discovered.ndjson
