@@ -238,7 +238,7 @@ fedora() {
 	[ "$STATUS" -eq 1 ]
 	grep -q -- '--mirror https://upstream.example/img/=http://' cmdline
 	! grep -qF "$pw" cmdline
-	[ "$(jq -r .error.message out.ndjson)" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 3 s" ]
+	[ "$(jq -r .error.message out.ndjson)" = "GET https://upstream.example/img/a.qcow2 (fetched as http://***@127.0.0.1:$HTTPD_PORT/a.qcow2): timed out: under 1 KiB/s for 3 s" ]
 	! grep -qF "$pw" out.ndjson err.txt
 	# a malformed one is refused without showing it
 	run --separate-stderr -2 cd-build --mirror "http://mirror-user:$pw@127.0.0.1:$HTTPD_PORT/" < /dev/null

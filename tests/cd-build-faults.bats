@@ -219,7 +219,7 @@ killed() {
 	record cut 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 cdb --retries 1 < in.ndjson
-	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2: "*"(after 2 attempts)" ]]
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2 (fetched as $HTTPD_URL/a.qcow2): "*"(after 2 attempts)" ]]
 	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
 	assert_only_good "${lines[1]}"
 	[ ! -e "$CACHE/sha256/$(sum a.qcow2)" ]
@@ -237,7 +237,7 @@ killed() {
 	record hang 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 cdb --timeout 1 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 1 s" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2 (fetched as $HTTPD_URL/a.qcow2): timed out: under 1 KiB/s for 1 s" ]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = amd64 ]
 	assert_only_good "${lines[1]}"
 }
@@ -248,7 +248,7 @@ killed() {
 	record huge 1 "$a" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" --timeout 2 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/huge.qcow2: timed out: under 1 KiB/s for 2 s" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/huge.qcow2 (fetched as $HTTPD_URL/huge.qcow2): timed out: under 1 KiB/s for 2 s" ]
 	assert_only_good "${lines[1]}"
 }
 
@@ -257,7 +257,7 @@ killed() {
 	record gone 1 "$(artifact amd64 a.qcow2)" "$a" > in.ndjson
 	cat good.ndjson >> in.ndjson
 	run --separate-stderr -1 cdb < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/gone.qcow2: HTTP 404 (not found)" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/gone.qcow2 (fetched as $HTTPD_URL/gone.qcow2): HTTP 404 (not found)" ]
 	[ "$(jq -r .error.arch <<< "${lines[0]}")" = arm64 ]
 	assert_only_good "${lines[1]}"
 	# The arch that did download is verified and cached for the next run.
@@ -369,10 +369,10 @@ many_faults() {
 	[ "${#lines[@]}" -eq 154 ]
 	assert_all in.ndjson "$output" f1:1 f2:1 m1:1 m2:1 e1:1 e2:1
 	[[ $(jq -r .error.message <<< "${lines[0]}") == "checksum mismatch for 'https://upstream.example/img/t01.qcow2': "* ]]
-	[ "$(jq -r .error.message <<< "${lines[1]}")" = "GET https://upstream.example/img/gone.qcow2: HTTP 404 (not found)" ]
-	[[ $(jq -r .error.message <<< "${lines[75]}") == "GET https://upstream.example/img/err500.qcow2: HTTP 500 "*"(after 2 attempts)" ]]
+	[ "$(jq -r .error.message <<< "${lines[1]}")" = "GET https://upstream.example/img/gone.qcow2 (fetched as $HTTPD_URL/gone.qcow2): HTTP 404 (not found)" ]
+	[[ $(jq -r .error.message <<< "${lines[75]}") == "GET https://upstream.example/img/err500.qcow2 (fetched as $HTTPD_URL/err500.qcow2): HTTP 500 "*"(after 2 attempts)" ]]
 	[[ $(jq -r .error.message <<< "${lines[76]}") == "cannot decompress 'https://upstream.example/img/bad.qcow2.xz' (xz): corrupt stream: "* ]]
-	[[ $(jq -r .error.message <<< "${lines[152]}") == "GET https://upstream.example/img/loop.qcow2: "*"redirects"* ]]
+	[[ $(jq -r .error.message <<< "${lines[152]}") == "GET https://upstream.example/img/loop.qcow2 (fetched as $HTTPD_URL/loop.qcow2): "*"redirects"* ]]
 	[[ $(jq -r .error.message <<< "${lines[153]}") == "checksum mismatch for 'https://upstream.example/img/t05.qcow2': "* ]]
 	[ "$(ls "$CACHE/sha256" | wc -l)" -eq 40 ]
 }
@@ -459,7 +459,7 @@ poison() {
 	record stalled 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	then_good >> in.ndjson
 	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" -j 2 --timeout 1 --retries 0 < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: timed out: under 1 KiB/s for 1 s" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2 (fetched as $HTTPD_URL/a.qcow2): timed out: under 1 KiB/s for 1 s" ]
 	assert_all in.ndjson "$output" stalled:1
 }
 
@@ -468,7 +468,7 @@ poison() {
 	record err 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	then_good >> in.ndjson
 	run --separate-stderr -1 cdb --retries 2 < in.ndjson
-	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2: HTTP 500 "*"(after 3 attempts)" ]]
+	[[ $(jq -r .error.message <<< "${lines[0]}") == "GET https://upstream.example/img/a.qcow2 (fetched as $HTTPD_URL/a.qcow2): HTTP 500 "*"(after 3 attempts)" ]]
 	[ "$(grep -c '^GET /a.qcow2 500 -$' "$HTTPD_LOG")" -eq 3 ]
 	assert_all in.ndjson "$output" err:1
 }
@@ -478,6 +478,6 @@ poison() {
 	record loop 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	then_good >> in.ndjson
 	run --separate-stderr -1 timeout 60 cd-build "${MIRROR_ARGS[@]}" --cache "$CACHE" --output "$OUT" < in.ndjson
-	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2: Maximum (10) redirects followed" ]
+	[ "$(jq -r .error.message <<< "${lines[0]}")" = "GET https://upstream.example/img/a.qcow2 (fetched as $HTTPD_URL/a.qcow2): Maximum (10) redirects followed" ]
 	assert_all in.ndjson "$output" loop:1
 }

@@ -9,6 +9,8 @@ setup_file() {
 	upstream_start tree
 	export U22=https://cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS
 	export C9=https://cloud.centos.org/centos/9-stream/x86_64/images/CHECKSUM
+	# what messages name: the upstream URL and the mirror URL actually fetched
+	export U22F="$U22 (fetched as $HTTPD_URL/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS)"
 }
 
 setup() {
@@ -18,13 +20,14 @@ setup() {
 
 teardown_file() { servers_stop; }
 
-@test "upstream 404: an error record naming the URL, exit 1, the other image still written" {
+@test "upstream 404 on a file all arches share: one error for the record, no arch, both URLs named; the other image still written" {
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:24.04 --focus ubuntu:22.04
-	local msg="GET https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS: HTTP 404 (not found)"
+	local msg="GET https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS (fetched as $HTTPD_URL/cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS): HTTP 404 (not found)"
 	[ "$(jq -c 'select(.version == "24.04") | .error' <<<"$output")" = \
-		"{\"tool\":\"cd-discover\",\"arch\":\"amd64\",\"message\":\"$msg\"}" ]
+		"{\"tool\":\"cd-discover\",\"message\":\"$msg\"}" ]
+	[ "$(jq -c 'select(.version == "24.04") | has("carried")' <<<"$output")" = false ]
 	[ "$(jq -c 'select(.version == "22.04") | [has("error"), (.artifacts | length)]' <<<"$output")" = '[false,3]' ]
-	[ "$stderr" = "cd-discover: ubuntu:24.04 amd64: $msg
+	[ "$stderr" = "cd-discover: ubuntu:24.04: $msg
 cd-discover: 1 image failed" ]
 }
 
@@ -40,26 +43,35 @@ cd-discover: 1 image failed" ]
 @test "upstream 500 every time: the last status after all attempts" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "status": 500}]'
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --retries 2
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: HTTP 500 (after 3 attempts)" ]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22F: HTTP 500 (after 3 attempts)" ]
+}
+
+@test "upstream 500 every time on a shared checksum file: blamed on no arch" {
+	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "status": 500}]'
+	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --retries 0
+	[ "$(jq -c '[.error.arch, .error.message, has("carried"), (.artifacts | length)]' <<<"$output")" = \
+		"[null,\"GET $U22F: HTTP 500\",false,0]" ]
+	[ "$stderr" = "cd-discover: ubuntu:22.04: GET $U22F: HTTP 500
+cd-discover: 1 image failed" ]
 }
 
 @test "upstream hangs: --timeout 1 --retries 0 gives up with 'timed out'" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "hang": 20}]'
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 1 --retries 0
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 1 s" ]
-	[[ "$stderr" == *"ubuntu:22.04 amd64: GET $U22: timed out: under 1 KiB/s for 1 s"* ]]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22F: timed out: under 1 KiB/s for 1 s" ]
+	[[ "$stderr" == *"ubuntu:22.04: GET $U22F: timed out: under 1 KiB/s for 1 s"* ]]
 }
 
 @test "upstream trickles the checksum file (2 bytes/s): given up after --timeout, not held for ever" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "rate": 2}]'
 	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: under 1 KiB/s for 2 s" ]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22F: timed out: under 1 KiB/s for 2 s" ]
 }
 
 @test "upstream sends a checksum file above the stall rate but too slowly: given up at 4 x --timeout" {
 	rules '[{"path": "/cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS", "length": 4000000, "rate": 16384}]'
 	run -1 --separate-stderr timeout 60 cd-discover --catalog "$CATALOG" --focus ubuntu:22.04 --timeout 2 --retries 0
-	[ "$(jq -r .error.message <<<"$output")" = "GET $U22: timed out: not complete within 8 s" ]
+	[ "$(jq -r .error.message <<<"$output")" = "GET $U22F: timed out: not complete within 8 s" ]
 }
 
 @test "truncated checksum file: the cut line is never read as a checksum" {

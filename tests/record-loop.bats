@@ -52,8 +52,8 @@ loop_records() {
 	for i in $(seq "$LOOP_N"); do printf '{"name":"loop","version":"%s"}\n' "$i"; done > want-ids
 	run -1 --separate-stderr cd-discover --catalog loop.json
 	loop_check cd-discover want-ids "1 80 $LOOP_N"
-	[ "$(loop_message 80)" = "GET https://upstream.example/loop/80/SHA256SUMS: HTTP 404 (not found)" ]
-	[[ "$stderr" == *"cd-discover: loop:80 amd64: GET https://upstream.example/loop/80/SHA256SUMS: HTTP 404 (not found)"* ]]
+	[ "$(loop_message 80)" = "GET https://upstream.example/loop/80/SHA256SUMS (fetched as $HTTPD_URL/loop/80/SHA256SUMS): HTTP 404 (not found)" ]
+	[[ "$stderr" == *"cd-discover: loop:80: GET https://upstream.example/loop/80/SHA256SUMS (fetched as $HTTPD_URL/loop/80/SHA256SUMS): HTTP 404 (not found)"* ]]
 	[ "$(sed -n 2p "$BATS_TEST_TMPDIR/loop.out" | jq -r '.artifacts[0].checksum')" = "$TINY_SUM" ]
 	[ "${stderr_lines[-1]}" = "cd-discover: 3 images failed" ]
 }
@@ -76,7 +76,7 @@ loop_records() {
 	for j in 1 2 4; do
 		run -1 --separate-stderr cd-build -j "$j" --output "out$j" --cache cache < in.ndjson
 		loop_check cd-build in.ndjson "1 80 $LOOP_N"
-		[ "$(loop_message 1)" = "GET https://upstream.example/img/missing.qcow2: HTTP 404 (not found)" ]
+		[ "$(loop_message 1)" = "GET https://upstream.example/img/missing.qcow2 (fetched as $HTTPD_URL/img/missing.qcow2): HTTP 404 (not found)" ]
 		[ "$(loop_message 80)" = "invalid record: artifacts[0].arch: unknown architecture 'sparc' (amd64, arm64 or s390x)" ]
 		# every other record was built, each into its own layout
 		[ "$(jq -r 'select(.layout) | .layout' "$BATS_TEST_TMPDIR/loop.out" | sort -u | wc -l)" -eq $((LOOP_N - 3)) ]

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < cat.n; i++)
 		cat.v[i].wanted = i == (size_t)pick;
 	errors = 0;
-	int r = cd_catalog_discover_body(&cat, (const char *)data, size, NULL, 0, emit, NULL, &failed);
+	int r = cd_catalog_discover_body(&cat, (const char *)data, size, NULL, 0, emit, NULL, NULL, &failed);
 	FUZZ_ASSERT(r == 0);
 	FUZZ_ASSERT(failed == errors);
 	return 0;

@@ -25,6 +25,10 @@ prefix when it ends in "*") applies:
   {"path": "/x", "redirect": "/y"}             answer 302 with Location /y
   {"path": "/x", "file": "/y"}                 serve the file /y under /x (an
                                                upstream file replaced)
+  {"path": "/x", "validators": false}          no ETag nor Last-Modified
+
+A file is served as nginx serves it: with Last-Modified (its mtime) and
+ETag "<mtime hex>-<size hex>".
 
 PUT and POST (an API such as Quay's) are answered with JSON: a rule's
 "status" (default 200) and "json" (default {}); each is appended to
@@ -40,6 +44,7 @@ always applies.  Each request is logged as "METHOD PATH STATUS RANGE" to
 --log when its answer starts, and a file's body once it ended (sent whole,
 cut, or the client went away) as "SENT PATH BYTES".
 """
+import email.utils
 import json
 import os
 import socket
@@ -153,6 +158,10 @@ class Handler(testserver.Handler):
             status = 206
         length = end - start + 1
         extra = [("Accept-Ranges", "bytes")]
+        if rule.get("validators", True):
+            mtime = int(os.path.getmtime(fs))
+            extra.append(("Last-Modified", email.utils.formatdate(mtime, usegmt=True)))
+            extra.append(("ETag", '"%x-%x"' % (mtime, size)))
         if status == 206:
             extra.append(("Content-Range", "bytes %d-%d/%d" % (start, end, size)))
         self.head(status, length, extra)

@@ -497,12 +497,28 @@ size_t cd_http_perform_all(struct cd_http_req **reqs, size_t n, int parallel)
 	return failed;
 }
 
+/*
+ * The request's URL for messages, redacted: the upstream one, and the
+ * mirror URL actually fetched when the mirror map rewrote it.  Caller frees.
+ */
+static char *named_url(const struct cd_http_req *r)
+{
+	char *u = cd_url_redact(r->url);
+	if (!r->fetch_url || !strcmp(r->fetch_url, r->url))
+		return u;
+	char *f = cd_url_redact(r->fetch_url);
+	char *both = cd_xasprintf("%s (fetched as %s)", u, f);
+	free(u);
+	free(f);
+	return both;
+}
+
 const char *cd_http_req_error(const struct cd_http_req *r)
 {
 	static _Thread_local char msg[1024];
 	if (r->result == CURLE_OK)
 		return NULL;
-	char *u = cd_url_redact(r->url);
+	char *u = named_url(r);
 	const char *why;
 	if (r->aborted == 2 || r->result == CURLE_FILESIZE_EXCEEDED)
 		why = "response body too large";
@@ -528,7 +544,7 @@ int cd_http_perform(struct cd_http_req *r)
 
 int cd_http_status_error(const struct cd_http_req *r)
 {
-	char *u = cd_url_redact(r->url);
+	char *u = named_url(r);
 	const char *reason;
 	switch (r->status) {
 	case 401: reason = " (unauthorized)"; break;

@@ -130,11 +130,15 @@ void cd_http_req_release(struct cd_http_req *r);
 int cd_http_perform(struct cd_http_req *r);
 /* Run n requests, at most parallel at once.  Returns how many gave -1. */
 size_t cd_http_perform_all(struct cd_http_req **reqs, size_t n, int parallel);
-/* The error of a request after cd_http_perform_all, or NULL. */
+/*
+ * The error of a request after cd_http_perform_all, or NULL.  Messages of
+ * this module name the upstream URL and, when the mirror map rewrote it,
+ * the URL actually fetched: "GET <url> (fetched as <mirror url>): ...".
+ */
 const char *cd_http_req_error(const struct cd_http_req *r);
 
 /*
- * Set the error channel to "<METHOD> <url>: HTTP <status>[: detail]" for a
+ * Set the error channel to "<METHOD> <url>[ (fetched as <mirror url>)]: HTTP <status>" for a
  * response that was not what the caller wanted; returns -1.
  */
 int cd_http_status_error(const struct cd_http_req *r);

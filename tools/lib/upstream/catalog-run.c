@@ -26,6 +26,7 @@ struct fetch {
 	char *err;
 	jv input;
 	int parsed;
+	int unreadable;  /* no answer, or not a 2xx: err says which */
 };
 
 struct run {
@@ -33,7 +34,73 @@ struct run {
 	size_t nf;
 	jv out;          /* records, in order */
 	size_t failed;
+	jv notes;        /* [[warning, message]], each message once, in order */
 };
+
+/* Keep a note for the caller (each distinct message once). */
+static void add_note(struct run *r, int warning, char *msg)
+{
+	jv_array_foreach(r->notes, i, n) {
+		jv m = jv_array_get(n, 1);
+		int same = !strcmp(jv_string_value(m), msg);
+		jv_free(m);
+		if (same) {
+			free(msg);
+			return;
+		}
+	}
+	r->notes = jv_array_append(r->notes, jv_array_append(jv_array_append(jv_array(), jv_bool(warning)),
+							       jv_string(msg)));
+	free(msg);
+}
+
+/* What a program said through keep/drop/warn (catalog.h), for the run. */
+struct said {
+	struct run *r;
+	const struct cd_catalog_image *im;
+	const struct cd_catalog_job *j;
+};
+
+/* A short name for a dropped entry (borrowed): its file name or URL, else its JSON cut short. */
+static char *entry_name(jv e)
+{
+	static const char *const keys[] = { "name", "link", "url" };
+	size_t k;
+
+	if (jv_get_kind(e) == JV_KIND_OBJECT)
+		for (k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+			const char *s = cd_jv_str(e, keys[k]);
+			if (s)
+				return cd_xasprintf("%.200s", s);
+		}
+	jv d = jv_dump_string(jv_copy(e), 0);
+	char *n = cd_xasprintf("%.160s%s", jv_string_value(d), jv_string_length_bytes(jv_copy(d)) > 160 ? "..." : "");
+	jv_free(d);
+	return n;
+}
+
+static void on_debug(void *data, jv v)
+{
+	struct said *sd = data;
+	char *u = cd_url_redact(sd->j->url);
+
+	if (jv_get_kind(v) == JV_KIND_OBJECT && cd_jv_str(v, "cdkit_warning")) {
+		add_note(sd->r, 1, cd_xasprintf("%s: %s: %s", sd->im->file, u, cd_jv_str(v, "cdkit_warning")));
+	} else if (jv_get_kind(v) == JV_KIND_OBJECT && cd_jv_str(v, "cdkit_dropped")) {
+		jv e = jv_object_get(jv_copy(v), jv_string("entry"));
+		char *n = entry_name(e);
+		add_note(sd->r, 0, cd_xasprintf("%s: %s: dropped %s: %s", sd->im->file, u, n,
+						cd_jv_str(v, "cdkit_dropped")));
+		free(n);
+		jv_free(e);
+	} else { /* a plain debug: shown with -v */
+		jv d = jv_dump_string(jv_copy(v), 0);
+		add_note(sd->r, 0, cd_xasprintf("%s: %s: debug: %.300s", sd->im->file, u, jv_string_value(d)));
+		jv_free(d);
+	}
+	free(u);
+	jv_free(v);
+}
 
 static size_t add_fetch(struct run *r, const char *url)
 {
@@ -64,11 +131,13 @@ static void fetch_all(struct run *r)
 		struct cd_http_req *q = &r->f[i].req;
 		const char *e = cd_http_req_error(q);
 
-		if (e)
+		if (e) {
 			r->f[i].err = cd_xstrdup(e);
-		else if (q->status / 100 != 2) {
+			r->f[i].unreadable = 1;
+		} else if (q->status / 100 != 2) {
 			cd_http_status_error(q);
 			r->f[i].err = cd_xstrdup(cd_errmsg());
+			r->f[i].unreadable = 1;
 		}
 	}
 	free(reqs);
@@ -126,12 +195,15 @@ static jv job_input(struct run *r, const struct cd_catalog_job *j)
 }
 
 /* First output of j's program on input (consumed); jv_null() for none. */
-static jv run_program(const struct cd_catalog_image *im, struct cd_catalog_job *j, jv input)
+static jv run_program(struct run *r, const struct cd_catalog_image *im, struct cd_catalog_job *j, jv input)
 {
+	struct said sd = { r, im, j };
 	jv out;
 
+	jq_set_debug_cb(j->jq, on_debug, &sd);
 	jq_start(j->jq, jv_array_append(jv_array_append(jv_array(), input), jv_copy(j->vars)), 0);
 	out = jq_next(j->jq);
+	jq_set_debug_cb(j->jq, NULL, NULL);
 	if (jv_get_kind(out) == JV_KIND_INVALID) {
 		if (jv_invalid_has_msg(jv_copy(out))) {
 			jv msg = jv_invalid_get_msg(out);
@@ -279,9 +351,9 @@ static int ctx_stable(jv ctx, const char *version)
 	int k = jv_get_kind(s);
 
 	jv_free(s);
-	if (k == JV_KIND_TRUE || k == JV_KIND_FALSE)
-		return k == JV_KIND_TRUE;
-	return cd_version_is_stable(version);
+	(void)version;
+	/* a version of its own in the catalog is a release unless the catalog says otherwise */
+	return k != JV_KIND_FALSE;
 }
 
 /*
@@ -311,37 +383,85 @@ static jv tags_common(jv have, jv t)
 	return out;
 }
 
+/*
+ * No arch of im could be read: one error for the record.  It names no arch:
+ * when the arches share one upstream file, the fault is not one arch's.
+ */
+static jv unreadable_error(struct run *r, const struct cd_catalog_image *im, jv rec)
+{
+	size_t k, shared = 1;
+	struct cd_buf m;
+
+	for (k = 1; k < im->njobs; k++)
+		if (im->jobs[k].fetch != im->jobs[0].fetch)
+			shared = 0;
+	if (shared)
+		return cd_record_set_error(rec, NULL, "%s", r->f[im->jobs[0].fetch].err);
+	cd_buf_init(&m, 0);
+	cd_buf_adds(&m, "no architecture could be read upstream");
+	for (k = 0; k < im->njobs; k++)
+		cd_buf_addf(&m, "%s %s: %s", k ? ";" : ":", im->jobs[k].cdarch, r->f[im->jobs[k].fetch].err);
+	rec = cd_record_set_error(rec, NULL, "%s", m.p);
+	cd_buf_release(&m);
+	return rec;
+}
+
+/*
+ * An arch whose upstream file cannot be read this run (no answer, or not
+ * a 2xx) is carried: it gets no artifact but a "carried" entry, and the
+ * other arches are still discovered.  Anything else wrong is an error.
+ */
 static void discover_static(struct run *r, struct cd_catalog_image *im)
 {
 	jv rec = base_record(im->ctx, im->name, im->version, ctx_stable(im->ctx, im->version),
 			     cd_jv_true(im->ctx, "latest"), cd_jv_true(im->ctx, "docs"));
-	jv arts = jv_array(), tags = jv_array();
-	size_t k;
+	jv arts = jv_array(), tags = jv_invalid(), carried = jv_array();
+	size_t k, ncarried = 0;
 
 	for (k = 0; k < im->njobs; k++) {
 		struct cd_catalog_job *j = &im->jobs[k];
-		jv in = job_input(r, j), out, art, t;
+		struct fetch *f = &r->f[j->fetch];
+		jv in, out, art, t;
 
+		if (f->unreadable) {
+			jv c = jv_object_set(jv_object(), jv_string("arch"), jv_string(j->cdarch));
+			carried = jv_array_append(carried, jv_object_set(c, jv_string("reason"), jv_string(f->err)));
+			ncarried++;
+			continue;
+		}
+		in = job_input(r, j);
 		if (jv_get_kind(in) == JV_KIND_INVALID ||
-		    jv_get_kind(out = run_program(im, j, in)) == JV_KIND_INVALID ||
+		    jv_get_kind(out = run_program(r, im, j, in)) == JV_KIND_INVALID ||
 		    make_artifact(j, j->cdarch, out, &art, &t) < 0) {
 			jv_free(arts);
 			jv_free(tags);
+			jv_free(carried);
 			rec = cd_record_set_error(rec, j->cdarch, "%s", cd_errmsg());
 			r->failed++;
 			r->out = jv_array_append(r->out, rec);
 			return;
 		}
 		arts = jv_array_append(arts, with_arch_env(art, im->ctx, j->cdarch));
-		if (k == 0) {
-			jv_free(tags);
-			tags = t;
+		if (jv_get_kind(tags) == JV_KIND_INVALID) {
+			tags = t;	/* the first arch read */
 		} else {
 			tags = tags_common(tags, t);
 		}
 	}
-	rec = jv_object_set(rec, jv_string("tags"), tags);
+	if (im->njobs && ncarried == im->njobs) {
+		jv_free(arts);
+		jv_free(tags);
+		jv_free(carried);
+		r->failed++;
+		r->out = jv_array_append(r->out, unreadable_error(r, im, rec));
+		return;
+	}
+	rec = jv_object_set(rec, jv_string("tags"), jv_get_kind(tags) == JV_KIND_INVALID ? jv_array() : tags);
 	rec = jv_object_set(rec, jv_string("artifacts"), arts);
+	if (ncarried)
+		rec = jv_object_set(rec, jv_string("carried"), carried);
+	else
+		jv_free(carried);
 	r->out = jv_array_append(r->out, rec);
 }
 
@@ -377,7 +497,7 @@ static int arch_index(jv ctx, const char *up)
 	return -1;
 }
 
-static struct release *release_of(struct release **v, size_t *n, const char *version)
+static struct release *release_of(struct release **v, size_t *n, const char *version, int stable)
 {
 	size_t i;
 
@@ -387,7 +507,7 @@ static struct release *release_of(struct release **v, size_t *n, const char *ver
 	*v = cd_xrealloc(*v, (*n + 1) * sizeof(**v));
 	memset(&(*v)[*n], 0, sizeof(**v));
 	(*v)[*n].version = cd_xstrdup(version);
-	(*v)[*n].stable = cd_version_is_stable(version);
+	(*v)[*n].stable = stable;
 	(*v)[*n].tags = jv_invalid();
 	for (i = 0; i < CD_NARCH; i++)
 		(*v)[*n].arts[i] = jv_invalid();
@@ -413,23 +533,43 @@ static int focus_wants(char **focus, size_t nfocus, const char *name, const char
 	return want;
 }
 
-/* Collect the program's items (consumed) into releases. */
-static void collect_releases(struct cd_catalog_image *im, struct cd_catalog_job *j, jv items,
-			     struct release **rel, size_t *nrel)
+/*
+ * Collect the program's items (consumed) into releases.  An item's
+ * "stable" (a boolean) says whether its version is a release, else its
+ * version does (digits and dots).  A version that cannot be normalised is
+ * a warning; an arch the catalog does not list, a note for -v.
+ */
+static void collect_releases(struct run *r, struct cd_catalog_image *im, struct cd_catalog_job *j,
+			     jv items, struct release **rel, size_t *nrel)
 {
 	jv_array_foreach(items, i, it) {
-		const char *rawv = cd_jv_str(it, "version"), *up = cd_jv_str(it, "arch");
+		const char *rawv = jv_get_kind(it) == JV_KIND_OBJECT ? cd_jv_str(it, "version") : NULL;
+		const char *up = rawv ? cd_jv_str(it, "arch") : NULL;
 		char *v = rawv ? cd_version_normalize(rawv) : NULL;
 		struct release *re;
-		jv art, tags;
+		jv art, tags, st;
 		int k;
 
 		if (!v || !up || (k = arch_index(im->ctx, up)) < 0) {
+			char *u = cd_url_redact(j->url);
+			if (rawv && !v)
+				add_note(r, 1, cd_xasprintf("%s: %s: cannot parse release version \"%.64s\": %s",
+							    im->file, u, rawv, cd_errmsg()));
+			else if (v && up)
+				add_note(r, 0, cd_xasprintf("%s: %s: dropped %s %.64s: arch not in \"arches\"",
+							    im->file, u, v, up));
+			else
+				add_note(r, 1, cd_xasprintf("%s: %s: a release without %s dropped", im->file, u,
+							    rawv ? "\"arch\"" : "\"version\""));
+			free(u);
 			free(v);
 			jv_free(it);
 			continue;
 		}
-		re = release_of(rel, nrel, v);
+		st = jv_object_get(jv_copy(it), jv_string("stable"));
+		re = release_of(rel, nrel, v, jv_get_kind(st) == JV_KIND_TRUE || jv_get_kind(st) == JV_KIND_FALSE ?
+				jv_get_kind(st) == JV_KIND_TRUE : cd_version_is_stable(v));
+		jv_free(st);
 		free(v);
 		if (jv_get_kind(re->arts[k]) != JV_KIND_INVALID || re->err) {
 			jv_free(it);
@@ -459,7 +599,7 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 	jv in = job_input(r, j), items;
 
 	if (jv_get_kind(in) == JV_KIND_INVALID ||
-	    jv_get_kind(items = run_program(im, j, in)) == JV_KIND_INVALID ||
+	    jv_get_kind(items = run_program(r, im, j, in)) == JV_KIND_INVALID ||
 	    (jv_get_kind(items) != JV_KIND_ARRAY &&
 	     (jv_free(items), bad_field(j, "the releases program must give an array")))) {
 		jv rec = base_record(im->ctx, im->name, "*", 0, 0, 0);
@@ -474,7 +614,7 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 		r->failed++;
 		return;
 	}
-	collect_releases(im, j, items, &rel, &nrel);
+	collect_releases(r, im, j, items, &rel, &nrel);
 	if (nrel)
 		qsort(rel, nrel, sizeof(*rel), release_cmp);
 	for (i = 0; i < nrel; i++) {
@@ -509,6 +649,109 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 	free(rel);
 }
 
+/* One HEAD of an artifact without a checksum: record i, artifact k. */
+struct head {
+	size_t rec, art;
+	char *url;
+	struct cd_http_req req;
+};
+
+/* What one HEAD said, as the artifact's "http"; jv_null() when it said nothing of use. */
+static jv validators(const struct cd_http_req *q)
+{
+	char v[512];
+	long long len = cd_http_content_length(q);
+	jv h = jv_object();
+
+	if (cd_http_header(q, "ETag", v, sizeof(v)) && *v)
+		h = jv_object_set(h, jv_string("etag"), jv_string(v));
+	if (cd_http_header(q, "Last-Modified", v, sizeof(v)) && *v)
+		h = jv_object_set(h, jv_string("last_modified"), jv_string(v));
+	if (len >= 0 && cd_byte_count((double)len) == len)
+		h = jv_object_set(h, jv_string("length"), jv_number((double)len));
+	if (jv_object_length(jv_copy(h)) == 0) {
+		jv_free(h);
+		return jv_null();
+	}
+	return h;
+}
+
+/*
+ * Where upstream gives no checksum, what HTTP says of the file: one HEAD
+ * per such artifact of the records made (error records aside), all in
+ * parallel, through the mirror map, each answer's ETag, Last-Modified and
+ * Content-Length kept as the artifact's "http".  A HEAD that fails is a
+ * warning; that artifact is left as it was.
+ */
+static void head_all(struct run *r)
+{
+	struct head *h = NULL;
+	struct cd_http_req **reqs;
+	size_t nh = 0, i;
+
+	jv_array_foreach(r->out, ri, rec) {
+		jv arts = cd_record_has_error(rec) ? jv_array() : jv_object_get(jv_copy(rec), jv_string("artifacts"));
+		if (jv_get_kind(arts) == JV_KIND_ARRAY)
+			jv_array_foreach(arts, ai, a) {
+				jv sum = jv_object_get(jv_copy(a), jv_string("checksum"));
+				const char *url = cd_jv_str(a, "url");
+				if (jv_get_kind(sum) == JV_KIND_NULL && url) {
+					h = cd_xrealloc(h, (nh + 1) * sizeof(*h));
+					h[nh].rec = (size_t)ri;
+					h[nh].art = (size_t)ai;
+					h[nh].url = cd_xstrdup(url);
+					nh++;
+				}
+				jv_free(sum);
+				jv_free(a);
+			}
+		jv_free(arts);
+		jv_free(rec);
+	}
+	if (!nh)
+		return;
+	reqs = cd_xcalloc(nh, sizeof(*reqs));
+	for (i = 0; i < nh; i++) {
+		cd_http_req_init(&h[i].req, h[i].url);
+		h[i].req.flags = CD_HTTP_HEAD;
+		reqs[i] = &h[i].req;
+	}
+	cd_http_perform_all(reqs, nh, PARALLEL_FETCHES);
+	for (i = 0; i < nh; i++) {
+		struct cd_http_req *q = &h[i].req;
+		jv rec = jv_array_get(jv_copy(r->out), (int)h[i].rec);
+		jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
+		jv art = jv_array_get(jv_copy(arts), (int)h[i].art);
+		const char *e = cd_http_req_error(q);
+		jv http = jv_null();
+
+		if (!e && q->status / 100 != 2) {
+			cd_http_status_error(q);
+			e = cd_errmsg();
+		}
+		if (e)
+			add_note(r, 1, cd_xasprintf("%s:%s %s: no checksum upstream and %s", cd_jv_str(rec, "name"),
+						    cd_jv_str(rec, "version"), cd_jv_str(art, "arch"), e));
+		else
+			http = validators(q);
+		if (jv_get_kind(http) == JV_KIND_OBJECT) {
+			art = jv_object_set(art, jv_string("http"), http);
+			arts = jv_array_set(arts, (int)h[i].art, art);
+			rec = jv_object_set(rec, jv_string("artifacts"), arts);
+			r->out = jv_array_set(r->out, (int)h[i].rec, rec);
+		} else {
+			jv_free(http);
+			jv_free(art);
+			jv_free(arts);
+			jv_free(rec);
+		}
+		cd_http_req_release(q);
+		free(h[i].url);
+	}
+	free(reqs);
+	free(h);
+}
+
 static void emit_all(jv out, void (*emit)(jv rec, void *ctx), void *ctx)
 {
 	jv_array_foreach(out, i, rec)
@@ -534,9 +777,10 @@ static void answer_all(struct run *r, const char *body, size_t len)
 
 /* cd_catalog_discover, with the upstream files fetched, or all body when body is not NULL. */
 static int discover(struct cd_catalog *c, const char *body, size_t len, char **focus, size_t nfocus,
-		    void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+		    void (*emit)(jv rec, void *ctx), void (*note)(int warning, const char *msg, void *ctx),
+		    void *ctx, size_t *failed)
 {
-	struct run r = { .out = jv_array() };
+	struct run r = { .out = jv_array(), .notes = jv_array() };
 	unsigned char *hit = cd_xcalloc(nfocus + 1, 1);
 	size_t i, k;
 	int ret = 0;
@@ -565,6 +809,16 @@ static int discover(struct cd_catalog *c, const char *body, size_t len, char **f
 			ret = cd_seterr("focus '%s' did not match any image", focus[k]);
 			break;
 		}
+	if (!ret && !body)
+		head_all(&r);
+	jv_array_foreach(r.notes, ni, n) {
+		jv w = jv_array_get(jv_copy(n), 0), m = jv_array_get(n, 1);
+		if (note)
+			note(jv_get_kind(w) == JV_KIND_TRUE, jv_string_value(m), ctx);
+		jv_free(w);
+		jv_free(m);
+	}
+	jv_free(r.notes);
 	if (ret)
 		jv_free(r.out);
 	else
@@ -582,14 +836,18 @@ static int discover(struct cd_catalog *c, const char *body, size_t len, char **f
 }
 
 int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
-			void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+			void (*emit)(jv rec, void *ctx),
+			void (*note)(int warning, const char *msg, void *ctx),
+			void *ctx, size_t *failed)
 {
-	return discover(c, NULL, 0, focus, nfocus, emit, ctx, failed);
+	return discover(c, NULL, 0, focus, nfocus, emit, note, ctx, failed);
 }
 
 int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
 			     char **focus, size_t nfocus,
-			     void (*emit)(jv rec, void *ctx), void *ctx, size_t *failed)
+			     void (*emit)(jv rec, void *ctx),
+			     void (*note)(int warning, const char *msg, void *ctx),
+			     void *ctx, size_t *failed)
 {
-	return discover(c, body, len, focus, nfocus, emit, ctx, failed);
+	return discover(c, body, len, focus, nfocus, emit, note, ctx, failed);
 }

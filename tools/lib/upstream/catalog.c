@@ -156,7 +156,7 @@ static int compile(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const
 		return cd_seterr("%s: \"%s\" must be a jq program (a string or an array of lines)",
 				 file, key);
 	cd_buf_init(&src, 0);
-	cd_buf_adds(&src, ".[1] as $__v");
+	cd_buf_adds(&src, CD_CATALOG_PRELUDE ".[1] as $__v");
 	names = jv_keys(jv_copy(j->vars)); /* sorted: the same set gives the same prelude */
 	jv_array_foreach(names, n, name) {
 		if (ident(jv_string_value(name)))

@@ -78,6 +78,20 @@ void cd_catalog_release(struct cd_catalog *c);
  */
 int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
 
+/*
+ * Functions every program may call (pipelines/catalog/README.md):
+ *   keep(cond; why)  the input if cond holds, else nothing, and the entry
+ *                    dropped is named with -v (why it was dropped);
+ *   drop(why)        nothing, and the same note;
+ *   warn(why)        nothing, and a warning on stderr (a release version
+ *                    the program cannot parse).
+ * They reach catalog-run.c through jq's debug callback.
+ */
+#define CD_CATALOG_PRELUDE \
+	"def drop($why): ({\"cdkit_dropped\": $why, \"entry\": .} | debug | empty); " \
+	"def keep(cond; $why): if cond then . else drop($why) end; " \
+	"def warn($why): ({\"cdkit_warning\": $why} | debug | empty); "
+
 /* For catalog-run.c, which fetches and runs what the catalog says. */
 
 /* The upstream arch entry for cdarch in ctx (borrowed): an object holding "arch"; jv_invalid() if none. */
