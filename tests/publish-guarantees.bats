@@ -11,7 +11,7 @@
 #     images medius published (Docker schema 2, shasum label only) are
 #     still read, found up to date and taken over without a rebuild.
 # The "http" and "carried" fields are written here by hand as cd-discover
-# makes them (SHARED-FIELDS.md).
+# makes them (tools/README.md).
 
 bats_require_minimum_version 1.5.0
 load lib/common

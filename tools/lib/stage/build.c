@@ -294,7 +294,7 @@ out:
 	return r;
 }
 
-/* How many arches the record carries (SHARED-FIELDS: "carried") that are published. */
+/* How many arches the record carries ("carried": tools/README.md) that are published. */
 static int carried_count(jv rec)
 {
 	jv c = jv_object_get(jv_copy(rec), jv_string("carried"));

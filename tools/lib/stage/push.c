@@ -232,7 +232,7 @@ static int check_digest(const struct image *im, jv rec)
 	return 0;
 }
 
-/* Add the arches of carried (SHARED-FIELDS) that the layout lacks and the registry serves. */
+/* Add the arches of carried (tools/README.md) that the layout lacks and the registry serves. */
 static int find_carried(struct image *im, jv carried, jv pub)
 {
 	int r = 0;
@@ -265,7 +265,7 @@ static int find_carried(struct image *im, jv carried, jv pub)
 /*
  * Which arches of the record are not in the layout, and their published
  * digests: the artifacts not built, then the carried arches (kept as
- * published: SHARED-FIELDS.md).
+ * published: tools/README.md).
  */
 static int find_reused(struct image *im, jv rec)
 {

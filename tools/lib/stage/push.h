@@ -26,7 +26,7 @@
  * others come from "published.<arch>.digest": taken as they are when the
  * target repository has them, else copied (or mounted) from the source
  * registry, and a new index over all arches (in artifact order, then the
- * "carried" ones: SHARED-FIELDS.md) is pushed, its descriptors annotated
+ * "carried" ones: tools/README.md) is pushed, its descriptors annotated
  * from "published" (oci.h).
  */
 jv cd_push_record(jv rec, void *publish);

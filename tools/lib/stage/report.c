@@ -368,7 +368,7 @@ static int served_arches(jv rec, const struct arches *up, struct arches *a)
 }
 
 /*
- * The carried arches (SHARED-FIELDS) as "s390x (reason), ...", or "-"; the
+ * The carried arches (tools/README.md) as "s390x (reason), ...", or "-"; the
  * published ones among them are added to sv (the registry still serves them).
  */
 static char *carried_list(jv rec, struct arches *sv, int known)

@@ -64,7 +64,7 @@ enum cd_report_format { CD_REPORT_TEXT, CD_REPORT_MARKDOWN };
  * The summary table (image, action, result, tags, digest, error, seconds)
  * then the architecture table (per image: the architectures upstream has,
  * those the registry serves now, those missing, those carried over as
- * published with the reason: SHARED-FIELDS "carried"), images sorted by
+ * published with the reason: "carried", tools/README.md), images sorted by
  * name:version.  "Serves now": the architectures of the newest image the
  * run leaves in the registry: the manifests cd-verify read back, else
  * those cd-push sent (built and reused), else what cd-current found.
