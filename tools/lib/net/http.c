@@ -563,20 +563,6 @@ int cd_http_header(const struct cd_http_req *r, const char *name, char *out, siz
 	return found;
 }
 
-int cd_http_get(const char *url, size_t max, char **body, size_t *len)
-{
-	struct cd_http_req r;
-	cd_http_req_init(&r, url);
-	r.max_body = max;
-	int ret = cd_http_perform(&r);
-	if (!ret && (r.status < 200 || r.status > 299))
-		ret = cd_http_status_error(&r);
-	if (!ret)
-		*body = cd_buf_detach(&r.body, len);
-	cd_http_req_release(&r);
-	return ret;
-}
-
 int cd_http_byte_range(const char *v, const char *prefix, long long *first, long long *last)
 {
 	size_t pl = strlen(prefix);

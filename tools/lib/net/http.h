@@ -53,7 +53,6 @@ enum cd_http_flags {
 	CD_HTTP_NO_RETRY = 1 << 1,    /* one attempt only */
 	CD_HTTP_NO_REDIRECT = 1 << 2, /* do not follow 3xx */
 	CD_HTTP_NO_MIRROR = 1 << 3,   /* fetch the URL as given */
-	CD_HTTP_STRIP_AUTH_ON_REDIRECT = 0, /* libcurl never forwards our headers' credentials across hosts */
 };
 
 struct cd_http_req {
@@ -130,9 +129,6 @@ int cd_http_status_error(const struct cd_http_req *r);
  * holding a NUL byte.
  */
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen);
-
-/* Convenience: GET url into memory (limit max), 2xx required.  Caller frees *body. */
-int cd_http_get(const char *url, size_t max, char **body, size_t *len);
 
 /*
  * A byte range "<first>-<last>", after prefix when it starts with it

@@ -18,6 +18,7 @@
 #include "core/ref.h"
 #include "image/disk.h"
 #include "image/layer-check.h"
+#include "image/layer.h"
 #include "registry/blob.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
@@ -234,7 +235,7 @@ static int layer_type_ok(enum family fam, const char *mt)
 	if (fam == FAM_DOCKER)
 		return !strcmp(mt, CD_MT_DOCKER_LAYER);
 	return !strcmp(mt, CD_MT_OCI_LAYER_GZIP) || !strcmp(mt, CD_MT_OCI_LAYER_ZSTD) ||
-	       !strcmp(mt, "application/vnd.oci.image.layer.v1.tar");
+	       !strcmp(mt, CD_MT_OCI_LAYER);
 }
 
 static int check_manifest(struct run *r, const struct want *w, const struct cd_manifest *m,
@@ -383,9 +384,9 @@ static int check_layer(struct run *r, const struct want *w, const struct cd_desc
 		if (res->unchecked)
 			cd_snprintf_cut(note, sizeof(note), "; %lu qcow2 tables before the L1 table not checked",
 					res->unchecked);
-		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid 107%s",
+		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid %d%s",
 		    d->digest, pump.bytes, format_name(res->disk.format), (unsigned long long)res->disk_bytes,
-		    (unsigned long long)res->disk.virtual_size, note);
+		    (unsigned long long)res->disk.virtual_size, CD_DISK_UID, note);
 		return 0;
 	}
 	return -1;
