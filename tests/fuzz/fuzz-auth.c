@@ -3,6 +3,7 @@
  * config.json), the base64 of their "auth" values and USER:PASS
  * credentials.  Byte 0 picks the registry host to look up.
  */
+#include "core/base64.h"
 #include "registry/auth.h"
 #include "fuzz.h"
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
