@@ -118,7 +118,7 @@ bin/%: shard/%.c tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
 
-tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tools/lib/libcd.a $(LIB_HDR)
+tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tests/unit/canned.h tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p tests/unit/bin
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
 
@@ -143,7 +143,7 @@ $(FUZZ_DIR)/libcd.a: $(FUZZ_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/jq16.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libcd.a $(LIB_HDR)
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/jq16.c tests/fuzz/fuzz.h tests/unit/canned.h $(FUZZ_DIR)/libcd.a $(LIB_HDR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $< tests/fuzz/jq16.c \
 		$(FUZZ_DIR)/libcd.a $(DEP_LIBS) -ldl
 
@@ -152,7 +152,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run $(FUZZ_NAMES)
 
-tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/jq16.c tests/fuzz/fuzz.h \
+tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/jq16.c tests/fuzz/fuzz.h tests/unit/canned.h \
 		tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p tests/fuzz/bin
 	$(CC) $(ALL_CFLAGS) $(FUZZ_DEFS) -o $@ $< tests/fuzz/replay.c tests/fuzz/jq16.c \

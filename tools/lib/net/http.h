@@ -82,7 +82,6 @@ struct cd_http_req {
 	/* response (valid after perform) */
 	long status;                   /* last HTTP status, 0 if none */
 	struct cd_buf body;            /* when write_fn is NULL */
-	struct cd_buf hdrs;            /* raw headers of the last response */
 	long long streamed;            /* body bytes handed to write_fn this attempt */
 	int attempts;
 
@@ -97,6 +96,7 @@ struct cd_http_req {
 	struct curl_slist *own_headers;
 	size_t upload_off;             /* memory upload: bytes handed to libcurl this attempt */
 	long long started_ms;          /* this attempt's start */
+	size_t hdr_bytes;              /* the header block so far (bounded: CD_HTTP_HEADERS_MAX) */
 	long deadline_s;               /* this attempt's deadline, 0 for none */
 };
 
@@ -124,9 +124,10 @@ const char *cd_http_req_error(const struct cd_http_req *r);
 int cd_http_status_error(const struct cd_http_req *r);
 
 /*
- * The value of response header name (case-insensitive, last occurrence),
- * trimmed, copied into out.  1 when found, 0 when absent, too long or
- * holding a NUL byte.
+ * The value of response header name (case-insensitive, last occurrence)
+ * in the last response, trimmed, copied into out: libcurl keeps the
+ * headers (curl_easy_header()).  1 when found, 0 when absent or too
+ * long; a NUL byte inside a header fails the request in libcurl.  Callable from write_fn during a transfer.
  */
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen);
 
