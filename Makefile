@@ -94,7 +94,7 @@ FUZZ_CFLAGS   = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 FUZZ_DEFS     = -Itests/fuzz -DCD_FUZZ_CATALOG='"$(CURDIR)/pipelines/catalog"'
 REPLAYS       = $(patsubst %,tests/fuzz/bin/replay-%,$(FUZZ_NAMES))
 
-.PHONY: all check unit fuzz fuzz-build fuzz-replay bats bench demo install uninstall clean
+.PHONY: all check unit fuzz fuzz-build fuzz-replay bats bench demo install uninstall clean lint lint-test
 all: $(TOOLS)
 
 tools/lib/libcd.a: $(LIB_OBJ)
@@ -165,7 +165,15 @@ fuzz-replay: $(REPLAYS)
 bats: all
 	CDKIT_BIN=$(CURDIR)/bin $(BATS) $(BATS_JOBS) tests/
 
-check: all unit fuzz-replay bats
+# The layer rules, banned.h and who may print or exit (tools/lib/README.md).
+lint:
+	python3 ci/lint .
+
+# ci/lint fails on each planted violation.
+lint-test:
+	bash ci/lint-test
+
+check: all unit fuzz-replay lint-test bats
 
 bench: all bench/bin/layer-bench
 	bash bench/run

@@ -6,6 +6,7 @@
 #include "core/base64.h"
 #include "registry/auth.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static const char *const hosts[] = {
 	"quay.io", "127.0.0.1:5000", "docker.io", "localhost:5000", "[::1]:5000", "registry.example.com",

@@ -14,6 +14,7 @@
 #include "registry/auth.h"
 #include "registry/tags.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 /* cd_http_header into a buffer of outlen bytes; the value or NULL. */
 static const char *header(const struct cd_http_req *q, const char *name, char *out, size_t outlen)

@@ -13,6 +13,7 @@
 #include "image/disk.h"
 #include "image/layer-check.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define CL 0x10000u          /* 64 KiB clusters */
 #define IMG (5 * CL)         /* header, refcount table, L1, L2, one data cluster */

@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "net/mirror.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static void test_mirror(void)
 {

@@ -130,6 +130,14 @@ int cd_record_write_line(const char *line, size_t len)
 	return 0;
 }
 
+int cd_record_write(jv rec)
+{
+	jv s = jv_dump_string(rec, 0);
+	int r = cd_record_write_line(jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+	return r;
+}
+
 int cd_record_flush(void)
 {
 	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;

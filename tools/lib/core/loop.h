@@ -50,11 +50,13 @@ void cd_reader_release(struct cd_reader *r);
 int cd_reader_next(struct cd_reader *r, jv *out);
 
 /*
- * Write one serialised record line (no newline inside) and a newline to
- * stdout and hand it on (flush).  0, or -1 and cd_seterr("cannot write
- * records to stdout: ...") on a write error; a closed pipe (EPIPE) ends
- * the process as SIGPIPE would.
+ * Write one record and a newline to stdout and hand it on (flush).
+ * Consumes rec.  0, or -1 and cd_seterr("cannot write records to stdout:
+ * ...") on a write error; a closed pipe (EPIPE) ends the process as
+ * SIGPIPE would.
  */
+int cd_record_write(jv rec);
+/* The same for an already serialised record line (no newline inside). */
 int cd_record_write_line(const char *line, size_t len);
 /* Flush stdout: 0, or -1 and cd_seterr() as above.  Call before exiting. */
 int cd_record_flush(void);

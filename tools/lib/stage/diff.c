@@ -53,7 +53,7 @@ jv cd_diff_record(jv rec, int force)
 		else if (strcasecmp(hex_of(sum), have))
 			what = "checksum changed";
 		if (what) {
-			cd_buf_addf(&why, "%s%s %s", why.len ? ", " : "", arch, what);
+			cd_buf_putf(&why, "%s%s %s", why.len ? ", " : "", arch, what);
 			changed = jv_array_append(changed, jv_string(arch));
 		}
 		jv_free(p);

@@ -69,8 +69,8 @@ static void add(struct run *r, const char *name, const char *arch, int ok, const
 	if (ok || !r->ok)
 		return;
 	r->ok = 0;
-	(void)cd_snprintf(r->fail->arch, sizeof(r->fail->arch), "%s", arch ? arch : "");
-	(void)cd_snprintf(r->fail->message, sizeof(r->fail->message), "%s: %s", name, detail);
+	cd_snprintf_cut(r->fail->arch, sizeof(r->fail->arch), "%s", arch ? arch : "");
+	cd_snprintf_cut(r->fail->message, sizeof(r->fail->message), "%s: %s", name, detail);
 }
 
 /* Borrowed string member of obj, or NULL. */
@@ -108,14 +108,14 @@ static int read_wants(jv rec, struct want *w, size_t *n, char *why, size_t whyle
 	int ret = 0;
 	*n = 0;
 	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
-		(void)cd_snprintf(why, whylen, "the record has no artifacts");
+		cd_snprintf_cut(why, whylen, "the record has no artifacts");
 		ret = -1;
 		goto out;
 	}
 	jv_array_foreach(arts, i, a) {
 		const char *arch = str(a, "arch"), *sum = str(a, "checksum");
 		if (!arch || *n >= CD_NARCH || strlen(arch) >= sizeof(w->arch)) {
-			(void)cd_snprintf(why, whylen, "artifact %d has no usable arch", i);
+			cd_snprintf_cut(why, whylen, "artifact %d has no usable arch", i);
 			ret = -1;
 		} else {
 			memset(&w[*n], 0, sizeof(*w));
@@ -177,7 +177,7 @@ static int check_index(struct run *r, const struct cd_manifest *top, struct want
 			memcpy(hit->desc.digest, dg, strlen(dg) + 1);
 			hit->desc.size = dsize;
 			size_t l = strlen(seen);
-			(void)cd_snprintf(seen + l, sizeof(seen) - l, " linux/%s", arch);
+			cd_snprintf_cut(seen + l, sizeof(seen) - l, " linux/%s", arch);
 		}
 		jv_free(plat);
 		jv_free(e);
