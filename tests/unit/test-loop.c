@@ -1,5 +1,5 @@
 /*
- * Unit tests for the record loop (pool.c): with 1 to 8 workers, records
+ * Unit tests for the record loop (core/loop.c): with 1 to 8 workers, records
  * come out in input order, as many as went in, failures and invalid
  * records are counted and said on stderr once each, in order; a write
  * error on stdout stops the loop.
@@ -220,5 +220,5 @@ int main(void)
 		fast = 0;
 		test_write_error(workers[k]);
 	}
-	return unit_done("pool");
+	return unit_done("loop");
 }
