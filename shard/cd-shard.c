@@ -32,7 +32,9 @@ enum {
 #define HELP_PLANNING \
 	"      --strategy S         balanced (default): heaviest shard as close to the\n" \
 	"                           mean as the weights allow; stable: adding or removing\n" \
-	"                           an image moves few others, heaviest shard within\n" \
+	"                           an image moves few others (not bounded: up to 7\n" \
+	"                           on the catalog with 5 to 8 shards, shard/README.md),\n" \
+	"                           heaviest shard within\n" \
 	"                           max(1.25 x mean, mean + heaviest image)\n" \
 	"      --weights FILE       weigh images by seconds from a timings file\n" \
 	"                           ({\"name:version\": seconds}, cd-report --timings)\n" \

@@ -305,6 +305,106 @@ static void test_stable_bound(void)
 	CHECK(bad == 0);
 }
 
+/*
+ * The stable strategy on the catalog's weights (the 13 records cd-discover
+ * gives on the files of tests/fixtures/expected; tests/cd-shard-plan.bats
+ * checks the same through the tool): for every N from 2 to 8, max/mean and
+ * how many other records move when one image is removed (each in turn) or
+ * added (the three images of cd-shard-plan.bats).  Prints the figures and
+ * asserts the stated bounds: every plan, whole or changed, within
+ * max(1.25 mean, mean + heaviest record); at most 3 others moved on 2 to 4
+ * shards.  On 5 or more shards the planner moves more (shard/README.md):
+ * those figures are printed, not promised.
+ */
+static const struct cd_shard_item catalog[] = {
+	{ "almalinux:10", 1610612736, -1 },
+	{ "almalinux:9", 1610612736, -1 },
+	{ "centos-stream:10", 2862219264, -1 },
+	{ "centos-stream:9", 2265131520, -1 },
+	{ "debian:12", 1073741824, -1 },
+	{ "fedora:40", 805765120, -1 },
+	{ "fedora:39", 544604160, -1 },
+	{ "fedora:41-beta", 1000000000, -1 },
+	{ "opensuse-leap:16.0", 1610612736, -1 },
+	{ "opensuse-leap:15.6", 1073741824, -1 },
+	{ "opensuse-microos:16.0.0", 1073741824, -1 },
+	{ "opensuse-tumbleweed:1.0.0", 1073741824, -1 },
+	{ "ubuntu:22.04", 1610612736, -1 },
+};
+#define NCAT (sizeof(catalog) / sizeof(catalog[0]))
+
+static const struct cd_shard_item newcomers[] = {
+	{ "newos:1", 1800000000, -1 },
+	{ "bigos:1", 5000000000, -1 },
+	{ "tinyos:1", 120000000, -1 },
+};
+
+/* Plan set[0..n) on total shards; 1 when it keeps the stated bound. */
+static int plan_within_bound(struct cd_shard_item *set, size_t n, int total, double *ratio)
+{
+	uint64_t sum = 0, wmax = 0;
+	for (size_t i = 0; i < n; i++) {
+		sum += set[i].weight;
+		if (set[i].weight > wmax)
+			wmax = set[i].weight;
+	}
+	CHECK(cd_shard_plan(set, n, total, CD_SHARD_STABLE) == 0);
+	uint64_t max = cd_shard_max_load(set, n, total);
+	*ratio = (double)max * total / (double)sum;
+	unsigned __int128 lhs = (unsigned __int128)max * (unsigned)total * 4;
+	unsigned __int128 b1 = (unsigned __int128)sum * 5;
+	unsigned __int128 b2 = ((unsigned __int128)sum + (unsigned __int128)wmax * (unsigned)total) * 4;
+	return lhs <= b1 || lhs <= b2;
+}
+
+/* Records of a (na) whose shard differs in b (nb), matched by key. */
+static int moved_between(const struct cd_shard_item *a, size_t na,
+			 const struct cd_shard_item *b, size_t nb)
+{
+	int moved = 0;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (!strcmp(a[i].key, b[j].key))
+				moved += a[i].shard != b[j].shard;
+	return moved;
+}
+
+static void test_stable_catalog(void)
+{
+	struct cd_shard_item full[NCAT], set[NCAT + 1];
+	fprintf(stderr, "# stable on the catalog: shards max/mean worst-max/mean moved-add moved-remove\n");
+	for (int total = 2; total <= 8; total++) {
+		double ratio, r, worst;
+		int add = 0, rem = 0;
+		memcpy(full, catalog, sizeof(full));
+		CHECK(plan_within_bound(full, NCAT, total, &ratio));
+		worst = ratio;
+		for (size_t x = 0; x < NCAT; x++) {
+			size_t n = 0;
+			for (size_t i = 0; i < NCAT; i++)
+				if (i != x)
+					set[n++] = catalog[i];
+			CHECK(plan_within_bound(set, n, total, &r));
+			worst = r > worst ? r : worst;
+			int m = moved_between(full, NCAT, set, n);
+			rem = m > rem ? m : rem;
+		}
+		for (size_t a = 0; a < sizeof(newcomers) / sizeof(newcomers[0]); a++) {
+			memcpy(set, catalog, sizeof(catalog));
+			set[NCAT] = newcomers[a];
+			CHECK(plan_within_bound(set, NCAT + 1, total, &r));
+			worst = r > worst ? r : worst;
+			int m = moved_between(full, NCAT, set, NCAT + 1);
+			add = m > add ? m : add;
+		}
+		fprintf(stderr, "# %d %.3f %.3f %d %d\n", total, ratio, worst, add, rem);
+		if (total <= 4) {
+			CHECK(add <= 3);
+			CHECK(rem <= 3);
+		}
+	}
+}
+
 /* Input order does not change the plan: it depends on keys and weights. */
 static void test_order_free(void)
 {
@@ -477,6 +577,7 @@ int main(void)
 	test_existing_plans();
 	test_balanced_optimal();
 	test_stable_bound();
+	test_stable_catalog();
 	test_order_free();
 	test_weights();
 	test_shard_field();

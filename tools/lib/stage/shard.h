@@ -38,7 +38,9 @@ enum cd_shard_strategy {
 	 * shard whose load stays within 5/4 of the mean; when none has room,
 	 * to the least loaded one.  Bound: heaviest shard <= max(1.25 * mean,
 	 * mean + heaviest record).  Adding or removing one record moves few
-	 * others (measured in tests/cd-shard-plan.bats).
+	 * others, without a bound: on the catalog at most 3 with 2 to 4
+	 * shards, up to 7 with 5 to 8 (tests/unit/test-shard.c,
+	 * tests/cd-shard-plan.bats).
 	 */
 	CD_SHARD_STABLE = 1,
 };
