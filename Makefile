@@ -8,6 +8,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/cdkit
 LIBEXECDIR ?= $(PREFIX)/libexec/cdkit
+MANDIR   ?= $(PREFIX)/share/man
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 PKG_CONFIG ?= pkg-config
@@ -184,17 +185,25 @@ demo: all
 # cdkit beside the tools; the scripts it runs (and the Slurm batch script
 # its --engine slurm submits) in LIBEXECDIR, which it is told here.
 HELPERS  = pipelines/plan-job pipelines/shard-job ci/slurm/cdkit.sbatch
+# The tools find the catalog beside their real path (../share/cdkit), so a
+# build for one PREFIX runs installed under another (core/datadir.h).
+MANPAGES = $(sort $(wildcard man/*.1))
+DOCS_TEMPLATES = $(sort $(wildcard pipelines/catalog/docs/*.jq pipelines/catalog/docs/*.md))
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/catalog $(DESTDIR)$(LIBEXECDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/catalog/docs $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)
 	sed "s|^libexec='@LIBEXECDIR@'|libexec='$(LIBEXECDIR)'|" pipelines/cdkit > $(DESTDIR)$(BINDIR)/cdkit.tmp
 	chmod 0755 $(DESTDIR)$(BINDIR)/cdkit.tmp && mv $(DESTDIR)$(BINDIR)/cdkit.tmp $(DESTDIR)$(BINDIR)/cdkit
 	install -m 0755 $(HELPERS) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 pipelines/catalog/*.json $(DESTDIR)$(DATADIR)/catalog
+	install -m 0644 $(DOCS_TEMPLATES) $(DESTDIR)$(DATADIR)/catalog/docs
+	$(if $(MANPAGES),install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)) cdkit)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:

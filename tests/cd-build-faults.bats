@@ -7,7 +7,6 @@
 # cache entry and every layout's disk is what its name and label say.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/cd-build
 
 setup_file() {
@@ -35,7 +34,7 @@ setup() {
 }
 
 teardown() {
-	httpd_stop
+	servers_stop
 	local m
 	for m in "${MOUNTS[@]}"; do
 		umount "$m"
@@ -107,16 +106,20 @@ assert_only_good() {
 	[ "$(ls "$CACHE/sha256")" = "$(sum b.qcow2)" ]
 }
 
-@test "cd-build: a download cut in the middle resumes with a Range request" {
-	rules '[{"path": "/a.qcow2", "cut": 300000, "times": 1}]'
-	record cut 1 "$(artifact amd64 a.qcow2)" > in.ndjson
+# build_one RULES NAME: with the server's fault RULES, cdb of one record
+# NAME:1 of a.qcow2 (amd64), which succeeds.
+build_one() {
+	rules "$1"
+	record "$2" 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	run --separate-stderr -0 cdb < in.ndjson
+}
+
+@test "cd-build: a download cut in the middle resumes with a Range request" {
+	build_one '[{"path": "/a.qcow2", "cut": 300000, "times": 1}]' cut
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 206 bytes=300000-$' "$HTTPD_LOG"
 	[ "$(grep -c '^GET /a.qcow2 ' "$HTTPD_LOG")" -eq 2 ]
-	layout=$(jq -r .layout <<< "$output")
-	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")
-	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" root
+	built_disk "$output" root
 	cmp root/disk/disk.img "$SRV/a.qcow2"
 	cmp "$CACHE/sha256/$(sum a.qcow2)" "$SRV/a.qcow2"
 }
@@ -133,9 +136,7 @@ assert_only_good() {
 }
 
 @test "cd-build: a 500 is retried and the build goes on" {
-	rules '[{"path": "/a.qcow2", "status": 500, "times": 1}]'
-	record retry 1 "$(artifact amd64 a.qcow2)" > in.ndjson
-	run --separate-stderr -0 cdb < in.ndjson
+	build_one '[{"path": "/a.qcow2", "status": 500, "times": 1}]' retry
 	grep -q '^GET /a.qcow2 500 -$' "$HTTPD_LOG"
 	grep -q '^GET /a.qcow2 200 -$' "$HTTPD_LOG"
 	[ -d "$OUT/retry/1" ]
@@ -321,9 +322,7 @@ poison() {
 
 	run --separate-stderr -0 cdb < one.ndjson
 	grep -q '^GET /b.qcow2 200 -$' "$HTTPD_LOG"
-	layout=$(jq -r .layout <<< "$output")
-	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$output")
-	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" root
+	built_disk "$output" root
 	cmp root/disk/disk.img "$SRV/b.qcow2"
 	check_store "$CACHE" "$OUT"
 }

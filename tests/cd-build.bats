@@ -3,21 +3,15 @@
 # qemu-img, the real registry), reproducibility, cache, incremental builds.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/cd-build
 load lib/registry
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args
@@ -31,11 +25,7 @@ cdb() {
 }
 
 @test "cd-build --help and --version print to stdout and exit 0" {
-	run -0 cd-build --help
-	[[ $output == *"usage: cd-build"* ]]
-	[[ $output == *"--compression"* ]]
-	run -0 cd-build --version
-	[[ $output == "cd-build (cdkit) "* ]]
+	help_and_version cd-build cd-build --compression
 }
 
 @test "cd-build: usage errors exit 2 and say why" {

@@ -2,24 +2,13 @@
 # cd-current against the real registry with htpasswd Basic auth: where the
 # credentials come from, and what a refusal says (never the password).
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start htpasswd
-	registry_publish_fixtures
-}
+setup_file() { registry_start htpasswd fixtures; }
+teardown_file() { servers_stop; }
 
-teardown_file() {
-	registry_stop
-}
-
-setup() {
-	# No credentials from the machine running the tests.
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
-}
+setup() { no_machine_creds; }
 
 input() {
 	echo '{"name":"cirros","version":"6.1","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"}]}'

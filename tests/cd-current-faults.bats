@@ -5,20 +5,15 @@
 # front of it: 429 answers, a tampered manifest, an oversized manifest, quay's
 # expired-tag answer.  "Registry down" is a loopback port nobody listens on.
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
 setup_file() {
-	registry_start plain
-	registry_publish_fixtures
+	registry_start plain fixtures
 	regproxy_start
 }
 
-teardown_file() {
-	regproxy_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	proxy_rules '[]'

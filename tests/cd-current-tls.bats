@@ -1,18 +1,11 @@
 #!/usr/bin/env bats
 # cd-current against the real registry over TLS, with a CA the test makes.
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start tls
-	registry_publish_fixtures
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start tls fixtures; }
+teardown_file() { servers_stop; }
 
 input() {
 	echo '{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/amd64.qcow2"},{"arch":"arm64","url":"https://upstream.example/arm64.qcow2"}]}'

@@ -3,22 +3,14 @@
 # tests/lib/token-issuer.py (signed with a key made here), anonymous or with
 # credentials, cached per scope, refused or expired.
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start token
-	registry_publish_fixtures
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start token fixtures; }
+teardown_file() { servers_stop; }
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME"
+	no_machine_creds
 	echo '{}' > "$TOKEN_RULES"
 	: > "$TOKEN_LOG"
 }

@@ -2,18 +2,11 @@
 # cd-current against the real registry, plain HTTP, anonymous; then cd-diff
 # on what it found.  Test images are published by skopeo (see lib/registry).
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
-setup_file() {
-	registry_start plain
-	registry_publish_fixtures
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start plain fixtures; }
+teardown_file() { servers_stop; }
 
 sum() { fixture_sum "$@"; }
 

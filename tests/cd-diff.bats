@@ -50,7 +50,7 @@ decisions() { jq -c '[.name, .action, .reason, .changed]' <<< "$output"; }
 	run -0 cd-diff < "$BATS_TEST_TMPDIR/in"
 	cat > "$BATS_TEST_TMPDIR/want" <<-'EOF'
 	["both","build","amd64 checksum changed, arm64 checksum changed",["amd64","arm64"]]
-	["nosum","build","amd64 has no upstream checksum",["amd64"]]
+	["nosum","build","amd64 has no upstream checksum nor HTTP validators",["amd64"]]
 	["sha512","skip","up to date",[]]
 	EOF
 	diff -u "$BATS_TEST_TMPDIR/want" <(decisions)

@@ -3,27 +3,20 @@
 # messages; one failing image never stops the others.
 
 bats_require_minimum_version 1.5.0
-load lib/common
+load lib/upstream
 
 setup_file() {
-	export TREE="$BATS_FILE_TMPDIR/tree"
-	mkdir -p "$TREE"
-	httpd_start "$TREE"
-	UPSTREAM_MIRRORS=$("$CDKIT_ROOT/tests/lib/upstream-tree" "$TREE" "$HTTPD_URL")
-	export UPSTREAM_MIRRORS
-	export CATALOG="$CDKIT_ROOT/pipelines/catalog"
+	upstream_start tree
 	export U22=https://cloud-images.ubuntu.com/releases/22.04/release/SHA256SUMS
 	export C9=https://cloud.centos.org/centos/9-stream/x86_64/images/CHECKSUM
 }
 
 setup() {
-	export CD_MIRRORS=$UPSTREAM_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 	rules '[]'
 }
 
-teardown_file() {
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 @test "upstream 404: an error record naming the URL, exit 1, the other image still written" {
 	run -1 --separate-stderr cd-discover --catalog "$CATALOG" --focus ubuntu:24.04 --focus ubuntu:22.04

@@ -5,26 +5,18 @@
 # against the fixture files; see tests/fixtures/README.md).
 
 bats_require_minimum_version 1.5.0
-load lib/common
+load lib/upstream
 
 setup_file() {
-	export TREE="$BATS_FILE_TMPDIR/tree"
-	mkdir -p "$TREE"
-	httpd_start "$TREE"
-	# common.bash unsets CD_MIRRORS in every test: keep the map under another name
-	UPSTREAM_MIRRORS=$("$CDKIT_ROOT/tests/lib/upstream-tree" "$TREE" "$HTTPD_URL")
-	export UPSTREAM_MIRRORS
-	export CATALOG="$CDKIT_ROOT/pipelines/catalog"
+	upstream_start tree
 	export MICROOS_MIRRORS="--mirror https://download.opensuse.org/tumbleweed/=$HTTPD_URL/microos/download.opensuse.org/tumbleweed/ --mirror https://download.opensuse.org/ports/=$HTTPD_URL/microos/download.opensuse.org/ports/"
 }
 
 setup() {
-	export CD_MIRRORS=$UPSTREAM_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 }
 
-teardown_file() {
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 discover() { # discover NAME FOCUS... : run on the real catalog, compare with expected/NAME
 	local name=$1 f args=()
@@ -50,6 +42,18 @@ discover() { # discover NAME FOCUS... : run on the real catalog, compare with ex
 @test "centos-stream 10 and 9: newest dated file, never -latest" {
 	discover centos-stream 'centos-stream:*'
 	run -1 grep -e '-latest' "$BATS_TEST_TMPDIR/got.ndjson"
+}
+
+@test "centos-stream 9 with its arches on different builds: no upstream unique tag (the timestamp tag stays unique)" {
+	local f
+	f=$(find "$TREE" -path '*9-stream/aarch64/images/CHECKSUM')
+	cp "$f" "$BATS_TEST_TMPDIR/CHECKSUM.orig"
+	sed 's/GenericCloud-9-20211222\.0/GenericCloud-9-20240401.0/g' "$BATS_TEST_TMPDIR/CHECKSUM.orig" > "$f"
+	run -0 --separate-stderr cd-discover --catalog "$CATALOG" --focus centos-stream:9
+	cp "$BATS_TEST_TMPDIR/CHECKSUM.orig" "$f"
+	[[ $(jq -r '.artifacts[] | select(.arch == "arm64") | .url' <<< "$output") == *-9-20240401.0.aarch64.qcow2 ]]
+	[[ $(jq -r '.artifacts[] | select(.arch == "amd64") | .url' <<< "$output") == *-9-20211222.0.x86_64.qcow2 ]]
+	[ "$(jq -c .tags <<< "$output")" = '[]' ]
 }
 
 @test "almalinux 10 and 9: dated GenericCloud, not ext4 nor -latest" {

@@ -4,17 +4,12 @@
 # was, dry run changes nothing.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start plain
-	export STAGING=$REGISTRY STAGING_PID=$REGISTRY_PID STAGING_LOG=$REGISTRY_LOG
+	export STAGING=$REGISTRY STAGING_LOG=$REGISTRY_LOG
 	registry_start plain
 	export PROD=$REGISTRY PROD_LOG=$REGISTRY_LOG
 	# Two records built and pushed to staging; "bad" is the one cd-verify rejects.
@@ -31,11 +26,7 @@ setup_file() {
 		pushed.ndjson > verified.ndjson
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-	kill "$STAGING_PID" 2>/dev/null || true
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args

@@ -6,19 +6,10 @@
 # and 4 and broken layouts at the front, middle and end.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	head -c 12M /dev/urandom > "$BATS_FILE_TMPDIR/big.raw"
-	qemu-img convert -q -f raw -O qcow2 "$BATS_FILE_TMPDIR/big.raw" "$SRV/big.qcow2"
-	(cd "$SRV" && sha256sum big.qcow2 > SHA256SUMS)
-	make_tiny_disks "$SRV" 10
-	httpd_start "$SRV"
+	upstream_start random big.qcow2 12M 10
 	registry_start plain
 	regproxy_start
 	mirror_args
@@ -58,13 +49,7 @@ build_many() {
 		elif .name == "m2" then del(.digest) else . end' "$d/built.ndjson" > "$d/broken.ndjson"
 }
 
-teardown_file() {
-	registry_restarted_stop
-	regproxy_stop
-	slowproxy_stop
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args
@@ -78,10 +63,7 @@ setup() {
 	cd-push --dry-run=false --retries 1 --target-registry "$PROXY/containerdisks" < built.ndjson > out.ndjson 2> err.txt &
 	push=$!
 	uploads=$REGISTRY_DIR/data/docker/registry/v2/repositories/containerdisks/big/_uploads
-	for i in $(seq 300); do
-		[ "$(cat "$uploads"/*/data 2>/dev/null | head -c 1048576 | wc -c)" -ge 1048576 ] && break
-		sleep 0.05
-	done
+	wait_until 15 uploaded 1048576 "$uploads" || true
 	[ "$(cat "$uploads"/*/data | wc -c)" -ge 1048576 ]    # the layer upload had started
 	registry_kill
 	st=0

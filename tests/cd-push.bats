@@ -4,22 +4,14 @@
 # blob; incremental pushes; mounts; dry run; records passed through.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	httpd_start "$SRV"
+	upstream_start disks
 	registry_start plain
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args
@@ -38,11 +30,7 @@ build() {
 }
 
 @test "cd-push --help and --version print to stdout and exit 0; usage errors exit 2" {
-	run -0 cd-push --help
-	[[ $output == *"usage: cd-push --target-registry"* ]]
-	[[ $output == *"--dry-run"* ]]
-	run -0 cd-push --version
-	[[ $output == "cd-push (cdkit) "* ]]
+	help_and_version cd-push "cd-push --target-registry" --dry-run
 	run --separate-stderr -2 cd-push
 	[[ $stderr == *"--target-registry is required"* ]]
 	run --separate-stderr -2 cd-push --target-registry "$REGISTRY/x" --dry-run=maybe

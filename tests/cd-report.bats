@@ -3,7 +3,8 @@
 # (files, stdin, any order) merged into one per image, duplicates named;
 # the summary and architecture tables; medius's results.json byte for byte
 # as Go's json.MarshalIndent writes it; timings that cd-shard --weights
-# reads back; exit status 1 on a failed image unless --no-fail.
+# reads back; exit status 1 on a failed image unless --no-fail.  (The
+# seconds each stage stamps on a record: record-loop-timings.bats.)
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -36,18 +37,31 @@ setup() {
 	[ "${lines[0]}" = "4 images: 2 rebuilt, 1 up to date, 1 failed" ]
 }
 
-@test "report: the architecture table: upstream, what the registry serves now, what is missing" {
+@test "report: the architecture table: upstream, what the registry serves now, what is missing, what was carried" {
 	run -1 cd-report shard0.ndjson shard1.ndjson
 	local arch
 	arch=$(printf '%s\n' "$output" | sed -n '/^IMAGE  *UPSTREAM/,$p')
 	# centos: amd64 built, s390x reused from the published index
-	grep -qE '^centos-stream:9 +amd64,s390x +amd64,s390x *$' <<< "$arch"
+	grep -qE '^centos-stream:9 +amd64,s390x +amd64,s390x +-$' <<< "$arch"
 	# debian failed: the registry still serves the old amd64 only
-	grep -qE '^debian:12 +amd64,arm64 +amd64 +arm64$' <<< "$arch"
+	grep -qE '^debian:12 +amd64,arm64 +amd64 +arm64 +-$' <<< "$arch"
 	# fedora: the manifests cd-verify read back
-	grep -qE '^fedora:43 +amd64,arm64 +amd64,arm64 *$' <<< "$arch"
+	grep -qE '^fedora:43 +amd64,arm64 +amd64,arm64 +-$' <<< "$arch"
 	# ubuntu up to date, but upstream has s390x, which was never published
-	grep -qE '^ubuntu:24.04 +amd64,arm64,s390x +amd64,arm64 +s390x$' <<< "$arch"
+	grep -qE '^ubuntu:24.04 +amd64,arm64,s390x +amd64,arm64 +s390x +-$' <<< "$arch"
+}
+
+@test "report: an image that carried an architecture shows it in CARRIED and serves it; exit 1 (--no-fail: 0)" {
+	jq -c 'select(.name == "ubuntu")
+	       | .carried = [{"arch": "s390x", "reason": "upstream no longer lists it"}]
+	       | .artifacts |= map(select(.arch != "s390x"))
+	       | .published.s390x = {"shasum": null, "digest": "sha256:\("3" * 64)"}' shard1.ndjson shard0.ndjson > carried.ndjson
+	[ "$(wc -l < carried.ndjson)" -eq 1 ]
+	run -1 --separate-stderr cd-report carried.ndjson
+	[[ $stderr == *"warning: 1 image kept an architecture as published (see CARRIED)"* ]]
+	grep -qE '^ubuntu:24.04 +amd64,arm64 +amd64,arm64,s390x +s390x \(upstream no longer lists it\)$' <<< "$output"
+	run -0 --separate-stderr cd-report --no-fail carried.ndjson
+	[[ $stderr == *"(--no-fail: exit status 0)"* ]]
 }
 
 @test "report: exit 1 when an image failed; --no-fail makes it a warning" {
@@ -159,36 +173,4 @@ setup() {
 	run -2 --separate-stderr cd-report --format html
 	run -0 cd-report --help
 	[[ $output == "usage: cd-report"* ]]
-}
-
-teardown() {
-	httpd_stop
-}
-
-@test "a stage's seconds are the time its record took, also with workers" {
-	# a download served at half its size per second takes 2 s or more (a
-	# lower bound the server sets: a slower machine only adds to it); a
-	# stage that read the clock before running the record stamped ~0
-	mkdir -p up
-	qemu-img create -q -f qcow2 up/a.qcow2 1M
-	local size sum j
-	size=$(stat -c %s up/a.qcow2)
-	sum=$(sha256sum up/a.qcow2 | cut -d' ' -f1)
-	httpd_start "$PWD/up"
-	rules "[{\"path\": \"/a.qcow2\", \"rate\": $((size / 2))}]"
-	for j in 1 2; do
-		printf '{"name":"t","version":"%s","action":"build","artifacts":[{"arch":"amd64","url":"%s/a.qcow2","checksum":"sha256:%s"}]}\n' \
-			"$j" "$HTTPD_URL" "$sum" > in.ndjson
-		run -0 --separate-stderr env CD_TIMINGS=1 cd-build -j "$j" --output "out$j" --cache "cache$j" < in.ndjson
-		[ "$(jq '.seconds["cd-build"] >= 1.5' <<< "$output")" = true ]
-	done
-}
-
-@test "the record loop stamps each stage's seconds with CD_TIMINGS=1, and only then" {
-	local rec='{"name":"x","version":"1","artifacts":[{"arch":"amd64","url":"https://upstream.example/x.qcow2","checksum":"sha256:'"$(printf '0%.0s' {1..64})"'"}],"published":{}}'
-	run -0 --separate-stderr env CD_TIMINGS=1 cd-diff <<< "$rec"
-	[ "$(jq -r '.seconds | keys | join(",")' <<< "$output")" = cd-diff ]
-	[ "$(jq '.seconds["cd-diff"] >= 0' <<< "$output")" = true ]
-	run -0 --separate-stderr cd-diff <<< "$rec"
-	[ "$(jq 'has("seconds")' <<< "$output")" = false ]
 }

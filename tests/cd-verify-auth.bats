@@ -4,25 +4,14 @@
 # a failed record with a message that holds no secret.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/verify
 
 setup_file() {
 	registry_start token
-	local t=$BATS_FILE_TMPDIR
-	head -c 1M /dev/urandom > "$t/data.raw"
-	truncate -s 16M "$t/data.raw"
-	qemu-img convert -O qcow2 "$t/data.raw" "$t/disk.qcow2"
-	S=$(sha256sum "$t/disk.qcow2" | cut -d' ' -f1)
-	d=$(PUBLISH_FORMAT=v2s2 publish authed "amd64:$t/disk.qcow2:107:$S")
-	record authed "$d" "amd64:$S" > "$t/authed.ndjson"
-	export S
+	PUBLISH_FORMAT=v2s2 publish_disk authed 1M 16M
 }
 
-teardown_file() {
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 @test "token auth: the image is read with the auth file's credentials" {
 	run -0 --separate-stderr cd-verify --authfile "$REGISTRY_AUTHFILE" < "$BATS_FILE_TMPDIR/authed.ndjson"

@@ -4,28 +4,19 @@
 # the boot's; --net-timeout is the network one the other tools call --timeout.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/verify
 
 setup_file() {
 	registry_start plain
-	local t=$BATS_FILE_TMPDIR
-	head -c 256K /dev/urandom > "$t/data.raw"
-	truncate -s 4M "$t/data.raw"
-	qemu-img convert -O qcow2 "$t/data.raw" "$t/disk.qcow2"
-	S=$(sha256sum "$t/disk.qcow2" | cut -d' ' -f1)
-	D=$(publish slow "amd64:$t/disk.qcow2:107:$S")
+	publish_disk slow 256K 4M
 	regproxy_start
 	# the same image, read through the proxy
-	record slow "$D" "amd64:$S" | jq -c --arg r "$PROXY/containerdisks/slow" '.pushed.repository = $r' > "$t/slow.ndjson"
-	export S D
+	jq -c --arg r "$PROXY/containerdisks/slow" '.pushed.repository = $r' "$BATS_FILE_TMPDIR/slow.ndjson" \
+		> "$BATS_FILE_TMPDIR/slow.via-proxy"
+	mv "$BATS_FILE_TMPDIR/slow.via-proxy" "$BATS_FILE_TMPDIR/slow.ndjson"
 }
 
-teardown_file() {
-	regproxy_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	proxy_rules '[]'

@@ -3,25 +3,14 @@
 # made for the test: verified with --ca-file, refused without it.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/verify
 
 setup_file() {
 	registry_start tls
-	local t=$BATS_FILE_TMPDIR
-	head -c 1M /dev/urandom > "$t/data.raw"
-	truncate -s 16M "$t/data.raw"
-	qemu-img convert -O qcow2 "$t/data.raw" "$t/disk.qcow2"
-	S=$(sha256sum "$t/disk.qcow2" | cut -d' ' -f1)
-	d=$(publish secure "amd64:$t/disk.qcow2:107:$S")
-	record secure "$d" "amd64:$S" > "$t/secure.ndjson"
-	export S
+	publish_disk secure 1M 16M
 }
 
-teardown_file() {
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 @test "TLS: the image is read over https with --ca-file" {
 	run -0 --separate-stderr cd-verify --ca-file "$REGISTRY_CA" < "$BATS_FILE_TMPDIR/secure.ndjson"

@@ -3,8 +3,6 @@
 # clients: umoci builds the containerdisk layouts, skopeo pushes them.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/verify
 
 setup_file() {
@@ -46,11 +44,8 @@ setup_file() {
 	d=$(publish badsum "amd64:$t/good.qcow2:107:$S2")
 	record badsum "$d" "amd64:$S1" > "$t/badsum.ndjson"
 
-	# The boot disk is kept between runs (CI runs the suite twice), keyed on
-	# the script that makes it.
 	local bd
-	bd="${TMPDIR:-/tmp}/cdkit-bootdisk-$(id -u)-$(sha256sum "$CDKIT_ROOT/tests/lib/mkbootdisk" | cut -c1-12)"
-	"$CDKIT_ROOT/tests/lib/mkbootdisk" "$bd" > /dev/null
+	bd=$(boot_disks)
 	B=$(sha256sum "$bd/boot.qcow2" | cut -d' ' -f1)
 	d=$(publish boot "amd64:$bd/boot.qcow2:107:$B")
 	record boot "$d" "amd64:$B" > "$t/boot.ndjson"
@@ -61,9 +56,7 @@ setup_file() {
 	export GOOD S1 S2 KVM_BOOTS
 }
 
-teardown_file() {
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 @test "a good two-architecture image passes every check" {
 	run -0 --separate-stderr cd-verify < "$BATS_FILE_TMPDIR/good.ndjson"

@@ -13,20 +13,16 @@
 # one that does not boot, 20.04's is missing upstream.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/cdkit
 
 setup_file() {
 	local t=$BATS_FILE_TMPDIR rel bd v f
-	mkdir -p "$t/catalog" "$t/mirror" "$t/run"
+	mkdir -p "$t/catalog" "$t/run"
 	jq '.arches = {amd64: "amd64"} | .images = [.images[] | select(.version == "24.04" or .version == "22.04" or .version == "20.04")]' \
 		"$CDKIT_ROOT/pipelines/catalog/ubuntu.json" > "$t/catalog/ubuntu.json"
-	httpd_start "$t/mirror"
-	MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" --catalog "$t/catalog" "$t/mirror" "$HTTPD_URL")
-	# the boot disk is kept between runs, keyed on the script that makes it
-	bd="${TMPDIR:-/tmp}/cdkit-bootdisk-$(id -u)-$(sha256sum "$CDKIT_ROOT/tests/lib/mkbootdisk" | cut -c1-12)"
-	"$CDKIT_ROOT/tests/lib/mkbootdisk" "$bd" > /dev/null
-	rel=$t/mirror/cloud-images.ubuntu.com/releases
+	upstream_start mkmirror --catalog "$t/catalog"
+	bd=$(boot_disks)
+	rel=$MIRROR/cloud-images.ubuntu.com/releases
 	cp "$bd/boot.qcow2" "$rel/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img"
 	cp "$bd/noboot.qcow2" "$rel/22.04/release/ubuntu-22.04-server-cloudimg-amd64.img"
 	for v in 24.04 22.04; do
@@ -35,25 +31,23 @@ setup_file() {
 	done
 	rm "$rel/20.04/release/ubuntu-20.04-server-cloudimg-amd64.img"
 	registry_start plain
-	export MIRRORS STAGING=$REGISTRY/staging PROD=$REGISTRY/containerdisks
+	export STAGING=$REGISTRY/staging PROD=$REGISTRY/containerdisks
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
-
-cdkit() {
-	CD_MIRRORS=$MIRRORS timeout 600 "$CDKIT_ROOT/pipelines/cdkit" "$@"
-}
-
-uploads() {
-	tail -n "+$1" "$REGISTRY_LOG" | grep -E '"(PUT|POST|PATCH|DELETE) /v2/' || true
-}
+teardown_file() { servers_stop; }
 
 # entry KEY: one entry of results.json, compact
 entry() {
 	jq -c --arg k "$1" '.[$k]' results.json
+}
+
+# moved_to STAGE OTHERS: results.json's ubuntu:24.04 is push's entry
+# (after-push.json) at STAGE, every other entry as OTHERS holds it, and no
+# entry has a field medius's ArtifactResult does not
+moved_to() {
+	[ "$(entry ubuntu:24.04)" = "$(jq -c --arg s "$1" '."ubuntu:24.04" | .Stage = $s' after-push.json)" ]
+	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' "$2")" ]
+	only_medius_fields
 }
 
 # medius's ArtifactResult: only Tags, Stage, Err
@@ -70,7 +64,7 @@ only_medius_fields() {
 		--insecure-skip-tls --workers=3 --focus='ubuntu:*' --catalog "$BATS_FILE_TMPDIR/catalog"
 	[[ $stderr == *"dry run: builds, pushes nothing, writes no results file"* ]]
 	[ ! -e results.json ]
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 	grep -qE '^ubuntu:24.04 +build +built ' <<< "$output"
 
 	# medius's nightly line (without --no-fail): one image fails, alone
@@ -100,7 +94,7 @@ only_medius_fields() {
 		--catalog "$BATS_FILE_TMPDIR/catalog" --results-file=../again.json --workdir=../again
 	[[ $stderr == *"cd-report: warning: 1 of 3 images failed (--no-fail: exit status 0)"* ]]
 	[ "$(jq -c keys ../again.json)" = '["ubuntu:20.04"]' ]
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 }
 
 @test "images verify: boots in qemu instead of a KubeVirt cluster; results.json rewritten, merged" {
@@ -115,9 +109,7 @@ only_medius_fields() {
 	[[ $stderr == *"cd-verify: ubuntu:24.04: verified"* ]]
 	grep -qE '^ubuntu:24.04 +build +verified ' <<< "$output"
 	# Stage verify, the same Tags; the other entries as push left them
-	[ "$(entry ubuntu:24.04)" = "$(jq -c '."ubuntu:24.04" | .Stage = "verify"' after-push.json)" ]
-	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' after-push.json)" ]
-	only_medius_fields
+	moved_to verify after-push.json
 
 	# a disk that does not boot fails verify, with the reason
 	run -1 --separate-stderr cdkit images verify --registry="$STAGING" --timeout=10 --focus=ubuntu:22.04
@@ -148,16 +140,14 @@ only_medius_fields() {
 		--insecure-skip-tls --workers 3
 	[[ $stderr == *"cd-promote: dry run: would promote ubuntu:24.04 $STAGING/ubuntu@sha256:"* ]]
 	cmp before.json results.json
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 
 	run -1 --separate-stderr cdkit images promote --source-registry="$STAGING" --target-registry="$PROD" \
 		--insecure-skip-tls --workers 3 --dry-run=false
 	[[ $stderr == *"cdkit images promote: error: ubuntu:20.04 failed in stage push: "* ]]
 	[[ $stderr == *"cdkit images promote: error: ubuntu:22.04 failed in stage verify: "* ]]
 	grep -qE '^ubuntu:24.04 +build +promoted ' <<< "$output"
-	[ "$(entry ubuntu:24.04)" = "$(jq -c '."ubuntu:24.04" | .Stage = "promote"' after-push.json)" ]
-	[ "$(jq -c 'del(."ubuntu:24.04")' results.json)" = "$(jq -c 'del(."ubuntu:24.04")' before.json)" ]
-	only_medius_fields
+	moved_to promote before.json
 	# production serves 24.04 under every tag of results.json, the digest
 	# that was verified; 22.04 never got there
 	local tags want

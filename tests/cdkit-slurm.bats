@@ -9,18 +9,14 @@
 # nothing.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/cdkit
 load lib/slurm
 
 setup_file() {
 	slurm_start || skip "$SLURM_SKIP"
-	export MIRROR=$BATS_FILE_TMPDIR/mirror W=$BATS_FILE_TMPDIR/run
-	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
+	export W=$BATS_FILE_TMPDIR/run
 	# (lib/common unsets CD_MIRRORS in every test: sync_slurm sets it)
-	MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
-	export MIRRORS
+	upstream_start mkmirror
 	registry_start plain
 	# debian:12's disk goes missing upstream: its download fails
 	local url
@@ -28,11 +24,7 @@ setup_file() {
 	rm "$MIRROR/${url#https://}"
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-	slurm_stop
-}
+teardown_file() { servers_stop; }
 
 sync_slurm() {
 	CD_MIRRORS=$MIRRORS timeout 900 "$CDKIT_ROOT/pipelines/cdkit" sync --engine slurm --shards 4 --dry-run=false \
@@ -40,10 +32,6 @@ sync_slurm() {
 		--workdir "$W" --results-file "$W/results.json" "$@"
 }
 
-# uploads LOG-LINE-FROM: the requests that wrote to the registry since then
-uploads() {
-	tail -n "+$1" "$REGISTRY_LOG" | grep -E '"(PUT|POST|PATCH|DELETE) /v2/' || true
-}
 
 @test "cdkit sync --engine slurm --shards 4: every image once with its tags; a failing image fails alone" {
 	cd "$BATS_FILE_TMPDIR"
@@ -118,7 +106,7 @@ uploads() {
 	[ "${lines[0]}" = "$n images: 0 rebuilt, $((n - 1)) up to date, 1 failed" ]
 	[[ $stderr == *"warning: 1 of $n images failed (--no-fail: exit status 0)"* ]]
 	[[ $stderr == *"cdkit sync: [3/3] report job "*" ended, exit 0"* ]]
-	[ -z "$(uploads "$mark")" ]
+	[ -z "$(registry_writes "$mark")" ]
 	# a fresh results.json, as medius's push writes it: only the failed image
 	[ "$(jq -c 'keys' "$W/results.json")" = '["debian:12"]' ]
 }

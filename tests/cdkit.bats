@@ -1,36 +1,23 @@
 #!/usr/bin/env bats
 # pipelines/cdkit: its command line (help, usage errors, the commands not
-# there yet), `make install`, and `cdkit sync --engine local` against the
-# real registry and the local mirror: N shard jobs as processes, every
-# image once; a failing image fails alone; a second run uploads nothing;
-# one stage re-run on its saved input.  (Slurm: cdkit-slurm.bats; medius's
-# images commands: cdkit-medius.bats.)
+# there yet) and `make install`.  (`cdkit sync --engine local`:
+# cdkit-local.bats; Slurm: cdkit-slurm.bats; medius's images commands:
+# cdkit-medius.bats.)
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/cdkit
 
 setup_file() {
 	export MIRROR=$BATS_FILE_TMPDIR/mirror
 	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
+	export REQUESTS=$BATS_FILE_TMPDIR/requests.ndjson
+	# the mirror's server is Quay's API too (PUT and POST recorded in REQUESTS)
+	httpd_start "$MIRROR" "$BATS_FILE_TMPDIR/httpd-rules.json" --requests "$REQUESTS"
 	MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
 	export MIRRORS
-	registry_start plain
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
-
-cdkit() {
-	CD_MIRRORS=$MIRRORS timeout 600 "$CDKIT_ROOT/pipelines/cdkit" "$@"
-}
-
-uploads() {
-	tail -n "+$1" "$REGISTRY_LOG" | grep -E '"(PUT|POST|PATCH|DELETE) /v2/' || true
-}
+teardown_file() { servers_stop; }
 
 @test "cdkit --help lists the commands; every command has --help" {
 	run -0 --separate-stderr cdkit --help
@@ -47,7 +34,7 @@ uploads() {
 	run -0 cdkit sync --help
 	[[ $output == *"--shards N"*"--engine local|slurm"*"--workdir DIR"* ]]
 	run -0 cdkit docs publish --help
-	[[ $output == *"cdkit does not do this yet"* ]]
+	[[ $output == *"--quay-token-file FILE"*"(required, as medius)"*"--registry quay.io/ORG"*"(default quay.io/containerdisks)"*"--dry-run[=BOOL]"* ]]
 	# medius's global flags may come first
 	run -0 cdkit --dry-run=false images push --help
 	[ "${lines[0]}" = "usage: cdkit images push [flags]" ]
@@ -85,14 +72,29 @@ uploads() {
 	[[ $stderr == *"cdkit images push: cd-discover exited 2: stopped"* ]]
 }
 
-@test "cdkit docs publish: says plainly that it is not available yet, publishes nothing" {
-	run -2 --separate-stderr cdkit docs publish --dry-run=false --quay-token-file=/nonexistent
-	[ "$stderr" = "cdkit docs publish: not available yet (it arrives with cdkit's docs tool): nothing was published" ]
+@test "cdkit docs publish: cd-discover | cd-docs with medius's flags, dry run unless --dry-run=false" {
+	printf 'tok-%s\n' "$RANDOM" > "$BATS_TEST_TMPDIR/token"
+	: > "$REQUESTS"
+	run -2 --separate-stderr cdkit docs publish --dry-run=false
+	[ "$stderr" = "cdkit docs publish: required flag \"quay-token-file\" not set (try 'cdkit docs publish --help')" ]
+	run -0 --separate-stderr cdkit docs publish --quay-token-file="$BATS_TEST_TMPDIR/token" \
+		--quay-api "$HTTPD_URL/api/v1" --focus='almalinux:*'
+	[[ $stderr == *"cd-docs: almalinux: dry run: would PUT $HTTPD_URL/api/v1/repository/containerdisks/almalinux ("* ]]
+	[ ! -s "$REQUESTS" ]
+	run -0 --separate-stderr cdkit --dry-run=false docs publish --quay-token-file "$BATS_TEST_TMPDIR/token" \
+		--registry=quay.io/myorg --quay-api "$HTTPD_URL/api/v1" --focus='almalinux:*' --focus='fedora:*'
 	[ -z "$output" ]
+	[ "$(jq -r '"\(.method) \(.path)"' "$REQUESTS" | tr '\n' ' ')" = "PUT /api/v1/repository/myorg/almalinux POST /api/v1/repository/myorg/almalinux/changevisibility PUT /api/v1/repository/myorg/fedora POST /api/v1/repository/myorg/fedora/changevisibility " ]
+	# the newest stable almalinux (10), not the last listed (9) as medius
+	jq -r 'select(.method == "PUT" and (.path | endswith("/almalinux"))) | .body | fromjson | .description' "$REQUESTS" |
+		grep -qxF '            image: quay.io/myorg/almalinux:10'
+	[ "$(jq -r .headers.authorization "$REQUESTS" | sort -u)" = "Bearer $(cat "$BATS_TEST_TMPDIR/token")" ]
 }
 
 @test "make install: cdkit in BINDIR beside the tools, its helpers in LIBEXECDIR" {
 	local d=$BATS_TEST_TMPDIR/dest
+	# the tools were built for PREFIX=/usr/local (make, in check): installed under /usr
+	grep -q '/usr/local/share/cdkit' "$CDKIT_BIN/cd-discover"
 	run -0 make -s -C "$CDKIT_ROOT" install DESTDIR="$d" PREFIX=/usr
 	[ -x "$d/usr/bin/cdkit" ] && [ -x "$d/usr/bin/cd-report" ]
 	[ -x "$d/usr/libexec/cdkit/shard-job" ] && [ -x "$d/usr/libexec/cdkit/plan-job" ]
@@ -104,63 +106,28 @@ uploads() {
 		--source-registry=127.0.0.1:1/x --workdir "$BATS_TEST_TMPDIR/w" --catalog "$d/usr/share/cdkit/catalog"
 	# plan-job (libexec) ran cd-discover (bin)
 	[[ $stderr == *"cd-discover: "*"nosuch:1"* ]]
+	# the installed tools find the installed catalog (../share/cdkit beside
+	# their real path), not the source tree's nor the compiled-in one's:
+	# changed there, the installed cd-discover says so
+	sed -i 's/"user": "debian"/"user": "installed-debian"/' "$d/usr/share/cdkit/catalog/debian.json"
+	ln -s "$d/usr/bin/cd-discover" "$BATS_TEST_TMPDIR/cd-discover-link"
+	run -0 --separate-stderr env CD_MIRRORS="$MIRRORS" "$BATS_TEST_TMPDIR/cd-discover-link" --focus debian:12
+	[ "$(jq -r .user <<<"$output")" = installed-debian ]
+	[ "$(jq -r '.artifacts[0].arch' <<<"$output")" = amd64 ]
+	# and so does cd-docs, its templates
+	[ -f "$d/usr/share/cdkit/catalog/docs/description.jq" ] && [ -f "$d/usr/share/cdkit/catalog/docs/fedora.md" ]
+	printf '"installed \\(.name)\\n"\n' > "$d/usr/share/cdkit/catalog/docs/debian.jq"
+	run -0 --separate-stderr "$d/usr/bin/cd-docs" --output "$BATS_TEST_TMPDIR/md" <<<"$(jq -c '.docs = true' <<<"$output")"
+	[ "$(cat "$BATS_TEST_TMPDIR/md/debian.md")" = "installed debian" ]
+	# every manual, rendered without a warning
+	local page n=0
+	for page in "$d"/usr/share/man/man1/*.1; do
+		n=$((n + 1))
+		run -0 --separate-stderr groff -ww -man -Tutf8 -z "$page"
+		[ -z "$stderr" ]
+	done
+	[ "$n" -eq "$(ls "$CDKIT_ROOT"/man/*.1 | wc -l)" ] && [ "$n" -ge 11 ]
 	run -0 make -s -C "$CDKIT_ROOT" uninstall DESTDIR="$d" PREFIX=/usr
-	[ ! -e "$d/usr/bin/cdkit" ] && [ ! -e "$d/usr/libexec/cdkit" ]
-}
-
-@test "cdkit sync --engine local --shards 3: each image once; a failing image fails alone; the second run uploads nothing" {
-	local w=$BATS_FILE_TMPDIR/sync url n mark
-	cd "$BATS_FILE_TMPDIR"
-	# ubuntu:22.04's disk goes missing upstream
-	url=$(CD_MIRRORS=$MIRRORS cd-discover --focus ubuntu:22.04 | jq -r '.artifacts[0].url')
-	mv "$MIRROR/${url#https://}" "$BATS_FILE_TMPDIR/disk.saved"
-	run -1 --separate-stderr cdkit sync --shards 3 --engine local --dry-run=false --focus='ubuntu:*' \
-		--focus='debian:*' --source-registry="$REGISTRY/prod" --target-registry="$REGISTRY/staging" \
-		--workers 2 --workdir "$w"
-	n=$(wc -l < "$w/plan.ndjson")
-	[ "$n" = 8 ]
-	# progress: the stages, and each shard's messages under its name
-	[[ $stderr == *"cdkit sync: [2/3] 3 shard jobs on this machine"* ]]
-	local i
-	for i in 0 1 2; do
-		grep -q "^\[shard $i\] shard-job: shard $i of 3 (0-based)" <<< "$stderr"
-		[ -s "$w/logs/shard-$i.log" ]
-	done
-	[[ $stderr == *"cdkit sync: shard "?" of 3 ended, exit 1"* ]]
-	[ "${lines[0]}" = "8 images: 7 rebuilt, 0 up to date, 1 failed" ]
-	grep -qE '^ubuntu:22.04 +build +failed .*cd-build: amd64: GET .*HTTP 404' <<< "$output"
-	[ "$(grep -cE '^[a-z]+:[0-9.]+ +build +promoted ' <<< "$output")" = 7 ]
-	# results.json beside the run (the default results-file, in the cwd)
-	[ "$(jq -r '."ubuntu:22.04".Stage' results.json)" = push ]
-	[ "$(jq '[.[] | select(.Stage == "promote")] | length' results.json)" = 7 ]
-	# every image in exactly one shard's records; in production with its tags
-	[ "$(cat "$w"/records/records-*-of-3.ndjson | jq -r '.name + ":" + .version' | sort | uniq -d)" = "" ]
-	[ "$(cat "$w"/records/records-*-of-3.ndjson | wc -l)" = 8 ]
-	local key tag
-	for key in $(jq -r 'to_entries[] | select(.value.Stage == "promote") | .key' results.json); do
-		for tag in $(jq -r --arg k "$key" '.[$k].Tags[] | sub("^[^:]*:"; "")' results.json); do
-			[ "$(grep -cF "\"PUT /v2/prod/${key%%:*}/manifests/$tag " "$REGISTRY_LOG")" = 1 ]
-		done
-	done
-
-	# a stage re-run on its saved input: verify of the shard with debian:13
-	i=$(jq -r 'select(.name == "debian" and .version == "13") | .shard.index' "$w/plan.ndjson")
-	run -0 --separate-stderr cd-verify < "$w/work/shard-$i/records/push.ndjson"
-	[ "$(jq -s 'map(select(.verified.ok)) | length' <<< "$output")" -ge 1 ]
-	[[ $stderr == *"cd-verify: debian:13: verified"* ]]
-
-	# the disk is back: the second run rebuilds only that image; a third
-	# uploads nothing at all
-	mv "$BATS_FILE_TMPDIR/disk.saved" "$MIRROR/${url#https://}"
-	run -0 --separate-stderr cdkit sync --shards 3 --dry-run=false --focus='ubuntu:*' --focus='debian:*' \
-		--source-registry="$REGISTRY/prod" --target-registry="$REGISTRY/staging" --workdir "$w"
-	[ "${lines[0]}" = "8 images: 1 rebuilt, 7 up to date, 0 failed" ]
-	[ "$(jq -c keys results.json)" = '["ubuntu:22.04"]' ]
-	mark=$(($(wc -l < "$REGISTRY_LOG") + 1))
-	run -0 --separate-stderr cdkit sync --shards 3 --dry-run=false --focus='ubuntu:*' --focus='debian:*' \
-		--source-registry="$REGISTRY/prod" --target-registry="$REGISTRY/staging" --workdir "$w"
-	[ "${lines[0]}" = "8 images: 0 rebuilt, 8 up to date, 0 failed" ]
-	[ -z "$(uploads "$mark")" ]
-	# the timings of the first runs weigh the next plan
-	[ "$(jq length "$w/timings.json")" = 8 ]
+	[ ! -e "$d/usr/bin/cdkit" ] && [ ! -e "$d/usr/libexec/cdkit" ] && [ ! -e "$d/usr/share/cdkit" ]
+	[ -z "$(find "$d" -type f)" ]
 }

@@ -15,8 +15,8 @@
 # The npm tools are installed by ci/deps into $CDKIT_NPM.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
+load lib/upstream
 
 CDKIT_NPM=${CDKIT_NPM:-/var/cache/cdkit/npm}
 
@@ -28,21 +28,14 @@ setup_file() {
 			return 1
 		}
 	done
-	export MIRROR=$BATS_FILE_TMPDIR/mirror
-	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
-	# (lib/common unsets CD_MIRRORS in every test: the map is FAKE_MIRRORS)
-	FAKE_MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
-	export FAKE_MIRRORS
+	# (lib/common unsets CD_MIRRORS in every test: the map is MIRRORS)
+	upstream_start mkmirror
 	registry_start plain
-	CD_MIRRORS=$FAKE_MIRRORS cd-discover > "$BATS_FILE_TMPDIR/discovered.ndjson"
+	CD_MIRRORS=$MIRRORS cd-discover > "$BATS_FILE_TMPDIR/discovered.ndjson"
 	[ "$(wc -l < "$BATS_FILE_TMPDIR/discovered.ndjson")" -ge 12 ]
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 # assert_published ORG: every discovered image is in $REGISTRY/ORG exactly
 # once: its <version> tag, and one <version>-<YYMMDDhhmm> tag.
@@ -63,7 +56,7 @@ assert_published() {
 # the environment every emulated job gets: the registry orgs, the mirror, the tools
 job_env() {
 	printf '%s\n' "PATH=$CDKIT_BIN:$CDKIT_ROOT/pipelines:/usr/local/bin:/usr/bin:/bin" "HOME=$BATS_TEST_TMPDIR" \
-		"CD_PRODUCTION=$REGISTRY/$1-prod" "CD_STAGING=$REGISTRY/$1-staging" "CD_MIRRORS=$FAKE_MIRRORS" \
+		"CD_PRODUCTION=$REGISTRY/$1-prod" "CD_STAGING=$REGISTRY/$1-staging" "CD_MIRRORS=$MIRRORS" \
 		"CD_DRY_RUN=false" "CD_WORKERS=2" "CD_RETRY_BASE_MS=$CD_RETRY_BASE_MS"
 }
 
@@ -95,7 +88,7 @@ job_env() {
 	cd "$clone"
 	run -0 timeout 600 "$CDKIT_NPM/node_modules/.bin/gitlab-ci-local" --shell-isolation --force-shell-executor \
 		--home "$BATS_TEST_TMPDIR/glci-home" \
-		--variable "CDKIT_BIN=$CDKIT_BIN" --variable "CD_MIRRORS=$FAKE_MIRRORS" \
+		--variable "CDKIT_BIN=$CDKIT_BIN" --variable "CD_MIRRORS=$MIRRORS" \
 		--variable "CD_PRODUCTION=$REGISTRY/gl-prod" --variable "CD_STAGING=$REGISTRY/gl-staging" \
 		--variable "CD_RETRY_BASE_MS=$CD_RETRY_BASE_MS"
 	printf '%s\n' "$output" | grep -E '^ *(PASS|FAIL) ' >&3

@@ -5,17 +5,11 @@
 # parts: the registry with token auth, whose issuer denies one repository.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
 load lib/loop
 
-setup_file() {
-	registry_start token
-}
-
-teardown_file() {
-	registry_stop
-}
+setup_file() { registry_start token; }
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

@@ -7,22 +7,15 @@
 # record-loop-current.bats.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
 load lib/loop
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
-	registry_start plain
+	loop_servers_start
 	# One image, built and pushed once: every record of the loop points at it.
 	jq -cn --arg s "$TINY_SUM" '{name: "loop", version: "base",
 		artifacts: [{arch: "amd64", url: "https://upstream.example/tiny.qcow2", checksum: $s}]}' |
 		cd-build --output "$BATS_FILE_TMPDIR/out" --cache "$BATS_FILE_TMPDIR/cache" \
-			--mirror "https://upstream.example/=$HTTPD_URL/" > "$BATS_FILE_TMPDIR/built.ndjson" 2>/dev/null
+			--mirror "$MIRRORS" > "$BATS_FILE_TMPDIR/built.ndjson" 2>/dev/null
 	cd-push --dry-run=false --target-registry "$REGISTRY/containerdisks" \
 		< "$BATS_FILE_TMPDIR/built.ndjson" > "$BATS_FILE_TMPDIR/pushed.ndjson" 2>/dev/null
 	LAYOUT=$(jq -r .layout "$BATS_FILE_TMPDIR/built.ndjson")
@@ -31,10 +24,7 @@ setup_file() {
 	export LAYOUT DIGEST
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

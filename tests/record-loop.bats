@@ -7,23 +7,14 @@
 # qcow2 files from qemu-img.  The registry tools: record-loop-registry.bats.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/loop
+load lib/upstream
 
-setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV/img"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/img/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/img/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
-}
-
-teardown_file() {
-	httpd_stop
-}
+setup_file() { upstream_start tiny img; }
+teardown_file() { servers_stop; }
 
 setup() {
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 	cd "$BATS_TEST_TMPDIR"
 }
 

@@ -4,9 +4,8 @@
 # because it needs a registry.  Plain anonymous, and token auth (push scopes,
 # mount needs pull on the source repository).
 
-load lib/common
-load lib/registry
 bats_require_minimum_version 1.5.0
+load lib/registry
 
 TEST_BIN=$CDKIT_ROOT/tests/unit/bin/test-regwrite
 
@@ -15,10 +14,7 @@ setup_file() {
 	[ -x "$TEST_BIN" ] || make -s -C "$CDKIT_ROOT" tests/unit/bin/test-regwrite >&2
 }
 
-teardown() {
-	regproxy_stop
-	registry_stop
-}
+teardown() { servers_stop; }
 
 @test "registry client: uploads, mount, manifests, tags, delete (plain registry)" {
 	registry_start plain

@@ -9,7 +9,7 @@
 #include "stage/opts.h"
 #include "core/banned.h"
 
-enum { OPT_OUTPUT = CD_OPT_TOOL, OPT_CACHE, OPT_OCI, OPT_COMPRESSION };
+enum { OPT_OUTPUT = CD_OPT_TOOL, OPT_CACHE, OPT_OCI, OPT_COMPRESSION, OPT_NO_ANNOTATIONS };
 
 static void usage(int status)
 {
@@ -26,6 +26,8 @@ static void usage(int status)
 		"      --cache DIR          download cache (default $XDG_CACHE_HOME/cdkit)\n"
 		"      --oci                OCI media types (default: Docker schema 2, as medius)\n"
 		"      --compression C      layer compression: gzip (default), zstd (--oci only), none\n"
+		"      --no-annotations     no cdkit annotations on the manifests and the list (for a\n"
+		"                           registry that refuses them; cd-current then reads the configs)\n"
 		CD_HELP_WORKERS CD_HELP_HTTP CD_HELP_BASE
 		"\n"
 		"SOURCE_DATE_EPOCH, when set, becomes the image's creation time and the\n"
@@ -38,6 +40,7 @@ static const struct option longopts[] = {
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "oci", no_argument, NULL, OPT_OCI },
 	{ "compression", required_argument, NULL, OPT_COMPRESSION },
+	{ "no-annotations", no_argument, NULL, OPT_NO_ANNOTATIONS },
 	CD_OPTS_WORKERS, CD_OPTS_HTTP, CD_OPTS_BASE, { 0 },
 };
 
@@ -61,6 +64,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OCI:
 			cli.oci = 1;
+			break;
+		case OPT_NO_ANNOTATIONS:
+			cli.no_annotations = 1;
 			break;
 		case OPT_COMPRESSION:
 			if (!cd_build_compression_known(optarg))

@@ -3,14 +3,12 @@
  * the catalog and write one record per image (name:version, all arches).
  */
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/buf.h"
+#include "core/datadir.h"
 #include "core/error.h"
 #include "core/msg.h"
 #include "stage/discover.h"
@@ -33,41 +31,12 @@ static void usage(int status)
 		"read or stdout cannot be written.\n"
 		"\n"
 		"      --catalog PATH       a catalog file or folder of *.json (default: the\n"
-		"                           installed catalog, else pipelines/catalog of the\n"
-		"                           source tree this binary was built in)\n"
+		"                           catalog installed beside this binary, else\n"
+		"                           DATADIR's, else the source tree's)\n"
 		"      --focus NAME:VERSION only this image (repeatable); NAME:* for every\n"
 		"                           version of NAME\n"
 		CD_HELP_HTTP CD_HELP_BASE);
 	exit(status);
-}
-
-static int is_dir(const char *p)
-{
-	struct stat st;
-	return !stat(p, &st) && S_ISDIR(st.st_mode);
-}
-
-/* The installed catalog, else the one of the source tree next to bin/. */
-static char *default_catalog(void)
-{
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
-
-	if (is_dir(CD_DATADIR "/catalog"))
-		return cd_xstrdup(CD_DATADIR "/catalog");
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/'))) {
-			char *p;
-			*slash = '\0';
-			p = cd_xasprintf("%s/../pipelines/catalog", exe);
-			if (is_dir(p))
-				return p;
-			free(p);
-		}
-	}
-	return cd_xstrdup(CD_DATADIR "/catalog");
 }
 
 int main(int argc, char **argv)
@@ -100,7 +69,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!catalog)
-		catalog = default_catalog();
+		catalog = cd_datadir_path("catalog");
 	cd_opts_finish();
 
 	int status = cd_discover_run(catalog, focus, nfocus);

@@ -54,11 +54,13 @@ static void usage(int status)
 		"      --merged FILE        write the merged records, sorted by name:version\n"
 		"      --plan FILE          the run's plan: an image of it without a final\n"
 		"                           record (its job died) is reported as failed\n"
-		"      --no-fail            a failed image is a warning, not exit status 1\n"
+		"      --no-fail            a failed image, or one that kept an architecture\n"
+		"                           as published (carried), is a warning, not exit status 1\n"
 		CD_HELP_BASE
 		"\n"
-		"exit status: 0 every image fine, 1 at least one failed (or a file could\n"
-		"not be written), 2 usage error, 3 malformed input lines (skipped)\n");
+		"exit status: 0 every image fine, 1 at least one failed or carried an\n"
+		"architecture (or a file could not be written), 2 usage error, 3 malformed\n"
+		"input lines (skipped)\n");
 	exit(status);
 }
 
@@ -271,10 +273,13 @@ int main(int argc, char **argv)
 		cd_warn("%zu duplicate records (each image should be in exactly one job's records)", rep.duplicates);
 	if (c.failed && no_fail)
 		cd_warn("%zu of %zu images failed (--no-fail: exit status 0)", c.failed, c.images);
+	if (c.carried)
+		cd_warn("%zu image%s kept an architecture as published (see CARRIED)%s", c.carried,
+			c.carried == 1 ? "" : "s", no_fail ? " (--no-fail: exit status 0)" : "");
 	/* as every tool: an I/O failure 1, then malformed input 3, then failed records 1 */
 	if (status == CD_EXIT_OK && malformed)
 		status = CD_EXIT_INPUT;
-	else if (status == CD_EXIT_OK && c.failed && !no_fail)
+	else if (status == CD_EXIT_OK && (c.failed || c.carried) && !no_fail)
 		status = CD_EXIT_FAIL;
 	jv_free(prev_results);
 	jv_free(prev_timings);

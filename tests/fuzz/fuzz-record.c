@@ -15,7 +15,8 @@
 
 static void check_diff(jv rec, int force)
 {
-	jv out = cd_diff_record(rec, force);
+	struct cd_diff_opts o = { force, force };
+	jv out = cd_diff_record(rec, &o);
 	FUZZ_ASSERT(jv_get_kind(out) == JV_KIND_OBJECT);
 	if (!cd_record_has_error(out)) {
 		const char *action = cd_jv_str(out, "action");

@@ -1,42 +1,7 @@
-# Helpers for the cd-build tests:  load lib/cd-build  (after lib/common)
+# Helpers for the cd-build tests:  load lib/cd-build  (it loads lib/upstream:
+# the upstream files it builds from, and lib/common)
 
-# make_disks DIR: small qcow2 upstream files made with qemu-img, with data in
-# them, plus xz/gzip/bzip2/zstd copies, a corrupt xz, and SHA256SUMS/SHA512SUMS.
-make_disks() {
-	local d=$1 w=$BATS_FILE_TMPDIR/raw
-	mkdir -p "$d" "$w"
-	# Mostly incompressible (like real cloud images) with some text, 8 MiB virtual.
-	head -c 2M /dev/urandom > "$w/a.raw"
-	printf 'cdkit test disk A\n%.0s' $(seq 2000) >> "$w/a.raw"
-	truncate -s 8M "$w/a.raw"
-	qemu-img convert -q -f raw -O qcow2 "$w/a.raw" "$d/a.qcow2"
-	# A second, different and compressible disk.
-	printf 'cdkit test disk B\n%.0s' $(seq 20000) > "$w/b.raw"
-	truncate -s 4M "$w/b.raw"
-	qemu-img convert -q -f raw -O qcow2 "$w/b.raw" "$d/b.qcow2"
-	xz -T1 -0 -k -c "$d/a.qcow2" > "$d/a.qcow2.xz"
-	gzip -1 -c "$d/b.qcow2" > "$d/b.qcow2.gz"
-	bzip2 -1 -c "$d/b.qcow2" > "$d/b.qcow2.bz2"
-	zstd -q -1 -c "$d/b.qcow2" > "$d/b.qcow2.zst"
-	# A corrupt xz stream: valid header, damaged in the middle.
-	cp "$d/a.qcow2.xz" "$d/bad.qcow2.xz"
-	printf 'garbage!garbage!' | dd of="$d/bad.qcow2.xz" bs=1 seek=100000 conv=notrunc status=none
-	(cd "$d" && sha256sum -- *.qcow2 *.xz *.gz *.bz2 *.zst > SHA256SUMS && sha512sum -- *.qcow2 > SHA512SUMS)
-}
-
-# make_tiny_disks DIR N: N more small qcow2 files t01.qcow2 ... (1 MiB virtual,
-# a different first cluster each; 384 KiB), for runs of many records; their
-# sums are added to DIR/SHA256SUMS.
-make_tiny_disks() {
-	local d=$1 n=$2 w=$BATS_FILE_TMPDIR/raw i
-	mkdir -p "$w"
-	for i in $(seq -w 1 "$n"); do
-		yes "cdkit tiny disk $i" | head -n 200 > "$w/t.raw"
-		truncate -s 1M "$w/t.raw"
-		qemu-img convert -q -f raw -O qcow2 "$w/t.raw" "$d/t$i.qcow2"
-	done
-	(cd "$d" && sha256sum -- t[0-9]*.qcow2 >> SHA256SUMS)
-}
+load lib/upstream
 
 # good_records FIRST LAST FILE...: records gFIRST:1 ... gLAST:1 (g001, g002, ...;
 # one amd64 artifact each, taking the files in turn: many records share one
@@ -124,6 +89,15 @@ layout_push() {
 	esac
 	curl -sfS -X PUT -H "Content-Type: $type" --data-binary "@$layout/blobs/sha256/${top#sha256:}" \
 		"http://$REGISTRY/v2/$repo/manifests/$tag" > /dev/null
+}
+
+# built_disk RECORD DIR: unpack the layer of the image a record of cd-build
+# names (its layout and digest) into DIR, as root (unpack_layer).
+built_disk() {
+	local layout man
+	layout=$(jq -r .layout <<< "$1")
+	man=$layout/blobs/sha256/$(jq -r '.digest | ltrimstr("sha256:")' <<< "$1")
+	unpack_layer "$layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' "$man")" "$2"
 }
 
 # unpack_layer BLOB DIR: extract a layer (gzip, zstd or plain tar) as root, keeping owners.

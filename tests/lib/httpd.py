@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
 """A loopback HTTP server for cdkit's tests: serves a folder, with faults.
 
-    httpd.py --root DIR --port-file FILE [--log FILE] [--rules FILE]
-             [--tls-cert C --tls-key K]
+    httpd.py --root DIR --port-file FILE [--port N] [--log FILE]
+             [--rules FILE] [--requests FILE] [--tls-cert C --tls-key K]
 
-Binds 127.0.0.1 on a free port and writes the port to --port-file.
+Start-up, --port-file, --rules and --log as tests/lib/testserver.py says.
 Supports GET/HEAD, single "Range: bytes=N-[M]", keep-alive.
 
---rules names a JSON file re-read on every request, so a test can change
-the server's behaviour while it runs. It holds a list of rules; the first
-whose "path" matches (exact, or a prefix when it ends in "*") applies:
+--rules holds a list of rules; the first whose "path" matches (exact, or a
+prefix when it ends in "*") applies:
 
   {"path": "/x", "status": 500, "times": 1}   answer 500 the first N times
   {"path": "/x", "status": 429, "retry_after": 1, "times": 1}
@@ -27,104 +26,89 @@ whose "path" matches (exact, or a prefix when it ends in "*") applies:
   {"path": "/x", "file": "/y"}                 serve the file /y under /x (an
                                                upstream file replaced)
 
-"times" counts per rule (index in the list) for the life of the server;
-without it the rule always applies.  Each request is logged as
-"METHOD PATH STATUS RANGE" to --log.
+PUT and POST (an API such as Quay's) are answered with JSON: a rule's
+"status" (default 200) and "json" (default {}); each is appended to
+--requests FILE as a JSON line {"method", "path", "headers" (names
+lowercased), "body"} so a test can check exactly what was sent:
+
+  {"path": "/api/v1/repository/org/x", "status": 403,
+   "json": {"error_message": "Unauthorized"}}
+  {"path": "/api/*", "delay": 2}              answer after 2 seconds
+
+"times": N applies a rule to its first N matches only; without it the rule
+always applies.  Each request is logged as "METHOD PATH STATUS RANGE" to
+--log.
 """
-import argparse
 import json
 import os
 import socket
-import ssl
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-COUNTS = {}
-LOCK = threading.Lock()
+import testserver
 
 
-def load_rules(path):
-    if not path or not os.path.exists(path):
-        return []
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return []
-
-
-def chunk_of(rate):
-    """Bytes per write: a quarter second's worth at rate, so slow rates trickle."""
-    return max(1, min(65536, int(rate) // 4)) if rate else 65536
-
-
-def match(rules, path):
-    for i, r in enumerate(rules):
-        p = r.get("path", "")
-        if p == path or (p.endswith("*") and path.startswith(p[:-1])):
-            if "times" in r:
-                with LOCK:
-                    n = COUNTS.get(i, 0)
-                    if n >= r["times"]:
-                        continue
-                    COUNTS[i] = n + 1
-            return r
-    return None
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(testserver.Handler):
     server_version = "cdkit-test-httpd"
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def log(self, status, rng=""):
-        if self.server.logfile:
-            with LOCK, open(self.server.logfile, "a") as f:
-                f.write("%s %s %s %s\n" % (self.command, self.path, status, rng or "-"))
+    def line(self, status, rng=""):
+        return "%s %s %s %s" % (self.command, self.path, status, rng or "-")
 
     def plain(self, status, text, extra=None):
-        body = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.log(status)
+        headers = [("Content-Type", "text/plain")] + list((extra or {}).items())
+        self.answer(status, headers, text.encode(), log=self.line(status))
 
-    def zeros(self, length, rate):
-        self.send_response(200)
+    def head(self, status, length, extra=()):
+        """Status and headers of a body of length bytes sent by the caller."""
+        self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
+        for k, v in extra:
+            self.send_header(k, v)
         self.end_headers()
-        self.log(200)
+
+    def zeros(self, length, rate):
+        self.head(200, length)
+        self.log_line(self.line(200))
         if self.command == "HEAD":
             return
-        sent, step = 0, chunk_of(rate)
+        sent, step = 0, testserver.step_of(rate)
         try:
             while sent < length:
                 n = min(step, length - sent)
                 self.wfile.write(b"\0" * n)
                 self.wfile.flush()
                 sent += n
-                if rate:
-                    time.sleep(n / float(rate))
+                testserver.pace(n, rate)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
     def do_HEAD(self):
         self.do_GET()
 
+    def do_PUT(self):
+        self.do_write()
+
+    def do_POST(self):
+        self.do_write()
+
+    def do_write(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(n, 16 << 20)).decode("utf-8", "replace")
+        line = {"method": self.command, "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        testserver.append_line(self.server.requests, json.dumps(line))
+        rule = self.server.rules.first(self.path.split("?", 1)[0])
+        if "delay" in rule:
+            time.sleep(rule["delay"])
+        status = rule.get("status", 200)
+        out = json.dumps(rule.get("json", {})).encode()
+        self.answer(status, [("Content-Type", "application/json")], out, log=self.line(status))
+
     def do_GET(self):
         path = self.path.split("?", 1)[0]
-        rule = match(load_rules(self.server.rules), path) or {}
+        rule = self.server.rules.first(path)
         if "hang" in rule:
-            self.log("hang")
+            self.log_line(self.line("hang"))
             time.sleep(rule["hang"])
             self.close_connection = True
             return
@@ -164,23 +148,22 @@ class Handler(BaseHTTPRequestHandler):
                 return
             status = 206
         length = end - start + 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(length))
-        self.send_header("Accept-Ranges", "bytes")
+        extra = [("Accept-Ranges", "bytes")]
         if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
-        self.end_headers()
-        self.log(status, rng)
+            extra.append(("Content-Range", "bytes %d-%d/%d" % (start, end, size)))
+        self.head(status, length, extra)
+        self.log_line(self.line(status, rng))
         if self.command == "HEAD":
             return
-        cut = rule.get("cut")
-        rate = rule.get("rate")
+        self.send_file(fs, start, length, rule.get("cut"), rule.get("rate"))
+
+    def send_file(self, fs, start, length, cut, rate):
+        """length bytes of fs from start; at most cut of them, then close."""
         sent = 0
         with open(fs, "rb") as f:
             f.seek(start)
             while sent < length:
-                n = min(chunk_of(rate), length - sent)
+                n = min(testserver.step_of(rate), length - sent)
                 if cut is not None:
                     n = min(n, cut - sent)
                     if n <= 0:
@@ -201,34 +184,21 @@ class Handler(BaseHTTPRequestHandler):
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(data)
-                if rate:
-                    time.sleep(len(data) / float(rate))
+                testserver.pace(len(data), rate)
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = testserver.parser("Serve a folder on loopback, with faults.")
     ap.add_argument("--root", required=True)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log")
-    ap.add_argument("--rules")
-    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--requests")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.daemon_threads = True
-    srv.root = os.path.realpath(a.root)
-    srv.logfile = a.log
-    srv.rules = a.rules
-    if a.tls_cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(a.tls_cert, a.tls_key)
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    if not os.path.isdir(a.root):
+        ap.error("--root %s: not a folder" % a.root)
+    testserver.serve(Handler, a, a.tls_cert, a.tls_key,
+                     root=os.path.realpath(a.root), rules=testserver.Rules(a.rules),
+                     requests=a.requests)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,20 @@
-# Helpers for the record-loop tests:  load lib/loop  (after lib/common)
+# Helpers for the record-loop tests:  load lib/loop  (it loads lib/registry
+# and lib/upstream)
 #
 # Every tool's record loop must give as many records out as went in, in
 # the input order, each record the tool failed with its error and one
 # stderr line "cd-X: name:version[ arch]: message", whatever -j says.
+
+load lib/registry
+load lib/upstream
+
+# loop_servers_start: the servers every stage needs to run, for the files
+# that run them all: the tiny upstream (upstream_start tiny) and a plain
+# registry.
+loop_servers_start() {
+	upstream_start tiny || return 1
+	registry_start plain
+}
 
 LOOP_N=160
 

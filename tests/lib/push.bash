@@ -1,6 +1,9 @@
-# Helpers for the cd-push / cd-promote tests:
-#   load lib/common; load lib/cd-build; load lib/registry; load lib/push
-# (the registry itself, with restart and tls-token, is lib/registry's).
+# Helpers for the cd-push / cd-promote tests:  load lib/push
+# (it loads lib/cd-build and lib/registry: the registry itself, with kill,
+# restart and tls-token, is lib/registry's).
+
+load lib/cd-build
+load lib/registry
 
 # blob_writes: how many blob upload requests (PUT or PATCH on .../blobs/uploads/)
 # the running registry's access log holds so far.
@@ -10,14 +13,10 @@ blob_writes() {
 
 # sk ARGS...: skopeo with the flags the running registry needs (source side).
 sk() {
-	local cmd=$1 flags=()
+	local cmd=$1 side='' flags
 	shift
-	case ${REGISTRY_MODE:-plain} in
-	tls-token) flags=(--cert-dir "$REGISTRY_DIR/skopeo-certs" --creds "$REGISTRY_USER:$REGISTRY_PASS") ;;
-	*) flags=(--tls-verify=false) ;;
-	esac
-	[ "$cmd" = copy ] && flags=("${flags[@]/--tls-verify=false/--src-tls-verify=false}") &&
-		flags=("${flags[@]/--cert-dir/--src-cert-dir}") && flags=("${flags[@]/--creds/--src-creds}")
+	[ "$cmd" != copy ] || side=src
+	mapfile -t flags < <(registry_skopeo_args $side)
 	skopeo --insecure-policy "$cmd" "${flags[@]}" "$@"
 }
 
@@ -30,36 +29,24 @@ disk_of() {
 	unpack_layer "$blob" "$dir"
 }
 
+# uploaded BYTES DIR: the registry's uploads under way in DIR (the _uploads
+# folder of a repository in its storage) hold BYTES or more.
+uploaded() {
+	[ "$(cat "$2"/*/data 2> /dev/null | head -c "$1" | wc -c)" -ge "$1" ]
+}
+
 # slowproxy_start UPSTREAM RATE: a TCP proxy on loopback that forwards client
 # bytes at RATE bytes/s (tests/lib/slowproxy.py).  Sets PROXY, PROXY_PID.
 slowproxy_start() {
-	local pf=$BATS_FILE_TMPDIR/proxy.port.$RANDOM i
-	python3 "$CDKIT_ROOT/tests/lib/slowproxy.py" --upstream "$1" --rate "$2" --port-file "$pf" &
-	PROXY_PID=$!
-	for i in $(seq 200); do
-		[ -s "$pf" ] && break
-		sleep 0.05
-	done
-	PROXY=127.0.0.1:$(cat "$pf")
+	local pf=$BATS_FILE_TMPDIR/proxy.port.$RANDOM
+	server_start slowproxy "$pf" python3 "$CDKIT_ROOT/tests/lib/slowproxy.py" --upstream "$1" --rate "$2" \
+		--port-file "$pf" || return 1
+	PROXY_PID=$SERVER_PID
+	PROXY=127.0.0.1:$SERVER_PORT
 	export PROXY PROXY_PID
 }
 
 slowproxy_stop() {
-	if [ -n "${PROXY_PID:-}" ]; then
-		kill "$PROXY_PID" 2>/dev/null
-		wait "$PROXY_PID" 2>/dev/null || true
-	fi
+	server_stop "${PROXY_PID:-}"
 	PROXY_PID=
-	return 0
-}
-
-# registry_kill: SIGKILL the running registry (by PID) and wait until it is gone.
-registry_kill() {
-	local i
-	kill -9 "$REGISTRY_PID"
-	for i in $(seq 100); do
-		kill -0 "$REGISTRY_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	REGISTRY_PID=
 }

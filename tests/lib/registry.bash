@@ -1,18 +1,18 @@
 # The real registry (CNCF distribution, Debian's docker-registry) on loopback,
-# for cdkit's bats files:
+# for cdkit's bats files (it loads lib/common):
 #
-#   load lib/common
 #   load lib/registry
-#   setup_file()    { registry_start token; registry_publish_fixtures; }
-#   teardown_file() { registry_stop; }
+#   setup_file()    { registry_start token fixtures; }
+#   teardown_file() { servers_stop; }
 #
-# registry_start MODE, MODE one of
+# registry_start MODE [fixtures], MODE one of
 #   plain     plain HTTP, anonymous
-#   tls       HTTPS with a certificate signed by a CA made here ($REGISTRY_CA)
+#   tls       HTTPS with a certificate signed by a CA made here ($REGISTRY_CA;
+#             skopeo's copy in $REGISTRY_DIR/skopeo-certs)
 #   htpasswd  plain HTTP, Basic auth (bcrypt htpasswd)
 #   token     plain HTTP, Bearer tokens from tests/lib/token-issuer.py
-#   tls-token HTTPS as tls, Bearer tokens as token (skopeo's CA in
-#             $REGISTRY_DIR/skopeo-certs)
+#   tls-token HTTPS as tls, Bearer tokens as token
+# and with "fixtures", registry_publish_fixtures (below);
 # sets REGISTRY (127.0.0.1:PORT), REGISTRY_PORT, REGISTRY_PID, REGISTRY_DIR,
 # REGISTRY_LOG (its log, with the access log: count requests there);
 # for htpasswd and token also REGISTRY_USER, REGISTRY_PASS and
@@ -20,9 +20,16 @@
 # TOKEN_PID, TOKEN_URL, TOKEN_LOG, TOKEN_ISSUED (every token issued) and
 # TOKEN_RULES (write '{"expired": true}', '{"deny": true}' or
 # '{"expires_in": "1e308"}' there to make the issuer misbehave).
-# Every server binds 127.0.0.1 on a free port and is stopped by PID.
-# registry_restart starts a stopped (or killed) registry again on the same
-# port and storage; registry_restarted_stop (in teardown_file) kills those.
+# Every server binds 127.0.0.1 on a free port, is listed for servers_stop
+# (lib/common) and is stopped by PID; registry_stop stops the registry and
+# its issuer at once.  registry_kill kills the registry with SIGKILL;
+# registry_restart starts it again on the same port and storage.
+#
+# Reading it back (skopeo, an independent client):
+#   registry_skopeo_args [src|dest]       skopeo's flags for this registry
+#   manifest_raw REF, manifest_digest REF, arch_digest REF ARCH
+#   registry_writes LINE                  write requests in its log since LINE
+#   no_machine_creds                      no credentials but the test's own
 #
 # Publishing (skopeo, from OCI layouts made with umoci):
 #   oci_image LAYOUT TAG ARCH SHASUM      a one-layer image like medius makes
@@ -33,24 +40,18 @@
 #     containerdisks/fedora:41     Docker manifest list (amd64, arm64)
 #     containerdisks/ubuntu:24.04  OCI index (amd64, arm64)
 #   fixture_sum NAME VERSION ARCH         the shasum label the set carries
+#
+# regproxy_start [VAR], proxy_rules, regproxy_stop: tests/lib/regproxy.py in
+# front of the registry, for the faults it cannot make (below).
 
 REGISTRY_USER=cdkit-tester
 REGISTRY_PASS='s3cret-Pa55word'
 
-# A free loopback port (a small race with other processes is retried by the caller).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+load lib/common
 
 # wait_http URL [CURL-ARGS...]: poll until anything answers (max ~10 s).
 wait_http() {
-	local url=$1 i
-	shift
-	for i in $(seq 200); do
-		curl -s -o /dev/null "$@" "$url" && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until 10 curl -s -o /dev/null "${@:2}" "$1"
 }
 
 _registry_tls_files() {
@@ -83,16 +84,11 @@ _token_issuer_start() {
 	TOKEN_LOG=$d/token.log
 	TOKEN_ISSUED=$d/token.issued
 	echo '{}' > "$TOKEN_RULES"
-	python3 "$CDKIT_ROOT/tests/lib/token-issuer.py" --key "$d/token.key" --cert "$d/token.crt" \
-		--users "$d/token.users" --issuer cdkit-test-issuer --service cdkit-registry \
-		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --issued "$TOKEN_ISSUED" --port-file "$pf" &
-	TOKEN_PID=$!
-	local i
-	for i in $(seq 200); do
-		[ -s "$pf" ] && break
-		sleep 0.05
-	done
-	TOKEN_URL="http://127.0.0.1:$(cat "$pf")/token"
+	server_start token-issuer "$pf" python3 "$CDKIT_ROOT/tests/lib/token-issuer.py" --key "$d/token.key" \
+		--cert "$d/token.crt" --users "$d/token.users" --issuer cdkit-test-issuer --service cdkit-registry \
+		--rules "$TOKEN_RULES" --log "$TOKEN_LOG" --issued "$TOKEN_ISSUED" --port-file "$pf" || return 1
+	TOKEN_PID=$SERVER_PID
+	TOKEN_URL="http://127.0.0.1:$SERVER_PORT/token"
 	export TOKEN_PID TOKEN_URL TOKEN_LOG TOKEN_RULES TOKEN_ISSUED
 }
 
@@ -136,8 +132,9 @@ _registry_serve() {
 	for v in $(compgen -e | grep '^REGISTRY_'); do
 		unset+=(-u "$v")
 	done
-	env "${unset[@]}" docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 &
+	env "${unset[@]}" docker-registry serve "$REGISTRY_DIR/config.yml" >> "$REGISTRY_LOG" 2>&1 3>&- &
 	REGISTRY_PID=$!
+	server_track registry "$REGISTRY_PID"
 }
 
 registry_start() {
@@ -148,8 +145,8 @@ registry_start() {
 	plain) ;;
 	tls) _registry_tls_files; scheme=https ;;
 	htpasswd) htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASS" > "$REGISTRY_DIR/htpasswd" 2>/dev/null ;;
-	token) _token_issuer_start ;;
-	tls-token) _registry_tls_files; _token_issuer_start; scheme=https ;;
+	token) _token_issuer_start || return 1 ;;
+	tls-token) _registry_tls_files; _token_issuer_start || return 1; scheme=https ;;
 	*) echo "registry_start: unknown mode '$mode'" >&2; return 1 ;;
 	esac
 	for try in 1 2 3; do
@@ -159,7 +156,7 @@ registry_start() {
 		if wait_http "$scheme://127.0.0.1:$port/v2/" -k && kill -0 "$REGISTRY_PID" 2>/dev/null; then
 			break
 		fi
-		{ kill "$REGISTRY_PID"; wait "$REGISTRY_PID"; } 2>/dev/null || true
+		server_stop "$REGISTRY_PID"
 		REGISTRY_PID=
 	done
 	[ -n "$REGISTRY_PID" ] || { echo "registry_start: the registry did not start" >&2; cat "$REGISTRY_LOG" >&2; return 1; }
@@ -168,49 +165,58 @@ registry_start() {
 	REGISTRY_MODE=$mode
 	export REGISTRY REGISTRY_PORT REGISTRY_PID REGISTRY_DIR REGISTRY_LOG REGISTRY_MODE
 	case $mode in htpasswd|token|tls-token) _registry_authfile ;; esac
-	if [ "$mode" = tls-token ]; then
+	if [ "$scheme" = https ]; then
 		mkdir -p "$REGISTRY_DIR/skopeo-certs"
 		cp "$REGISTRY_CA" "$REGISTRY_DIR/skopeo-certs/ca.crt"
 	fi
+	[ "${2:-}" != fixtures ] || registry_publish_fixtures
+}
+
+# registry_kill: SIGKILL the running registry (by PID) and wait until it is gone.
+registry_kill() {
+	kill -9 "$REGISTRY_PID"
+	wait_until 5 pid_gone "$REGISTRY_PID" || true
+	server_stop "$REGISTRY_PID"
+	REGISTRY_PID=
 }
 
 # registry_restart: start the stopped (or killed) registry again, same port
-# and storage.
+# and storage (listed for servers_stop, which reaches it from teardown_file).
 registry_restart() {
 	_registry_serve
 	export REGISTRY_PID
-	# a test's variables do not reach teardown_file: registry_restarted_stop kills it
-	echo "$REGISTRY_PID" >> "$BATS_FILE_TMPDIR/restarted.pids"
 	wait_http "http://$REGISTRY/v2/"
 }
 
-registry_restarted_stop() {
-	local pid
-	[ -f "$BATS_FILE_TMPDIR/restarted.pids" ] || return 0
-	while read -r pid; do
-		kill "$pid" 2>/dev/null || true
-	done < "$BATS_FILE_TMPDIR/restarted.pids"
-	rm -f "$BATS_FILE_TMPDIR/restarted.pids"
-}
-
 registry_stop() {
-	if [ -n "${REGISTRY_PID:-}" ]; then
-		{ kill "$REGISTRY_PID" && wait "$REGISTRY_PID"; } 2>/dev/null || true
-		REGISTRY_PID=
-	fi
-	if [ -n "${TOKEN_PID:-}" ]; then
-		{ kill "$TOKEN_PID" && wait "$TOKEN_PID"; } 2>/dev/null || true
-		TOKEN_PID=
-	fi
-	return 0
+	server_stop "${REGISTRY_PID:-}"
+	server_stop "${TOKEN_PID:-}"
+	REGISTRY_PID= TOKEN_PID=
 }
 
-# The skopeo flags to talk to the running registry.
-registry_skopeo_flags() {
+# no_machine_creds: a HOME and an XDG_RUNTIME_DIR of the test's own, so
+# that no credentials of the machine running the tests reach a tool.
+no_machine_creds() {
+	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+}
+
+# registry_writes LINE: the requests that wrote to the registry (PUT, POST,
+# PATCH, DELETE) in its log from line LINE on.
+registry_writes() {
+	tail -n "+$1" "$REGISTRY_LOG" | grep -E '"(PUT|POST|PATCH|DELETE) /v2/' || true
+}
+
+# registry_skopeo_args [src|dest]: skopeo's flags for the running registry
+# (its CA, its credentials), one a line; with src or dest, those of that
+# side of `skopeo copy`.
+registry_skopeo_args() {
+	local f=--${1:+$1-} creds=$REGISTRY_USER:$REGISTRY_PASS certs=$REGISTRY_DIR/skopeo-certs
 	case ${REGISTRY_MODE:-plain} in
-	tls) printf '%s\n' --dest-cert-dir "$REGISTRY_DIR/skopeo-certs" ;;
-	htpasswd|token) printf '%s\n' --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASS" ;;
-	*) printf '%s\n' --dest-tls-verify=false ;;
+	tls) printf '%s\n' "${f}cert-dir" "$certs" ;;
+	tls-token) printf '%s\n' "${f}cert-dir" "$certs" "${f}creds" "$creds" ;;
+	htpasswd|token) printf '%s\n' "${f}tls-verify=false" "${f}creds" "$creds" ;;
+	*) printf '%s\n' "${f}tls-verify=false" ;;
 	esac
 }
 
@@ -267,11 +273,7 @@ oci_index() {
 # registry_push LAYOUT:TAG REPO:TAG FORMAT
 registry_push() {
 	local src=$1 dst=$2 format=${3:-v2s2} flags
-	mapfile -t flags < <(registry_skopeo_flags)
-	if [ "${REGISTRY_MODE:-}" = tls ] && [ ! -d "$REGISTRY_DIR/skopeo-certs" ]; then
-		mkdir -p "$REGISTRY_DIR/skopeo-certs"
-		cp "$REGISTRY_CA" "$REGISTRY_DIR/skopeo-certs/ca.crt"
-	fi
+	mapfile -t flags < <(registry_skopeo_args dest)
 	skopeo --insecure-policy copy -q --all --format "$format" "${flags[@]}" \
 		"oci:$src" "docker://$REGISTRY/$dst"
 }
@@ -297,7 +299,7 @@ registry_publish_fixtures() {
 # proxy on its own port, another host as cdkit sees it: OTHER, OTHER_PID,
 # OTHER_RULES, OTHER_LOG, OTHER_AUTHLOG.
 regproxy_start() {
-	local v=${1:-PROXY} pf i
+	local v=${1:-PROXY} pf
 	pf=$REGISTRY_DIR/$v.port
 	printf -v "${v}_RULES" '%s' "$REGISTRY_DIR/$v-rules.json"
 	printf -v "${v}_LOG" '%s' "$REGISTRY_DIR/$v.log"
@@ -305,25 +307,18 @@ regproxy_start() {
 	local rules_var=${v}_RULES log_var=${v}_LOG auth_var=${v}_AUTHLOG
 	echo '[]' > "${!rules_var}"
 	: > "${!auth_var}"
-	python3 "$CDKIT_ROOT/tests/lib/regproxy.py" --upstream "http://$REGISTRY" \
-		--rules "${!rules_var}" --log "${!log_var}" --auth-log "${!auth_var}" --port-file "$pf" &
-	printf -v "${v}_PID" '%s' "$!"
-	for i in $(seq 200); do
-		[ -s "$pf" ] && break
-		sleep 0.05
-	done
-	printf -v "$v" '%s' "127.0.0.1:$(cat "$pf")"
+	server_start "regproxy $v" "$pf" python3 "$CDKIT_ROOT/tests/lib/regproxy.py" --upstream "http://$REGISTRY" \
+		--rules "${!rules_var}" --log "${!log_var}" --auth-log "${!auth_var}" --port-file "$pf" || return 1
+	printf -v "${v}_PID" '%s' "$SERVER_PID"
+	printf -v "$v" '%s' "127.0.0.1:$SERVER_PORT"
 	export "$v" "${v}_PID" "${v}_RULES" "${v}_LOG" "${v}_AUTHLOG"
 }
 
 # regproxy_stop [VAR]
 regproxy_stop() {
 	local pid_var=${1:-PROXY}_PID
-	if [ -n "${!pid_var:-}" ]; then
-		{ kill "${!pid_var}" && wait "${!pid_var}"; } 2>/dev/null || true
-	fi
+	server_stop "${!pid_var:-}"
 	printf -v "$pid_var" '%s' ""
-	return 0
 }
 
 # proxy_rules 'JSON' [VAR]: replace the proxy's fault rules.
@@ -332,13 +327,23 @@ proxy_rules() {
 	printf '%s\n' "$1" > "${!rules_var}.tmp" && mv "${!rules_var}.tmp" "${!rules_var}"
 }
 
-# arch_digest REPO:TAG ARCH: the digest of ARCH's image manifest, read with
-# skopeo (an independent client) from the running registry.
+# manifest_raw REPO:TAG: the manifest the tag names, as the running registry
+# serves it, read with skopeo (an independent client).
+manifest_raw() {
+	local flags
+	mapfile -t flags < <(registry_skopeo_args)
+	skopeo inspect --raw "${flags[@]}" "docker://$REGISTRY/$1"
+}
+
+# manifest_digest REPO:TAG: the digest of what the tag names.
+manifest_digest() {
+	printf 'sha256:%s\n' "$(manifest_raw "$1" | sha256sum | cut -d' ' -f1)"
+}
+
+# arch_digest REPO:TAG ARCH: the digest of ARCH's image manifest.
 arch_digest() {
-	local ref=$1 arch=$2 raw flags=(--tls-verify=false)
-	[ "${REGISTRY_MODE:-}" = tls ] && flags=(--cert-dir "$REGISTRY_DIR/skopeo-certs")
-	case ${REGISTRY_MODE:-} in htpasswd|token) flags+=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;; esac
-	raw=$(skopeo inspect --raw "${flags[@]}" "docker://$REGISTRY/$ref")
+	local ref=$1 arch=$2 raw
+	raw=$(manifest_raw "$ref")
 	if jq -e '.manifests' <<<"$raw" >/dev/null; then
 		jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a) | .digest' <<<"$raw"
 	else

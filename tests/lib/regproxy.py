@@ -2,13 +2,13 @@
 """A fault-injecting HTTP proxy in front of the real registry, for tests.
 
     regproxy.py --upstream http://127.0.0.1:PORT --port-file FILE
-                [--rules FILE] [--log FILE]
+                [--port N] [--rules FILE] [--log FILE] [--auth-log FILE]
 
+Start-up, --port-file, --rules and --log as tests/lib/testserver.py says.
 The real registry cannot misbehave on demand, so this forwards every
-request to it and, where a rule matches, changes the answer.  --rules names
-a JSON list re-read on every request; the first rule whose "path" matches
-(exact, or a prefix when it ends in "*") and whose "method" (if given)
-matches applies:
+request to it and, where a rule matches, changes the answer.  --rules holds
+a list; the first rule whose "path" matches (exact, or a prefix when it
+ends in "*") and whose "method" (if given) matches applies:
 
   {"path": "/v2/x/manifests/1", "status": 429, "retry_after": 0, "times": 1}
         answer 429 TOOMANYREQUESTS (the first N times)
@@ -28,98 +28,35 @@ matches applies:
   {"path": "...", "delay": 3}        wait this many seconds, then forward
         (logged as "METHOD PATH delay" when the wait starts)
 
-"times" counts per rule for the life of the proxy.  Each request is logged
+"times": N applies a rule to its first N matches only.  Each request is logged
 to --log as "METHOD PATH STATUS", and to --auth-log (when given) as
 "METHOD PATH AUTHORIZATION" (the header's value, "-" when none): a test
 that checks which credentials reached this host.
 """
-import argparse
 import http.client
 import json
-import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
-COUNTS = {}
-LOCK = threading.Lock()
+import testserver
+
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
        "proxy-authorization", "proxy-authenticate", "content-length", "host"}
 
 
-def load_rules(path):
-    if not path or not os.path.exists(path):
-        return []
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return []
-
-
-def match(rules, method, path, query):
-    for i, r in enumerate(rules):
-        p = r.get("path", "")
-        if r.get("method") and r["method"] != method:
-            continue
-        if "query" in r and r["query"] != query:
-            continue
-        if p == path or (p.endswith("*") and path.startswith(p[:-1])):
-            if "times" in r:
-                with LOCK:
-                    n = COUNTS.get(i, 0)
-                    if n >= r["times"]:
-                        continue
-                    COUNTS[i] = n + 1
-            return r
-    return None
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def log(self, status):
-        if self.server.logfile:
-            with LOCK, open(self.server.logfile, "a") as f:
-                f.write("%s %s %s\n" % (self.command, self.path.split("?", 1)[0], status))
-
-    def log_line(self, line):
-        if self.server.logfile:
-            with LOCK, open(self.server.logfile, "a") as f:
-                f.write(line + "\n")
+class Handler(testserver.Handler):
 
     def send(self, status, headers, body, rate=None):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.log(status)
-        if self.command == "HEAD":
-            return
-        if not rate:
-            self.wfile.write(body)
-            return
-        step = max(1, int(rate) // 4)
-        try:
-            for i in range(0, len(body), step):
-                self.wfile.write(body[i:i + step])
-                time.sleep(step / float(rate))
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        self.answer(status, headers, body, rate,
+                    log="%s %s %s" % (self.command, self.path.split("?", 1)[0], status))
 
     def handle_any(self):
         path, _, query = self.path.partition("?")
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else b""
-        if self.server.authlog:
-            with LOCK, open(self.server.authlog, "a") as f:
-                f.write("%s %s %s\n" % (self.command, path, self.headers.get("Authorization") or "-"))
-        rule = match(load_rules(self.server.rules), self.command, path, query) or {}
+        testserver.append_line(self.server.authlog, "%s %s %s" % (
+            self.command, path, self.headers.get("Authorization") or "-"))
+        rule = self.server.rules.first(path, self.command, query)
         if "delay" in rule:
             self.log_line("%s %s delay" % (self.command, path))
             time.sleep(rule["delay"])
@@ -158,24 +95,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = testserver.parser("A fault-injecting proxy in front of the registry.")
     ap.add_argument("--upstream", required=True)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--rules")
-    ap.add_argument("--log")
     ap.add_argument("--auth-log")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.upstream = a.upstream
-    srv.rules = a.rules
-    srv.logfile = a.log
-    srv.authlog = a.auth_log
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    testserver.serve(Handler, a, upstream=a.upstream, rules=testserver.Rules(a.rules),
+                     authlog=a.auth_log)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 at --rate bytes per second (answers are not slowed), so that a test can act
 (kill the registry) while an upload is under way.
 
-    slowproxy.py --upstream HOST:PORT --rate BYTES --port-file FILE
+    slowproxy.py --upstream HOST:PORT --rate BYTES --port-file FILE [--port N]
+
+Start-up and --port-file as tests/lib/testserver.py says.
 """
-import argparse
 import socket
 import threading
 import time
+
+import testserver
 
 
 def pump(src, dst, rate):
@@ -40,20 +43,13 @@ def serve(conn, upstream, rate):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = testserver.parser("A TCP proxy that slows what clients send.", log=False, rules=False)
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--rate", type=int, required=True)
-    ap.add_argument("--port-file", required=True)
     a = ap.parse_args()
     host, port = a.upstream.rsplit(":", 1)
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-    with open(a.port_file + ".tmp", "w") as f:
-        f.write(str(ls.getsockname()[1]))
-    import os
-    os.rename(a.port_file + ".tmp", a.port_file)
+    ls = testserver.listen_tcp(a.port)
+    testserver.write_port_file(a.port_file, ls.getsockname()[1])
     while True:
         conn, _ = ls.accept()
         serve(conn, (host, int(port)), a.rate)

@@ -1,25 +1,24 @@
 # A real Slurm cluster of one machine for cdkit's bats files (notes: Debian's
-# slurm-wlm 22.05 and munge):
+# slurm-wlm 22.05 and munge); it loads lib/common:
 #
 #   load lib/slurm
 #   setup_file()    { slurm_start || skip "$SLURM_SKIP"; }
-#   teardown_file() { slurm_stop; }
+#   teardown_file() { servers_stop; }
 #
 # slurm_start starts munged on a private socket and key, then slurmctld and
 # slurmd with a private slurm.conf, all under $SLURM_DIR (a temp folder of
 # the test file), on free loopback ports; it waits until the partition is
 # up and idle.  It sets and exports SLURM_CONF (every client command reads
 # it), SLURM_DIR, SLURM_LOGS.  It returns 1 with the reason in SLURM_SKIP
-# when Slurm is not installed or cannot start here.  slurm_stop stops the
-# three daemons by the PIDs in their pid files, never by name.
+# when Slurm is not installed or cannot start here.  The three daemons are
+# listed for servers_stop (lib/common); slurm_stop stops them by the PIDs
+# in their pid files, never by name.
 #
 # slurm_wait_job JOBID [SECONDS]: wait until every task of the job (an
 # array too) has ended; 1 on timeout.  slurm_job_states JOBID: one
 # "TASK STATE EXITCODE" line per task, from scontrol.
 
-_slurm_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+load lib/common
 
 _slurm_conf() {
 	local d=$SLURM_DIR host=$1 ctl=$2 slurmd_port=$3
@@ -66,7 +65,7 @@ _slurm_fail() {
 }
 
 slurm_start() {
-	local host i ctl sd
+	local host i ctl sd f
 	SLURM_SKIP=
 	for i in munged slurmctld slurmd sbatch scontrol sinfo; do
 		command -v "$i" > /dev/null || [ -x "/usr/sbin/$i" ] || {
@@ -92,9 +91,9 @@ slurm_start() {
 
 	host=$(hostname -s)
 	getent hosts "$host" > /dev/null || { _slurm_fail "the host name '$host' does not resolve"; return 1; }
-	ctl=$(_slurm_free_port)
-	sd=$(_slurm_free_port)
-	while [ "$sd" = "$ctl" ]; do sd=$(_slurm_free_port); done
+	ctl=$(free_port)
+	sd=$(free_port)
+	while [ "$sd" = "$ctl" ]; do sd=$(free_port); done
 	_slurm_conf "$host" "$ctl" "$sd" > "$SLURM_DIR/slurm.conf"
 	SLURM_CONF=$SLURM_DIR/slurm.conf
 	export SLURM_CONF
@@ -102,25 +101,24 @@ slurm_start() {
 		{ _slurm_fail "slurmctld did not start"; return 1; }
 	/usr/sbin/slurmd -f "$SLURM_CONF" 2>> "$SLURM_LOGS/start.log" ||
 		{ _slurm_fail "slurmd did not start"; return 1; }
-	for i in $(seq 150); do
-		sinfo -h -o '%a %t' 2> /dev/null | grep -q '^up idle' && return 0
-		sleep 0.2
-	done
+	if wait_until 30 _slurm_idle; then
+		# up: every daemon has written its pid file
+		for f in munged slurmctld slurmd; do
+			server_track "$f" "$(cat "$SLURM_DIR/run/$f.pid")"
+		done
+		return 0
+	fi
 	_slurm_fail "the partition did not come up idle in 30 s ($(sinfo -h -o '%a %t' 2>&1))"
 }
 
+_slurm_idle() { sinfo -h -o '%a %t' 2> /dev/null | grep -q '^up idle'; }
+
 slurm_stop() {
-	local f pid i
+	local f
 	[ -n "${SLURM_DIR:-}" ] || return 0
 	for f in slurmd slurmctld munged; do
 		[ -s "$SLURM_DIR/run/$f.pid" ] || continue
-		pid=$(cat "$SLURM_DIR/run/$f.pid")
-		kill "$pid" 2> /dev/null || continue
-		for i in $(seq 100); do
-			kill -0 "$pid" 2> /dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2> /dev/null || true
+		pid_stop "$(cat "$SLURM_DIR/run/$f.pid")"
 	done
 	return 0
 }

@@ -3,19 +3,19 @@
 
     token-issuer.py --key KEY.pem --cert CERT.pem --users FILE
                     --issuer NAME --service NAME --port-file FILE
-                    [--rules FILE] [--log FILE] [--issued FILE]
+                    [--port N] [--rules FILE] [--log FILE] [--issued FILE]
 
-Binds 127.0.0.1 on a free port (written to --port-file) and answers
-GET /token?service=S&scope=A&scope=B with {"token", "access_token",
-"expires_in", "issued_at"}: an RS256 JWT signed with KEY (the `openssl`
-command line signs), carrying CERT in its x5c header so that a registry
-whose rootcertbundle holds CERT trusts it.
+Start-up, --port-file, --rules and --log as tests/lib/testserver.py says.
+It answers GET /token?service=S&scope=A&scope=B with {"token",
+"access_token", "expires_in", "issued_at"}: an RS256 JWT signed with KEY
+(the `openssl` command line signs), carrying CERT in its x5c header so that
+a registry whose rootcertbundle holds CERT trusts it.
 
 Credentials: a Basic Authorization header must match a "user:password"
 line of --users, else 401.  With credentials the token grants every action
 asked for; without (anonymous) it grants "pull" only.
 
---rules names a JSON object re-read on every request:
+--rules holds an object:
   {"expired": true}   tokens that expired an hour ago
   {"deny": true}      tokens that grant nothing
   {"deny": ["org/a", "org/b"]}   tokens that grant nothing on those
@@ -26,61 +26,31 @@ Each request is logged to --log as "GET <scope...> <user|-> <status>"
 (never a password).  --issued gets every token issued, one a line, so a
 test can look for them where they must not be.
 """
-import argparse
 import base64
 import json
-import os
 import subprocess
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-LOCK = threading.Lock()
+import testserver
 
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def load_json(path):
-    if not path or not os.path.exists(path):
-        return {}
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(testserver.Handler):
 
     def log(self, scopes, user, status):
-        if self.server.logfile:
-            with LOCK, open(self.server.logfile, "a") as f:
-                f.write("GET %s %s %d\n" % (",".join(scopes) or "-", user or "-", status))
+        self.log_line("GET %s %s %d" % (",".join(scopes) or "-", user or "-", status))
 
     def reply(self, status, obj, extra=None):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply_raw(status, json.dumps(obj).encode(), extra)
 
-    def reply_raw(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def reply_raw(self, status, body, extra=None):
+        headers = [("Content-Type", "application/json")] + list((extra or {}).items())
+        self.answer(status, headers, body)
 
     def user(self):
         """(user, ok): user None when anonymous; ok False on bad credentials."""
@@ -111,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
                        {"WWW-Authenticate": 'Basic realm="cdkit-token-issuer"'})
             return
-        rules = load_json(self.server.rules)
+        rules = testserver.load_json(self.server.rules, {})
         access = []
         for s in scopes:
             parts = s.split(":")
@@ -143,9 +113,7 @@ class Handler(BaseHTTPRequestHandler):
                              input=signing_input, capture_output=True, check=True).stdout
         token = signing_input.decode() + "." + b64url(sig)
         self.log(scopes, user, 200)
-        if self.server.issued:
-            with LOCK, open(self.server.issued, "a") as f:
-                f.write(token + "\n")
+        testserver.append_line(self.server.issued, token)
         answer = {"token": token, "access_token": token, "expires_in": 300,
                   "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
         if "expires_in" in rules:
@@ -156,39 +124,25 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = testserver.parser("A registry token issuer.")
     ap.add_argument("--key", required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--users", required=True)
     ap.add_argument("--issuer", required=True)
     ap.add_argument("--service", required=True)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--rules")
-    ap.add_argument("--log")
     ap.add_argument("--issued")
     a = ap.parse_args()
     der = subprocess.run(["openssl", "x509", "-in", a.cert, "-outform", "DER"],
                          capture_output=True, check=True).stdout
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.key = a.key
-    srv.cert_b64 = base64.b64encode(der).decode()
-    srv.issuer = a.issuer
-    srv.service = a.service
-    srv.rules = a.rules
-    srv.logfile = a.log
-    srv.issued = a.issued
-    srv.users = {}
+    users = {}
     with open(a.users) as f:
         for line in f:
             u, _, p = line.rstrip("\n").partition(":")
             if u:
-                srv.users[u] = p
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+                users[u] = p
+    testserver.serve(Handler, a, key=a.key, cert_b64=base64.b64encode(der).decode(),
+                     issuer=a.issuer, service=a.service, rules=a.rules, issued=a.issued,
+                     users=users)
 
 
 if __name__ == "__main__":

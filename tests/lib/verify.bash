@@ -1,7 +1,11 @@
 # Helpers for cd-verify's bats files: containerdisks published into the
 # registry of tests/lib/registry.bash by independent clients (umoci builds,
-# skopeo pushes), and records that point at them.
-#
+# skopeo pushes), and records that point at them:  load lib/verify
+# (it loads lib/registry).
+
+load lib/registry
+load lib/upstream
+
 # publish NAME ARCH:DISK:UID:SHASUM...  -> prints the pushed digest.
 # Builds one image per architecture with umoci (disk/ 0555 and
 # disk/disk.img 0444 owned by UID:UID), puts an OCI index over them when
@@ -48,15 +52,21 @@ publish() {
 		ref=multi
 	fi
 	registry_push "$lay:$ref" "containerdisks/$name:1" "${PUBLISH_FORMAT:-oci}" >&2
-	pushed_digest "containerdisks/$name:1"
+	manifest_digest "containerdisks/$name:1"
 }
 
-# pushed_digest REPO:TAG: the digest of what the tag names, read with skopeo.
-pushed_digest() {
-	local flags=(--tls-verify=false)
-	[ "${REGISTRY_MODE:-}" = tls ] && flags=(--cert-dir "$REGISTRY_DIR/skopeo-certs")
-	case ${REGISTRY_MODE:-} in htpasswd|token) flags+=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;; esac
-	printf 'sha256:%s\n' "$(skopeo inspect --raw "${flags[@]}" "docker://$REGISTRY/$1" | sha256sum | cut -d' ' -f1)"
+# publish_disk NAME DATA SIZE: one amd64 image of a random_qcow2 disk of
+# its own, published as containerdisks/NAME:1 (publish: uid 107, its
+# shasum label the disk's sha256; PUBLISH_FORMAT as there), and its record
+# in $BATS_FILE_TMPDIR/NAME.ndjson.  Sets and exports S (the disk's sha256)
+# and D (the pushed digest).
+publish_disk() {
+	local name=$1 disk=$BATS_FILE_TMPDIR/$1.qcow2
+	random_qcow2 "$disk" "$2" "$3"
+	S=$(sha256sum "$disk" | cut -d' ' -f1)
+	D=$(publish "$name" "amd64:$disk:107:$S")
+	record "$name" "$D" "amd64:$S" > "$BATS_FILE_TMPDIR/$name.ndjson"
+	export S D
 }
 
 # record NAME DIGEST ARCH:SUM... -> one record line with "pushed".

@@ -40,7 +40,7 @@ static char *blob(const char *dir, const char *digest)
 	return s;
 }
 
-static const char SHASUM[] = "cf51fab7d9028e63317d3d55df52effcaf5104833c9521b38af4825e07bfb6bd";
+#define SHASUM "cf51fab7d9028e63317d3d55df52effcaf5104833c9521b38af4825e07bfb6bd"
 
 static void fake_layer(struct cd_image_arch *a, const char *arch)
 {
@@ -96,13 +96,14 @@ static void test_single(const char *out)
 static void test_list_and_replace(const char *out)
 {
 	struct cd_layout l;
-	struct cd_image_opts o = { .oci = 1, .comp = CD_COMP_ZSTD, .created = 1700000000 };
+	struct cd_image_opts o = { .oci = 1, .comp = CD_COMP_ZSTD, .created = 1700000000, .annotate = 1 };
 	struct cd_image_arch a[2];
 	char digest[CD_DIGEST_MAX];
 	/* A second build of "one" replaces the first one whole. */
 	CHECK(cd_layout_begin(&l, out, "one", "41") == 0);
 	fake_layer(&a[0], "amd64");
 	fake_layer(&a[1], "arm64");
+	a[1].http = "{\"etag\":\"\\\"x\\\"\"}";
 	CHECK(cd_image_add_arch(&l, &o, jv_null(), &a[0]) == 0);
 	CHECK(cd_image_add_arch(&l, &o, jv_null(), &a[1]) == 0);
 	CHECK(cd_image_finish(&l, &o, a, 2, 1, "41", digest) == 0);
@@ -111,8 +112,12 @@ static void test_list_and_replace(const char *out)
 	char *top = blob(dir, digest);
 	CHECK(strstr(top, "\"mediaType\":\"application/vnd.oci.image.index.v1+json\"") != NULL);
 	CHECK(strstr(top, "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}") != NULL);
+	/* cdkit's annotations on each descriptor and manifest (oci.h), the validators label in the config */
+	CHECK(strstr(top, "\"annotations\":{\"cdkit.arch\":\"amd64\",\"cdkit.shasum\":\"" SHASUM "\"}") != NULL);
+	CHECK(strstr(top, "\"cdkit.arch\":\"arm64\",\"cdkit.shasum\":\"" SHASUM "\",\"cdkit.upstream.http\":\"{\\\"etag\\\"") != NULL);
 	char *m = blob(dir, a[1].manifest);
 	CHECK(strstr(m, "application/vnd.oci.image.layer.v1.tar+zstd") != NULL);
+	CHECK(strstr(m, "\"annotations\":{\"cdkit.arch\":\"arm64\"") != NULL);
 	free(m);
 	free(top);
 	free(dir);

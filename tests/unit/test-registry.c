@@ -468,7 +468,8 @@ static void test_manifests(void)
 
 static void check_diff(const char *in, int force, const char *action, const char *reason, const char *changed)
 {
-	jv out = cd_diff_record(jv_parse(in), force);
+	struct cd_diff_opts o = { force & 1, (force & 2) != 0 };
+	jv out = cd_diff_record(jv_parse(in), &o);
 	CHECK_STR(cd_jv_str(out, "action"), action);
 	CHECK_STR(cd_jv_str(out, "reason"), reason);
 	jv c = jv_dump_string(jv_object_get(jv_copy(out), jv_string("changed")), 0);
@@ -487,15 +488,49 @@ static void test_diff(void)
 		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"arm64\":{\"shasum\":\"ce\"}}}",
 		   0, "build", "arm64 checksum changed", "[\"arm64\"]");
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"\"}],\"published\":{\"amd64\":{\"shasum\":\"ab\"}}}",
-		   0, "build", "amd64 has no upstream checksum", "[\"amd64\"]");
+		   0, "build", "amd64 has no upstream checksum nor HTTP validators", "[\"amd64\"]");
+	/* no checksum: the HTTP validators decide (issue 12.1) */
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"etag\":\"\\\"a\\\"\",\"length\":5}}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\",\"http\":{\"length\":5,\"etag\":\"\\\"a\\\"\"}}}}",
+		   0, "skip", "up to date", "[]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"etag\":\"\\\"b\\\"\",\"length\":5}}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\",\"http\":{\"length\":5,\"etag\":\"\\\"a\\\"\"}}}}",
+		   0, "build", "amd64 upstream file changed (HTTP validators differ)", "[\"amd64\"]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"http\":{\"length\":5}}],\"published\":{\"amd64\":{\"shasum\":\"ab\"}}}",
+		   0, "build", "amd64 has no upstream checksum and its image no HTTP validators label", "[\"amd64\"]");
+	/* an arch upstream no longer lists is carried, or goes with --allow-arch-removal (issue 12.3) */
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}",
+		   0, "skip", "up to date", "[]");
+	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+		   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}",
+		   2, "build", "s390x no longer listed upstream: dropped (--allow-arch-removal)", "[\"amd64\"]");
+	{
+		struct cd_diff_opts o = { 0, 0 };
+		jv c = cd_diff_record(jv_parse("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+					      "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"s390x\":{\"shasum\":\"cd\"}}}"), &o);
+		jv d = jv_dump_string(jv_object_get(jv_copy(c), jv_string("carried")), JV_PRINT_SORTED);
+		CHECK_STR(jv_string_value(d), "[{\"arch\":\"s390x\",\"reason\":\"upstream no longer lists it\"}]");
+		CHECK(cd_diff_carried(c) == 1);
+		jv_free(d);
+		jv_free(c);
+		/* one cd-discover carried already is left alone */
+		c = cd_diff_record(jv_parse("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],"
+					   "\"carried\":[{\"arch\":\"arm64\",\"reason\":\"HTTP 404\"}],"
+					   "\"published\":{\"amd64\":{\"shasum\":\"ab\"},\"arm64\":{\"shasum\":\"cd\"}}}"), &o);
+		CHECK(cd_diff_carried(c) == 1);
+		CHECK_STR(cd_jv_str(c, "action"), "skip");
+		jv_free(c);
+	}
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],\"published\":{}}",
 		   0, "build", "not published", "[\"amd64\"]");
 	check_diff("{\"artifacts\":[{\"arch\":\"amd64\",\"checksum\":\"sha256:ab\"}],\"published\":{\"amd64\":7}}",
 		   0, "build", "amd64 not published", "[\"amd64\"]");
-	jv out = cd_diff_record(jv_parse("{\"artifacts\":[{\"checksum\":\"x\"}],\"published\":{}}"), 0);
+	struct cd_diff_opts none = { 0, 0 };
+	jv out = cd_diff_record(jv_parse("{\"artifacts\":[{\"checksum\":\"x\"}],\"published\":{}}"), &none);
 	CHECK(cd_record_has_error(out));
 	jv_free(out);
-	out = cd_diff_record(jv_parse("{\"artifacts\":\"x\",\"published\":{}}"), 0);
+	out = cd_diff_record(jv_parse("{\"artifacts\":\"x\",\"published\":{}}"), &none);
 	CHECK(cd_record_has_error(out));
 	jv_free(out);
 }

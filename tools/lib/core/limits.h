@@ -46,4 +46,9 @@
 #define CD_DISK_MAX_VSIZE (16ULL << 40) /* the largest virtual size of a disk believed (16 TiB) */
 #define CD_QCOW2_MAX_TABLES (64u << 20) /* the L2 tables a qcow2 scan keeps in flight at most, in bytes */
 
+/* docs */
+#define CD_DOCS_TEMPLATE_MAX (256u << 10) /* a description template or text (catalog/docs/) */
+#define CD_DOCS_RECORDS_MAX 100000u /* records cd-docs holds at once (it reads them all first) */
+#define CD_QUAY_TOKEN_MAX 8192 /* a Quay token file */
+
 #endif

@@ -19,4 +19,22 @@
 /* The annotation of index.json that names an image of a layout. */
 #define CD_OCI_REF_NAME "org.opencontainers.image.ref.name"
 
+/*
+ * What cdkit adds to the images it publishes, so that a no-op night reads
+ * one manifest per image (issue 13): every image manifest (top-level
+ * "annotations") and every descriptor of its index carry the arch, the
+ * shasum label's value and, where upstream gave no checksum, the HTTP
+ * validators label's value.  The config labels stay the truth; a reader
+ * that finds no annotations (an image medius published) reads the configs.
+ */
+#define CD_ANN_ARCH   "cdkit.arch"
+#define CD_ANN_SHASUM "cdkit.shasum"
+#define CD_ANN_HTTP   "cdkit.upstream.http"
+/*
+ * The config label (beside "shasum") with what one HEAD of an upstream file
+ * that has no checksum said: {"etag","last_modified","length"} as compact
+ * JSON with sorted keys (cd-discover's artifacts[].http).
+ */
+#define CD_LABEL_HTTP "cdkit.upstream.http"
+
 #endif

@@ -78,8 +78,11 @@ static jv rfc3339(long long t)
 
 static jv config_doc(const struct cd_image_opts *o, jv envs, const struct cd_image_arch *a)
 {
+	jv labels = JV_OBJECT(jv_string("shasum"), jv_string(a->shasum));
+	if (a->http)
+		labels = jv_object_set(labels, jv_string(CD_LABEL_HTTP), jv_string(a->http));
 	jv cfg = JV_OBJECT(jv_string("Entrypoint"), JV_ARRAY(jv_string("no-entrypoint")),
-			   jv_string("Labels"), JV_OBJECT(jv_string("shasum"), jv_string(a->shasum)));
+			   jv_string("Labels"), labels);
 	if (jv_array_length(jv_copy(envs)) > 0)
 		cfg = jv_object_set(cfg, jv_string("Env"), envs);
 	else
@@ -108,6 +111,14 @@ static jv platform(const char *arch)
 	return JV_OBJECT(jv_string("architecture"), jv_string(arch), jv_string("os"), jv_string("linux"));
 }
 
+jv cd_image_annotations(const char *arch, const char *shasum, const char *http)
+{
+	jv ann = JV_OBJECT(jv_string(CD_ANN_ARCH), jv_string(arch), jv_string(CD_ANN_SHASUM), jv_string(shasum));
+	if (http)
+		ann = jv_object_set(ann, jv_string(CD_ANN_HTTP), jv_string(http));
+	return ann;
+}
+
 int cd_image_add_arch(struct cd_layout *l, const struct cd_image_opts *o, jv env,
 		      struct cd_image_arch *a)
 {
@@ -125,6 +136,8 @@ int cd_image_add_arch(struct cd_layout *l, const struct cd_image_opts *o, jv env
 			 jv_string("config"), descriptor(o->oci ? CD_MT_OCI_CONFIG : CD_MT_DOCKER_CONFIG, cdig, csize),
 			 jv_string("layers"), JV_ARRAY(descriptor(cd_image_layer_type(o->oci, o->comp),
 								  a->layer.digest, a->layer.size)));
+	if (o->annotate)
+		m = jv_object_set(m, jv_string("annotations"), cd_image_annotations(a->arch, a->shasum, a->http));
 	return put_json(l, m, a->manifest, &a->manifest_size);
 }
 
@@ -137,7 +150,11 @@ int cd_image_finish(struct cd_layout *l, const struct cd_image_opts *o,
 		jv ms = jv_array();
 		for (size_t i = 0; i < n; i++) {
 			jv d = descriptor(cd_image_manifest_type(o->oci), a[i].manifest, a[i].manifest_size);
-			ms = jv_array_append(ms, jv_object_set(d, jv_string("platform"), platform(a[i].arch)));
+			d = jv_object_set(d, jv_string("platform"), platform(a[i].arch));
+			if (o->annotate)
+				d = jv_object_set(d, jv_string("annotations"),
+						  cd_image_annotations(a[i].arch, a[i].shasum, a[i].http));
+			ms = jv_array_append(ms, d);
 		}
 		jv idx = JV_OBJECT(jv_string("schemaVersion"), jv_number(2),
 				   jv_string("mediaType"), jv_string(cd_image_list_type(o->oci)),

@@ -29,7 +29,30 @@
 struct art {
 	const char *arch, *url, *checksum, *compression;
 	long long size;
+	char *http;   /* owned: the artifact's "http" as the CD_LABEL_HTTP label (oci.h), or NULL */
 };
+
+/* The artifact's HTTP validators (cd-discover's artifacts[].http) as compact sorted JSON, or NULL. */
+static char *http_label(jv a)
+{
+	jv h = jv_object_get(jv_copy(a), jv_string("http"));
+	char *out = NULL;
+	if (jv_get_kind(h) == JV_KIND_OBJECT && jv_object_length(jv_copy(h)) > 0) {
+		jv s = jv_dump_string(jv_copy(h), JV_PRINT_SORTED);
+		out = cd_xstrdup(jv_string_value(s));
+		jv_free(s);
+	}
+	jv_free(h);
+	return out;
+}
+
+static void arts_release(struct art *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(a[i].http);
+		a[i].http = NULL;
+	}
+}
 
 long long cd_build_source_date_epoch(void)
 {
@@ -80,6 +103,8 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total)
 		t.compression = cd_jv_str(a, "compression");
 		double size = cd_jv_num(a, "size", 0); /* a hint from upstream: any number */
 		t.size = size >= 1 && size <= 1e15 ? (long long)size : 0;
+		if (!r && n < CD_NARCH && wanted(changed, t.arch))
+			t.http = http_label(a);
 		jv_free(a); /* arts keeps the strings alive */
 		if (r)
 			continue;
@@ -92,6 +117,8 @@ static int read_artifacts(jv rec, jv arts, struct art *out, int *total)
 	jv_free(changed);
 	if (!r && n == 0)
 		r = cd_seterr("none of the changed arches is among the artifacts");
+	if (r)
+		arts_release(out, n);
 	return r ? -1 : n;
 }
 
@@ -226,6 +253,7 @@ static int build_image(jv rec, const struct cd_build_opts *o, const struct art *
 		memset(&img[i], 0, sizeof(img[i]));
 		img[i].arch = arts[i].arch;
 		img[i].shasum = dl[i].hex;
+		img[i].http = arts[i].http;
 		*arch = arts[i].arch;
 		r = build_layer(&l, o, &dl[i], &img[i].layer);
 		if (!r) {
@@ -266,6 +294,27 @@ out:
 	return r;
 }
 
+/* How many arches the record carries (SHARED-FIELDS: "carried") that are published. */
+static int carried_count(jv rec)
+{
+	jv c = jv_object_get(jv_copy(rec), jv_string("carried"));
+	jv pub = jv_object_get(jv_copy(rec), jv_string("published"));
+	int n = 0;
+	if (jv_get_kind(c) == JV_KIND_ARRAY && jv_get_kind(pub) == JV_KIND_OBJECT)
+		jv_array_foreach(c, i, e) {
+			const char *arch = jv_get_kind(e) == JV_KIND_OBJECT ? cd_jv_str(e, "arch") : NULL;
+			if (arch) {
+				jv p = jv_object_get(jv_copy(pub), jv_string(arch));
+				n += jv_get_kind(p) == JV_KIND_OBJECT;
+				jv_free(p);
+			}
+			jv_free(e);
+		}
+	jv_free(c);
+	jv_free(pub);
+	return n;
+}
+
 static jv merge(jv rec, jv fields)
 {
 	jv_object_foreach(fields, k, v)
@@ -286,8 +335,11 @@ jv cd_build_record(jv rec, void *opts)
 	const char *arch = NULL;
 	int total, n = read_artifacts(rec, arts, a, &total);
 	jv fields = jv_invalid();
-	if (n < 0 || build_image(rec, o, a, n, total > 1, &arch, &fields) < 0) {
+	/* Carried arches (kept as published) go into the index beside the built ones. */
+	int list = total + carried_count(rec) > 1;
+	if (n < 0 || build_image(rec, o, a, n, list, &arch, &fields) < 0) {
 		char *msg = cd_xstrdup(cd_errmsg()), *at = arch ? cd_xstrdup(arch) : NULL;
+		arts_release(a, n);
 		jv_free(arts); /* arch pointed into it */
 		jv_free(fields);
 		rec = cd_record_set_error(rec, at, "%s", msg);
@@ -295,6 +347,7 @@ jv cd_build_record(jv rec, void *opts)
 		free(at);
 		return rec;
 	}
+	arts_release(a, n);
 	jv_free(arts);
 	return merge(rec, fields);
 }
@@ -314,6 +367,7 @@ int cd_build_open(struct cd_build_run *b, const struct cd_build_cli *cli)
 	if (cli->compression && cd_compression_parse(cli->compression, &o->layer.comp) < 0)
 		return cd_seterr("invalid value '%s' for --compression: expected gzip, zstd or none", cli->compression);
 	o->image.oci = cli->oci;
+	o->image.annotate = !cli->no_annotations;
 	if (o->layer.comp == CD_COMP_ZSTD && !o->image.oci)
 		return cd_seterr("--compression zstd needs --oci (Docker schema 2 has no zstd layers)");
 	o->image.comp = o->layer.comp;

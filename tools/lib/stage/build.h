@@ -42,6 +42,7 @@ struct cd_build_cli {
 	const char *cache;         /* NULL: cd_cache_default_dir() */
 	const char *compression;   /* NULL: gzip */
 	int oci;
+	int no_annotations;        /* --no-annotations: image.h's annotations left out */
 };
 
 struct cd_build_run {

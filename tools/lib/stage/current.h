@@ -4,9 +4,13 @@
  * What a registry publishes for a record: the work of cd-current.
  *
  * published.<arch> = {"shasum": <the image config's "shasum" label, or
- * null when it has none>, "digest": <the arch's image manifest digest>}.
- * An arch that is not published is absent from the object; a missing
- * repository or tag gives an empty object.
+ * null when it has none>, "digest": <the arch's image manifest digest>,
+ * "http": <the CD_LABEL_HTTP label, parsed, when the image has it>} for
+ * every arch the registry serves under the tag (also those the record does
+ * not list).  Read from cdkit's annotations (oci.h) when the image has
+ * them: one request per image; else from each arch's config, as medius
+ * images are read.  An arch that is not published is absent from the
+ * object; a missing repository or tag gives an empty object.
  */
 #include <jv.h>
 
@@ -42,5 +46,11 @@ void cd_current_close(struct cd_current *c);
  * tests call it (tests/fuzz/fuzz-manifest.c).
  */
 jv cd_current_shasum(jv config);
+/*
+ * The HTTP validators a labels or annotations object (borrowed) holds
+ * under key, parsed: a new object, or jv_invalid() when absent or not a
+ * JSON object.
+ */
+jv cd_current_http(jv labels_or_annotations, const char *key);
 
 #endif

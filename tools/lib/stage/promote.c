@@ -17,7 +17,7 @@
 
 /* Copy the image src_repo@top (an index and its images, or one image) to repo. */
 static int copy_image(const struct cd_publish *o, const char *repo, const char *src_repo,
-		      const char *digest, jv tags)
+		      const char *digest, jv rec, jv tags, jv *sent, jv *held)
 {
 	const char *mount = o->src == o->dst ? src_repo : NULL;
 	struct cd_manifest top = { 0 };
@@ -46,10 +46,13 @@ static int copy_image(const struct cd_publish *o, const char *repo, const char *
 	} else if (!r) {
 		r = cd_xfer_image(o->dst, repo, o->src, src_repo, digest, mount, &o->xfer, &d);
 	}
+	struct cd_descriptor td = { 0 };
+	if (!r && (cd_snprintf(td.media_type, sizeof(td.media_type), "%s", top.media_type) < 0 ||
+		   cd_snprintf(td.digest, sizeof(td.digest), "%s", top.digest) < 0))
+		r = -1;
 	jv_array_foreach(tags, i, t) {
-		if (!r && cd_registry_manifest_put(o->dst, repo, jv_string_value(t), top.media_type,
-						   top.body, top.len, NULL) < 0)
-			r = cd_adderr("tag '%s'", jv_string_value(t));
+		if (!r)
+			r = cd_publish_tag(o->dst, repo, rec, jv_string_value(t), &td, top.body, top.len, sent, held);
 		jv_free(t);
 	}
 	cd_manifest_release(&top);
@@ -93,7 +96,7 @@ static int promote(const struct cd_publish *o, jv rec, const char *id, jv *promo
 	const char *digest = where ? cd_jv_str(pushed, "digest") : NULL;
 	const char *name = cd_jv_str(rec, "name");
 	struct cd_ref ref = { 0 };
-	jv tags = jv_invalid();
+	jv tags = jv_invalid(), sent = jv_array(), held = jv_array();
 	char *repo = NULL;
 	int r = 0;
 	if (!where || !digest || !name)
@@ -113,13 +116,17 @@ static int promote(const struct cd_publish *o, jv rec, const char *id, jv *promo
 	if (!r && o->dry_run) {
 		cd_info("dry run: would promote %s %s@%s to %s/%s", id, where, digest,
 			cd_registry_host(o->dst), repo);
-	} else if (!r && !(r = copy_image(o, repo, ref.path, digest, tags))) {
+	} else if (!r && !(r = copy_image(o, repo, ref.path, digest, rec, tags, &sent, &held))) {
 		cd_info("%s: promoted %s@%s to %s/%s", id, where, digest, cd_registry_host(o->dst), repo);
 		char *full = cd_xasprintf("%s/%s", cd_registry_host(o->dst), repo);
 		*promoted = JV_OBJECT(jv_string("repository"), jv_string(full), jv_string("digest"),
-				      jv_string(digest), jv_string("tags"), jv_copy(tags));
+				      jv_string(digest), jv_string("tags"), jv_copy(sent));
+		if (jv_array_length(jv_copy(held)) > 0)
+			*promoted = jv_object_set(*promoted, jv_string("held"), jv_copy(held));
 		free(full);
 	}
+	jv_free(sent);
+	jv_free(held);
 	jv_free(tags);
 	jv_free(pushed);
 	cd_ref_release(&ref);

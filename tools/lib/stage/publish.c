@@ -4,8 +4,10 @@
 #include <time.h>
 
 #include "core/loop.h"
+#include "core/error.h"
 #include "core/msg.h"
 #include "registry/client.h"
+#include "registry/manifest.h"
 #include "registry/transfer.h"
 #include "stage/opts.h"
 #include "stage/publish.h"
@@ -71,4 +73,29 @@ int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)
 	free(c->src_prefix);
 	cd_opts_release();
 	return status;
+}
+
+int cd_publish_tag(struct cd_registry *dst, const char *repo, jv rec, const char *tag,
+		   const struct cd_descriptor *top, const char *body, size_t len, jv *sent, jv *held)
+{
+	if (cd_push_tag_is_unique(rec, tag)) {
+		struct cd_descriptor have;
+		if (cd_registry_manifest_head(dst, repo, tag, &have) == 0) {
+			if (!strcmp(have.digest, top->digest)) {
+				*sent = jv_array_append(*sent, jv_string(tag));
+				return 0;
+			}
+			*held = jv_array_append(*held, JV_OBJECT(jv_string("tag"), jv_string(tag),
+								 jv_string("digest"), jv_string(have.digest)));
+			cd_warn("%s/%s:%s names %s, not %s: a unique tag is not moved (left where it is)",
+				cd_registry_host(dst), repo, tag, have.digest, top->digest);
+			return 0;
+		}
+		if (cd_errkind() != CD_ERR_NOT_FOUND)
+			return cd_adderr("tag '%s'", tag);
+	}
+	if (cd_registry_manifest_put(dst, repo, tag, top->media_type, body, len, NULL) < 0)
+		return cd_adderr("tag '%s'", tag);
+	*sent = jv_array_append(*sent, jv_string(tag));
+	return 0;
 }

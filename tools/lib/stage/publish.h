@@ -20,6 +20,7 @@
 
 #include "core/loop.h"
 #include "registry/client.h"
+#include "registry/manifest.h"
 #include "registry/transfer.h"
 #include "stage/opts.h"
 #include "stage/push.h"
@@ -33,6 +34,18 @@ struct cd_publish {
 	int dry_run;
 	struct cd_xfer_opts xfer;
 };
+
+/*
+ * Set tag on repo to the manifest top (body, len) in dst.  A unique tag
+ * (cd_push_tag_is_unique: neither "<version>" nor "latest" of rec,
+ * borrowed) is set only when it names nothing yet (HEAD) or already names
+ * top: one that names another digest is left where it is, appended to
+ * *held as {"tag", "digest"} and said on stderr.  A tag that names top
+ * afterwards is appended to *sent.  0, or -1 (cd_seterr) when the registry
+ * failed.
+ */
+int cd_publish_tag(struct cd_registry *dst, const char *repo, jv rec, const char *tag,
+		   const struct cd_descriptor *top, const char *body, size_t len, jv *sent, jv *held);
 
 /* --- the command line of both tools ----------------------------------------- */
 

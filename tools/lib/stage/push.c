@@ -14,6 +14,7 @@
 #include "core/msg.h"
 #include "core/record.h"
 #include "core/ref.h"
+#include "image/image.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
 #include "registry/transfer.h"
@@ -74,6 +75,7 @@ struct manifest {
 	char arch[32];
 	char *body;
 	size_t len;
+	jv annotations;                  /* of its index descriptor (owned; jv_null() when none) */
 };
 
 struct image {
@@ -172,8 +174,11 @@ static int load_children(struct image *im)
 			r = cd_seterr("index entry %d has no platform architecture", i);
 		else if (!(r = get_desc(d, &m->d)) && !(r = load_manifest(im->layout, &m->d, m)))
 			r = add_blobs(im, m);
-		if (!r)
+		if (!r) {
+			jv ann = jv_object_get(jv_copy(d), jv_string("annotations"));
+			m->annotations = jv_get_kind(ann) == JV_KIND_OBJECT ? ann : (jv_free(ann), jv_null());
 			im->nchild++;
+		}
 		jv_free(plat);
 		jv_free(d);
 	}
@@ -227,13 +232,48 @@ static int check_digest(const struct image *im, jv rec)
 	return 0;
 }
 
-/* Which arches of the record are not in the layout, and their published digests. */
+/* Add the arches of carried (SHARED-FIELDS) that the layout lacks and the registry serves. */
+static int find_carried(struct image *im, jv carried, jv pub)
+{
+	int r = 0;
+	if (jv_get_kind(carried) != JV_KIND_ARRAY || jv_get_kind(pub) != JV_KIND_OBJECT)
+		return 0;
+	jv_array_foreach(carried, i, c) {
+		const char *arch = jv_get_kind(c) == JV_KIND_OBJECT ? cd_jv_str(c, "arch") : NULL;
+		int have = !arch || cd_arch_index(arch) < 0;
+		for (size_t j = 0; j < im->nchild && !have; j++)
+			have = !strcmp(im->child[j].arch, arch);
+		for (size_t j = 0; j < im->nreuse && !have; j++)
+			have = !strcmp(im->reuse[j], arch);
+		if (!have && !r) {
+			jv p = jv_object_get(jv_copy(pub), jv_string(arch));
+			const char *dg = jv_get_kind(p) == JV_KIND_OBJECT ? cd_jv_str(p, "digest") : NULL;
+			if (dg && im->nreuse >= CD_NARCH)
+				r = cd_seterr("too many architectures");
+			else if (dg) {
+				/* the record keeps these strings alive; cd_arches the arch name */
+				im->reuse[im->nreuse] = cd_arches[cd_arch_index(arch)];
+				im->reuse_digest[im->nreuse++] = dg;
+			}
+			jv_free(p);
+		}
+		jv_free(c);
+	}
+	return r;
+}
+
+/*
+ * Which arches of the record are not in the layout, and their published
+ * digests: the artifacts not built, then the carried arches (kept as
+ * published: SHARED-FIELDS.md).
+ */
 static int find_reused(struct image *im, jv rec)
 {
 	if (!cd_manifest_is_index(im->top.d.media_type))
 		return 0;
 	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
 	jv pub = jv_object_get(jv_copy(rec), jv_string("published"));
+	jv carried = jv_object_get(jv_copy(rec), jv_string("carried"));
 	int r = 0;
 	if (jv_get_kind(arts) == JV_KIND_ARRAY) {
 		jv_array_foreach(arts, i, a) {
@@ -259,6 +299,9 @@ static int find_reused(struct image *im, jv rec)
 			jv_free(a);
 		}
 	}
+	if (!r)
+		r = find_carried(im, carried, pub);
+	jv_free(carried);
 	jv_free(arts);
 	jv_free(pub);
 	return r;
@@ -269,8 +312,10 @@ static void image_release(struct image *im)
 	free(im->repo);
 	free(im->src_repo);
 	free(im->top.body);
-	for (size_t i = 0; i < im->nchild; i++)
+	for (size_t i = 0; i < im->nchild; i++) {
 		free(im->child[i].body);
+		jv_free(im->child[i].annotations);
+	}
 	for (size_t i = 0; i < im->nblob; i++)
 		free(im->file[i]);
 }
@@ -288,28 +333,70 @@ static int put_manifest(struct cd_registry *dst, const char *repo, const struct 
 	return cd_registry_manifest_put(dst, repo, NULL, m->d.media_type, m->body, m->len, NULL);
 }
 
-static jv entry(const struct cd_descriptor *d, const char *arch)
+/* An index entry; ann (consumed): its annotations, or null for none. */
+static jv entry(const struct cd_descriptor *d, const char *arch, jv ann)
 {
-	return JV_OBJECT(jv_string("mediaType"), jv_string(d->media_type), jv_string("digest"),
+	jv e = JV_OBJECT(jv_string("mediaType"), jv_string(d->media_type), jv_string("digest"),
 			 jv_string(d->digest), jv_string("size"), jv_number((double)d->size),
 			 jv_string("platform"), JV_OBJECT(jv_string("architecture"), jv_string(arch),
 							  jv_string("os"), jv_string("linux")));
+	if (jv_get_kind(ann) == JV_KIND_OBJECT)
+		return jv_object_set(e, jv_string("annotations"), ann);
+	jv_free(ann);
+	return e;
 }
 
-/* The new index over built and published arches, in artifact order, into im->top. */
+/*
+ * cdkit's annotations (oci.h) for a published arch reused in a new index,
+ * from what cd-current read of it (published.<arch>): null when its shasum
+ * is not known (then the next cd-current reads its config, as for medius).
+ */
+static jv reused_annotations(jv rec, const char *arch)
+{
+	jv pub = jv_object_get(jv_copy(rec), jv_string("published"));
+	jv p = jv_get_kind(pub) == JV_KIND_OBJECT ? jv_object_get(jv_copy(pub), jv_string(arch)) : jv_null();
+	const char *sum = jv_get_kind(p) == JV_KIND_OBJECT ? cd_jv_str(p, "shasum") : NULL;
+	jv out = jv_null();
+	if (sum) {
+		jv h = jv_object_get(jv_copy(p), jv_string("http"));
+		jv hs = jv_get_kind(h) == JV_KIND_OBJECT ? jv_dump_string(jv_copy(h), JV_PRINT_SORTED) : jv_invalid();
+		out = cd_image_annotations(arch, sum, jv_is_valid(hs) ? jv_string_value(hs) : NULL);
+		jv_free(hs);
+		jv_free(h);
+	}
+	jv_free(p);
+	jv_free(pub);
+	return out;
+}
+
+/*
+ * The new index over built and published arches, into im->top: in
+ * artifact order, then the carried arches (in the order of "carried").
+ */
 static int compose_index(struct image *im, jv rec, const struct cd_descriptor *reused)
 {
 	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts")), ms = jv_array();
+	int done[CD_NARCH] = { 0 }, annotate = 0;
+	/* the reused entries are annotated as the built ones are (cd-build --no-annotations: not) */
+	for (size_t j = 0; j < im->nchild; j++)
+		annotate |= jv_get_kind(im->child[j].annotations) == JV_KIND_OBJECT;
 	jv_array_foreach(arts, i, a) {
 		const char *arch = cd_jv_str(a, "arch");
 		for (size_t j = 0; arch && j < im->nchild; j++)
 			if (!strcmp(im->child[j].arch, arch))
-				ms = jv_array_append(ms, entry(&im->child[j].d, arch));
+				ms = jv_array_append(ms, entry(&im->child[j].d, arch, jv_copy(im->child[j].annotations)));
 		for (size_t j = 0; arch && j < im->nreuse; j++)
-			if (!strcmp(im->reuse[j], arch))
-				ms = jv_array_append(ms, entry(&reused[j], arch));
+			if (!strcmp(im->reuse[j], arch)) {
+				ms = jv_array_append(ms, entry(&reused[j], arch,
+							       annotate ? reused_annotations(rec, arch) : jv_null()));
+				done[j] = 1;
+			}
 		jv_free(a);
 	}
+	for (size_t j = 0; j < im->nreuse; j++)
+		if (!done[j])
+			ms = jv_array_append(ms, entry(&reused[j], im->reuse[j],
+						       annotate ? reused_annotations(rec, im->reuse[j]) : jv_null()));
 	jv_free(arts);
 	jv idx = JV_OBJECT(jv_string("schemaVersion"), jv_number(2), jv_string("mediaType"),
 			   jv_string(im->top.d.media_type), jv_string("manifests"), ms);
@@ -323,7 +410,8 @@ static int compose_index(struct image *im, jv rec, const struct cd_descriptor *r
 	return 0;
 }
 
-static int push_image(const struct cd_publish *o, struct image *im, jv rec, jv tags)
+/* Push the image and its tags: sent gets the tags that name it, held the unique ones left elsewhere. */
+static int push_image(const struct cd_publish *o, struct image *im, jv rec, jv tags, jv *sent, jv *held)
 {
 	struct cd_registry *src = o->src;
 	const char *mount = src == o->dst ? im->src_repo : NULL;
@@ -345,12 +433,18 @@ static int push_image(const struct cd_publish *o, struct image *im, jv rec, jv t
 		return cd_adderr("index");
 	int r = 0;
 	jv_array_foreach(tags, i, t) {
-		if (!r && cd_registry_manifest_put(o->dst, im->repo, jv_string_value(t), im->top.d.media_type,
-						   im->top.body, im->top.len, NULL) < 0)
-			r = cd_adderr("tag '%s'", jv_string_value(t));
+		if (!r)
+			r = cd_publish_tag(o->dst, im->repo, rec, jv_string_value(t), &im->top.d,
+					   im->top.body, im->top.len, sent, held);
 		jv_free(t);
 	}
 	return r;
+}
+
+int cd_push_tag_is_unique(jv rec, const char *tag)
+{
+	const char *version = cd_jv_str(rec, "version");
+	return strcmp(tag, "latest") && (!version || strcmp(tag, version));
 }
 
 static void say_plan(const struct cd_publish *o, const struct image *im, const char *id, jv tags)
@@ -389,7 +483,7 @@ jv cd_push_record(jv rec, void *arg)
 	im.repo = cd_ref_join(o->dst_prefix, name);
 	im.src_repo = cd_ref_join(o->src_prefix, name);
 	char *id = cd_record_id(rec);
-	jv tags = cd_push_tags(rec, o->stamp);
+	jv tags = cd_push_tags(rec, o->stamp), sent = jv_array(), held = jv_array();
 	int r = 0;
 	if (!cd_ref_valid_path(im.repo))
 		r = cd_seterr("invalid repository name '%s'", im.repo);
@@ -406,20 +500,24 @@ jv cd_push_record(jv rec, void *arg)
 		r = find_reused(&im, rec);
 	if (!r && o->dry_run)
 		say_plan(o, &im, id, tags);
-	else if (!r && !(r = push_image(o, &im, rec, tags))) {
+	else if (!r && !(r = push_image(o, &im, rec, tags, &sent, &held))) {
 		cd_info("%s: pushed %s/%s@%s", id, cd_registry_host(o->dst), im.repo, im.top.d.digest);
 		if (!o->dry_run) {
 			char *full = cd_xasprintf("%s/%s", cd_registry_host(o->dst), im.repo);
-			rec = jv_object_set(rec, jv_string("pushed"),
-					    JV_OBJECT(jv_string("repository"), jv_string(full),
-						      jv_string("digest"), jv_string(im.top.d.digest),
-						      jv_string("tags"), jv_copy(tags)));
+			jv p = JV_OBJECT(jv_string("repository"), jv_string(full),
+					 jv_string("digest"), jv_string(im.top.d.digest),
+					 jv_string("tags"), jv_copy(sent));
+			if (jv_array_length(jv_copy(held)) > 0)
+				p = jv_object_set(p, jv_string("held"), jv_copy(held));
+			rec = jv_object_set(rec, jv_string("pushed"), p);
 			free(full);
 		}
 	}
 	if (r < 0) /* the record loop says it on stderr */
 		rec = cd_record_set_error(rec, NULL, "%s", cd_errmsg());
 	jv_free(tags);
+	jv_free(sent);
+	jv_free(held);
 	free(id);
 	image_release(&im);
 	return rec;

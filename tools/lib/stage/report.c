@@ -262,6 +262,10 @@ void cd_report_count(struct cd_report *r, struct cd_report_counts *c)
 			c->up_to_date++;
 		if (has(rec, "promoted") && !failed(rec))
 			c->promoted++;
+		jv cr = field(rec, "carried");
+		if (jv_get_kind(cr) == JV_KIND_ARRAY && jv_array_length(jv_copy(cr)) > 0)
+			c->carried++;
+		jv_free(cr);
 	}
 }
 
@@ -361,6 +365,35 @@ static int served_arches(jv rec, const struct arches *up, struct arches *a)
 			arch_add(a, up->v[i]);
 	jv_free(pub);
 	return 1;
+}
+
+/*
+ * The carried arches (SHARED-FIELDS) as "s390x (reason), ...", or "-"; the
+ * published ones among them are added to sv (the registry still serves them).
+ */
+static char *carried_list(jv rec, struct arches *sv, int known)
+{
+	jv cr = field(rec, "carried"), pub = field(rec, "published");
+	struct cd_buf b;
+	cd_buf_init(&b, 0);
+	if (jv_get_kind(cr) == JV_KIND_ARRAY) {
+		jv_array_foreach(cr, i, c) {
+			const char *arch = jv_get_kind(c) == JV_KIND_OBJECT ? cd_jv_str(c, "arch") : NULL;
+			const char *why = arch ? cd_jv_str(c, "reason") : NULL;
+			if (arch) {
+				cd_buf_putf(&b, "%s%s%s%s%s", b.len ? ", " : "", arch, why ? " (" : "", why ? why : "",
+					    why ? ")" : "");
+				if (known && jv_get_kind(pub) == JV_KIND_OBJECT && jv_object_has(jv_copy(pub), jv_string(arch)))
+					arch_add(sv, arch); /* alive in rec */
+			}
+			jv_free(c);
+		}
+	}
+	jv_free(cr);
+	jv_free(pub);
+	char *s = cd_xstrdup(b.len ? b.p : "-");
+	cd_buf_release(&b);
+	return s;
 }
 
 /* --- tables ------------------------------------------------------------ */
@@ -481,20 +514,22 @@ int cd_report_tables(struct cd_report *r, enum cd_report_format f, struct cd_buf
 		return -1;
 
 	cd_buf_puts(out, md ? "\n#### Architectures\n\n" : "\n");
-	struct table at = { .ncols = 4 };
+	struct table at = { .ncols = 5 };
 	char *ahead[] = { cd_xstrdup(md ? "Image" : "IMAGE"), cd_xstrdup(md ? "Upstream" : "UPSTREAM"),
-			  cd_xstrdup(md ? "Serves now" : "SERVES NOW"), cd_xstrdup(md ? "Missing" : "MISSING") };
+			  cd_xstrdup(md ? "Serves now" : "SERVES NOW"), cd_xstrdup(md ? "Missing" : "MISSING"),
+			  cd_xstrdup(md ? "Carried" : "CARRIED") };
 	table_add(&at, ahead);
 	for (size_t i = 0; i < r->n; i++) {
 		jv rec = r->v[i].rec;
 		struct arches up = { .n = 0 }, sv = { .n = 0 }, miss = { .n = 0 };
 		upstream_arches(rec, &up);
 		int known = served_arches(rec, &up, &sv);
+		char *carried = carried_list(rec, &sv, known);
 		for (int k = 0; known && k < up.n; k++)
 			if (!arch_has(&sv, up.v[k]))
 				arch_add(&miss, up.v[k]);
 		char *row[] = { cd_xstrdup(r->v[i].key), arch_list(&up), known ? arch_list(&sv) : cd_xstrdup("?"),
-				known ? arch_list(&miss) : cd_xstrdup("?") };
+				known ? arch_list(&miss) : cd_xstrdup("?"), carried };
 		table_add(&at, row);
 	}
 	ret = table_write(&at, f, out);

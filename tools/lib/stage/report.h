@@ -54,6 +54,7 @@ int cd_report_expect(struct cd_report *r, jv rec);
 /* Counts over the merged images. */
 struct cd_report_counts {
 	size_t images, built, up_to_date, failed, promoted;
+	size_t carried;   /* images that kept an architecture as published ("carried") */
 };
 void cd_report_count(struct cd_report *r, struct cd_report_counts *c);
 
@@ -62,7 +63,8 @@ enum cd_report_format { CD_REPORT_TEXT, CD_REPORT_MARKDOWN };
 /*
  * The summary table (image, action, result, tags, digest, error, seconds)
  * then the architecture table (per image: the architectures upstream has,
- * those the registry serves now, those missing), images sorted by
+ * those the registry serves now, those missing, those carried over as
+ * published with the reason: SHARED-FIELDS "carried"), images sorted by
  * name:version.  "Serves now": the architectures of the newest image the
  * run leaves in the registry: the manifests cd-verify read back, else
  * those cd-push sent (built and reused), else what cd-current found.

@@ -284,6 +284,33 @@ static int ctx_stable(jv ctx, const char *version)
 	return cd_version_is_stable(version);
 }
 
+/*
+ * The record's upstream unique tags: those every architecture's file
+ * gives (issue 12 part 4).  When the architectures are on different
+ * builds (CentOS Stream 9 at 20211222.0, 20240401.0 and 20241007.0) there
+ * is none: a tag named after one build would name an image of other
+ * builds too, and a later build of one architecture would have to move it.
+ * The timestamp tag stays unique.  Consumes both; returns have's tags that
+ * t has too, in have's order.
+ */
+static jv tags_common(jv have, jv t)
+{
+	jv out = jv_array();
+	jv_array_foreach(have, i, a) {
+		int both = 0;
+		jv_array_foreach(t, k, b) {
+			both |= jv_equal(jv_copy(a), b);
+		}
+		if (both)
+			out = jv_array_append(out, a);
+		else
+			jv_free(a);
+	}
+	jv_free(have);
+	jv_free(t);
+	return out;
+}
+
 static void discover_static(struct run *r, struct cd_catalog_image *im)
 {
 	jv rec = base_record(im->ctx, im->name, im->version, ctx_stable(im->ctx, im->version),
@@ -310,7 +337,7 @@ static void discover_static(struct run *r, struct cd_catalog_image *im)
 			jv_free(tags);
 			tags = t;
 		} else {
-			jv_free(t);
+			tags = tags_common(tags, t);
 		}
 	}
 	rec = jv_object_set(rec, jv_string("tags"), tags);
@@ -417,7 +444,7 @@ static void collect_releases(struct cd_catalog_image *im, struct cd_catalog_job 
 		if (jv_get_kind(re->tags) == JV_KIND_INVALID)
 			re->tags = tags;
 		else
-			jv_free(tags);
+			re->tags = tags_common(re->tags, tags);
 	}
 	jv_free(items);
 }

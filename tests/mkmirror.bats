@@ -4,22 +4,13 @@
 # checksum is the true one of the disk it names.
 
 bats_require_minimum_version 1.5.0
-load lib/common
+load lib/upstream
 
-setup_file() {
-	export MIRROR="$BATS_FILE_TMPDIR/mirror"
-	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
-	FAKE_MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
-	export FAKE_MIRRORS
-}
-
-teardown_file() {
-	httpd_stop
-}
+setup_file() { upstream_start mkmirror; }
+teardown_file() { servers_stop; }
 
 @test "mkmirror + cd-discover: one record per catalog image, no error" {
-	export CD_MIRRORS=$FAKE_MIRRORS
+	export CD_MIRRORS=$MIRRORS
 	run -0 --separate-stderr cd-discover
 	[ -z "$stderr" ]
 	printf '%s\n' "$output" > "$BATS_FILE_TMPDIR/all.ndjson"

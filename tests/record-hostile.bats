@@ -7,16 +7,10 @@
 # with them.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/loop
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
-	registry_start plain
+	loop_servers_start
 	# invalid.ndjson: valid records (v1, v3, v13) around records that break the
 	# contract; malformed.ndjson: lines that are not records at all, around
 	# valid ones and one invalid record.
@@ -60,14 +54,11 @@ setup_file() {
 	EOF
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 }
 
 # The error messages of invalid.ndjson's records, by line (valid ones: -).

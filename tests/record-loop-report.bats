@@ -6,27 +6,21 @@
 # \xHH, so it cannot clear a terminal or forge log lines.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
+load lib/upstream
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	httpd_start "$SRV"
+	upstream_start empty
 	registry_start plain
 	regproxy_start
 }
 
-teardown_file() {
-	regproxy_stop
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	proxy_rules '[]'
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 }
 
 REC='{"name":"fedora","version":"41","artifacts":[{"arch":"amd64","url":"https://upstream.example/a.qcow2"}]}'

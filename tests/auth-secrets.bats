@@ -13,19 +13,12 @@
 # gets: it must get none.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/cd-build
 load lib/registry
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	head -c 1M /dev/urandom > "$BATS_FILE_TMPDIR/disk.raw"
-	qemu-img convert -q -f raw -O qcow2 "$BATS_FILE_TMPDIR/disk.raw" "$SRV/a.qcow2"
-	(cd "$SRV" && sha256sum a.qcow2 > SHA256SUMS)
-	httpd_start "$SRV"
-	registry_start token
-	registry_publish_fixtures
+	upstream_start random a.qcow2 1M
+	registry_start token fixtures
 	regproxy_start
 	regproxy_start OTHER
 	proxy_rules '[{"path":"/v2/*","status":401,"body":"","headers":{"WWW-Authenticate":"Basic realm=\"other\""}}]' OTHER
@@ -46,17 +39,11 @@ setup_file() {
 	echo 0 > "$t/rule.count"
 }
 
-teardown_file() {
-	regproxy_stop OTHER
-	regproxy_stop
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR/home XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
-	mkdir -p "$HOME"
+	no_machine_creds
 	: > "$TOKEN_ISSUED"
 	: > "$OTHER_AUTHLOG"
 	WATCHED=
@@ -68,12 +55,22 @@ teardown() {
 	fi
 }
 
-# creds_of WAY: the flags that give the credentials that way.
-creds_of() {
+# use_creds WAY: c, the flags that give the credentials that way; the logs
+# the checks read (the tokens issued, what the other host got) emptied.
+use_creds() {
+	: > "$TOKEN_ISSUED"
+	: > "$OTHER_AUTHLOG"
 	case $1 in
-	creds) printf '%s\n' --creds "$REGISTRY_USER:$REGISTRY_PASS" ;;
-	authfile) printf '%s\n' --authfile "$AUTHFILE" ;;
+	creds) c=(--creds "$REGISTRY_USER:$REGISTRY_PASS") ;;
+	authfile) c=(--authfile "$AUTHFILE") ;;
 	esac
+}
+
+# with_tampered FILE: FILE's records, then a copy of them named "tampered"
+# whose pushed.repository is on $OTHER.
+with_tampered() {
+	cat "$1"
+	jq -c --arg o "$OTHER" '.name = "tampered" | .pushed.repository |= sub("^[^/]+"; $o)' "$1"
 }
 
 # watched NAME IN TOOL ARGS...: run the tool in the background on IN, the
@@ -81,7 +78,7 @@ creds_of() {
 # arrived (so the options were parsed), copy /proc/PID/cmdline to
 # NAME.cmdline; then wait: NAME.out, NAME.err, $STATUS.
 watched() {
-	local name=$1 in=$2 n i
+	local name=$1 in=$2 n
 	shift 2
 	# "times" counts per rule index for the proxy's life: a fresh index each run
 	n=$(($(cat "$BATS_FILE_TMPDIR/rule.count") + 1))
@@ -90,11 +87,7 @@ watched() {
 	: > "$PROXY_LOG"
 	"$@" < "$in" > "$name.out" 2> "$name.err" &
 	WATCHED=$!
-	for i in $(seq 200); do
-		grep -q ' delay$' "$PROXY_LOG" && break
-		sleep 0.05
-	done
-	grep -q ' delay$' "$PROXY_LOG" # the tool is talking to the registry
+	wait_until 10 grep -q ' delay$' "$PROXY_LOG" # the tool is talking to the registry
 	tr '\0' ' ' < "/proc/$WATCHED/cmdline" > "$name.cmdline"
 	grep -q -- "$1" "$name.cmdline" # it is the tool's
 	finish
@@ -103,11 +96,7 @@ watched() {
 # finish: wait for $WATCHED, 60 s at most (no `timeout`: its own command
 # line would hold the password); $STATUS.
 finish() {
-	local i
-	for i in $(seq 1200); do
-		kill -0 "$WATCHED" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_until 60 pid_gone "$WATCHED" || true
 	kill "$WATCHED" 2>/dev/null || true # a hang ends here, and fails the test
 	STATUS=0
 	wait "$WATCHED" || STATUS=$?
@@ -150,8 +139,7 @@ fedora() {
 	local way
 	fedora > in.ndjson
 	for way in creds authfile; do
-		: > "$TOKEN_ISSUED"
-		mapfile -t c < <(creds_of "$way")
+		use_creds "$way"
 		watched "$way" in.ndjson cd-current -v "${c[@]}" --source-registry "$PROXY/containerdisks"
 		[ "$STATUS" -eq 0 ]
 		[ "$(jq -r .published.arm64.shasum "$way.out")" = "$(fixture_sum fedora 41 arm64)" ]
@@ -164,8 +152,7 @@ fedora() {
 @test "secrets: cd-push, with --creds and with an auth file" {
 	local way
 	for way in creds authfile; do
-		: > "$TOKEN_ISSUED"
-		mapfile -t c < <(creds_of "$way")
+		use_creds "$way"
 		watched "$way" "$BATS_FILE_TMPDIR/built.ndjson" cd-push -v --dry-run=false "${c[@]}" \
 			--target-registry "$PROXY/push-$way"
 		[ "$STATUS" -eq 0 ]
@@ -179,15 +166,9 @@ fedora() {
 @test "secrets: cd-verify sends no credential to a host a tampered record names, and shows none" {
 	local way
 	for way in creds authfile; do
-		: > "$TOKEN_ISSUED"
-		: > "$OTHER_AUTHLOG"
-		mapfile -t c < <(creds_of "$way")
+		use_creds "$way"
 		[ "$way" = authfile ] || c+=(--registry "$PROXY")
-		{
-			cat "$BATS_FILE_TMPDIR/pushed.ndjson"
-			jq -c --arg o "$OTHER" '.name = "tampered" | .pushed.repository |= sub("^[^/]+"; $o)' \
-				"$BATS_FILE_TMPDIR/pushed.ndjson"
-		} > in.ndjson
+		with_tampered "$BATS_FILE_TMPDIR/pushed.ndjson" > in.ndjson
 		watched "$way" in.ndjson cd-verify -v -j 1 "${c[@]}"
 		[ "$STATUS" -eq 1 ]
 		[ "$(jq -r .verified.ok "$way.out" | paste -sd,)" = true,false ]
@@ -203,14 +184,8 @@ fedora() {
 @test "secrets: cd-promote, with --creds and with an auth file; a tampered record is refused before any request" {
 	local way
 	for way in creds authfile; do
-		: > "$TOKEN_ISSUED"
-		: > "$OTHER_AUTHLOG"
-		mapfile -t c < <(creds_of "$way")
-		{
-			cat "$BATS_FILE_TMPDIR/verified.ndjson"
-			jq -c --arg o "$OTHER" '.name = "tampered" | .pushed.repository |= sub("^[^/]+"; $o)' \
-				"$BATS_FILE_TMPDIR/verified.ndjson"
-		} > in.ndjson
+		use_creds "$way"
+		with_tampered "$BATS_FILE_TMPDIR/verified.ndjson" > in.ndjson
 		watched "$way" in.ndjson cd-promote -v --dry-run=false "${c[@]}" \
 			--source-registry "$PROXY" --target-registry "$PROXY/prod-$way"
 		[ "$STATUS" -eq 1 ]
@@ -255,11 +230,7 @@ fedora() {
 	record secret 1 "$(artifact amd64 a.qcow2)" > in.ndjson
 	cd-build -v --mirror "$mirror" --timeout 3 --retries 0 --cache cache --output out < in.ndjson > out.ndjson 2> err.txt &
 	WATCHED=$!
-	for i in $(seq 200); do
-		grep -q '^GET /a.qcow2 200' "$HTTPD_LOG" && break
-		sleep 0.05
-	done
-	grep -q '^GET /a.qcow2 200' "$HTTPD_LOG" # the download has started, through the mirror
+	wait_until 10 grep -q '^GET /a.qcow2 200' "$HTTPD_LOG" # the download has started, through the mirror
 	tr '\0' ' ' < "/proc/$WATCHED/cmdline" > cmdline
 	finish
 	rules '[]'

@@ -7,23 +7,14 @@
 # pipeline run, with failing records among good ones.
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/cd-build
-load lib/registry
 load lib/push
 
 setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	make_disks "$SRV"
-	make_tiny_disks "$SRV" 4
-	httpd_start "$SRV"
+	upstream_start disks 4
 	registry_start plain
 }
 
-teardown_file() {
-	httpd_stop
-	registry_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	mirror_args

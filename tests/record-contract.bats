@@ -4,29 +4,18 @@
 # error record naming the field, counted as failed (exit 1) and said on
 # stderr, and nothing is built, pushed or decided from it.  The cases of
 # issue 8: wrong types, an unknown arch, a NUL in the version, invalid
-# UTF-8.  (Every tool against the full hostile set: records-hostile.bats.)
+# UTF-8.  (Every tool against the full hostile set: record-hostile.bats.)
 
 bats_require_minimum_version 1.5.0
-load lib/common
-load lib/registry
+load lib/loop
 
-setup_file() {
-	export SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV"
-	qemu-img create -q -f qcow2 -o cluster_size=4096 "$SRV/tiny.qcow2" 1M
-	export TINY_SUM=sha256:$(sha256sum "$SRV/tiny.qcow2" | cut -d' ' -f1)
-	httpd_start "$SRV"
-	registry_start plain
-}
+setup_file() { loop_servers_start; }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-}
+teardown_file() { servers_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	export CD_MIRRORS="https://upstream.example/=$HTTPD_URL/"
+	export CD_MIRRORS=$MIRRORS
 	ART='{"arch":"amd64","url":"https://upstream.example/tiny.qcow2","checksum":"'$TINY_SUM'"}'
 }
 

@@ -7,30 +7,22 @@
 # fails; every other image is in the registry exactly once.
 
 bats_require_minimum_version 1.5.0
-load lib/common
 load lib/registry
 load lib/slurm
+load lib/upstream
 
 setup_file() {
 	slurm_start || skip "$SLURM_SKIP"
-	export MIRROR=$BATS_FILE_TMPDIR/mirror
-	mkdir -p "$MIRROR"
-	httpd_start "$MIRROR"
-	FAKE_MIRRORS=$("$CDKIT_ROOT/pipelines/mkmirror" "$MIRROR" "$HTTPD_URL")
-	export FAKE_MIRRORS
+	upstream_start mkmirror
 	registry_start plain
 }
 
-teardown_file() {
-	registry_stop
-	httpd_stop
-	slurm_stop
-}
+teardown_file() { servers_stop; }
 
 @test "slurm: sbatch --array of shard jobs, then the report job (afterany); one image fails alone" {
 	local run=$BATS_TEST_TMPDIR/run jobid rep broken
 	mkdir -p "$run"
-	export CD_MIRRORS=$FAKE_MIRRORS CD_RUN_DIR=$run CDKIT_HOME=$CDKIT_ROOT CD_SHARDS=4
+	export CD_MIRRORS=$MIRRORS CD_RUN_DIR=$run CDKIT_HOME=$CDKIT_ROOT CD_SHARDS=4
 	export CD_PRODUCTION=$REGISTRY/slurm-prod CD_STAGING=$REGISTRY/slurm-staging CD_DRY_RUN=false
 	run -0 bash "$CDKIT_ROOT/ci/slurm/cdkit.sbatch" plan
 	[ "$(wc -l < "$run/plan.ndjson")" -ge 12 ]

@@ -16,9 +16,7 @@ setup() {
 	echo '{"name":"x","version":"1","artifacts":[{"arch":"amd64","url":"https://upstream.example/x"}],"error":{"tool":"cd-discover","message":"upstream"}}' > one.ndjson
 }
 
-teardown() {
-	httpd_stop
-}
+teardown() { servers_stop; }
 
 # redir REDIRECTION COMMAND...: run COMMAND with REDIRECTION applied in its own
 # process (bats's run captures stdout through a pipe of its own, which a
@@ -39,22 +37,24 @@ args() {
 	esac
 }
 
-@test "every tool: stdout on a full disk is exit 4, with a message" {
+# each_tool_exits_4 REDIRECTION MESSAGE: every record tool, its stdout (or
+# stdin) as REDIRECTION makes it, on one.ndjson: exit 4 and the stderr line
+# "TOOL: MESSAGE".
+each_tool_exits_4() {
 	local t
 	for t in $RECORD_TOOLS; do
 		# shellcheck disable=SC2046
-		run -4 --separate-stderr redir '> /dev/full' "$t" $(args "$t") < one.ndjson
-		grep -qxF "$t: cannot write records to stdout: No space left on device" <<< "$stderr"
+		run -4 --separate-stderr redir "$1" "$t" $(args "$t") < one.ndjson
+		grep -qxF "$t: $2" <<< "$stderr"
 	done
 }
 
+@test "every tool: stdout on a full disk is exit 4, with a message" {
+	each_tool_exits_4 '> /dev/full' "cannot write records to stdout: No space left on device"
+}
+
 @test "every tool: a closed stdout is exit 4, with a message" {
-	local t
-	for t in $RECORD_TOOLS; do
-		# shellcheck disable=SC2046
-		run -4 --separate-stderr redir '>&-' "$t" $(args "$t") < one.ndjson
-		grep -qxF "$t: cannot write records to stdout: Bad file descriptor" <<< "$stderr"
-	done
+	each_tool_exits_4 '>&-' "cannot write records to stdout: Bad file descriptor"
 }
 
 @test "every tool: a closed or unreadable stdin is exit 4, with a message" {
