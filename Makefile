@@ -95,7 +95,7 @@ FUZZ_CFLAGS   = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 FUZZ_DEFS     = -Itests/fuzz -DCD_FUZZ_CATALOG='"$(CURDIR)/pipelines/catalog"'
 REPLAYS       = $(patsubst %,tests/fuzz/bin/replay-%,$(FUZZ_NAMES))
 
-.PHONY: all check unit fuzz fuzz-build fuzz-replay bats bench demo install uninstall clean
+.PHONY: all check unit fuzz fuzz-build fuzz-replay bats bench demo install uninstall clean lint lint-test
 all: $(TOOLS)
 
 tools/lib/libcd.a: $(LIB_OBJ)
@@ -119,7 +119,7 @@ bin/%: shard/%.c tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
 
-tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tools/lib/libcd.a $(LIB_HDR)
+tests/unit/bin/%: tests/unit/%.c tests/unit/unit.h tests/unit/canned.h tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p tests/unit/bin
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tools/lib/libcd.a $(LDFLAGS) $(DEP_LIBS)
 
@@ -144,7 +144,7 @@ $(FUZZ_DIR)/libcd.a: $(FUZZ_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/jq16.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libcd.a $(LIB_HDR)
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/jq16.c tests/fuzz/fuzz.h tests/unit/canned.h $(FUZZ_DIR)/libcd.a $(LIB_HDR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $< tests/fuzz/jq16.c \
 		$(FUZZ_DIR)/libcd.a $(DEP_LIBS) -ldl
 
@@ -153,7 +153,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run $(FUZZ_NAMES)
 
-tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/jq16.c tests/fuzz/fuzz.h \
+tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/jq16.c tests/fuzz/fuzz.h tests/unit/canned.h \
 		tools/lib/libcd.a $(LIB_HDR)
 	@mkdir -p tests/fuzz/bin
 	$(CC) $(ALL_CFLAGS) $(FUZZ_DEFS) -o $@ $< tests/fuzz/replay.c tests/fuzz/jq16.c \
@@ -166,7 +166,15 @@ fuzz-replay: $(REPLAYS)
 bats: all
 	CDKIT_BIN=$(CURDIR)/bin $(BATS) $(BATS_JOBS) tests/
 
-check: all unit fuzz-replay bats
+# The layer rules, banned.h and who may print or exit (tools/lib/README.md).
+lint:
+	python3 ci/lint .
+
+# ci/lint fails on each planted violation.
+lint-test:
+	bash ci/lint-test
+
+check: all unit fuzz-replay lint-test bats
 
 bench: all bench/bin/layer-bench
 	bash bench/run

@@ -4,9 +4,11 @@
  * the base64 of their "auth" values, USER:PASS credentials and credential
  * helpers' answers.  Byte 0 picks the registry host to look up.
  */
+#include "core/base64.h"
 #include "registry/auth.h"
 #include "registry/credhelper.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static const char *const hosts[] = {
 	"quay.io", "127.0.0.1:5000", "docker.io", "localhost:5000", "[::1]:5000", "registry.example.com",

@@ -14,6 +14,7 @@
 #include "upstream/catalog-run.h"
 #include "upstream/catalog.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 #ifndef CD_FUZZ_CATALOG
 #define CD_FUZZ_CATALOG "pipelines/catalog"

@@ -1,6 +1,7 @@
 /* WWW-Authenticate header values (auth.c cd_challenge_parse). */
 #include "registry/auth.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

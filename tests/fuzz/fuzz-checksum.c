@@ -5,6 +5,7 @@
  */
 #include "upstream/checksum.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static void check_normalize(const char *line)
 {

@@ -1,16 +1,20 @@
 /*
  * HTTP response headers as registries and upstreams send them: the raw
- * header block (http.c cd_http_header), and what is read from it:
- * Retry-After and the backoff it sets (cd_http_backoff_ms),
- * WWW-Authenticate (auth.c) and Link (regparse.c).
+ * answer (status line and header block), served on loopback to
+ * cd_http_perform(), so that libcurl parses and keeps it and
+ * cd_http_header() reads it (curl_easy_header()); then what is read from
+ * it: Retry-After and the backoff it sets (cd_http_backoff_ms), Range
+ * (cd_http_byte_range), WWW-Authenticate (auth.c) and Link (tags.c).
  */
 #include <stdlib.h>
 
 #include "core/buf.h"
 #include "net/http.h"
+#include "../unit/canned.h"
 #include "registry/auth.h"
 #include "registry/tags.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 /* cd_http_header into a buffer of outlen bytes; the value or NULL. */
 static const char *header(const struct cd_http_req *q, const char *name, char *out, size_t outlen)
@@ -26,12 +30,16 @@ static const char *header(const struct cd_http_req *q, const char *name, char *o
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cd_http_req q;
-	cd_http_req_init(&q, "https://registry.example.com/v2/");
-	if (cd_buf_add(&q.hdrs, data, size) < 0) {
-		cd_http_req_release(&q);
-		return 0;
+	static int init;
+	if (!init) {
+		cd_http_global_init();
+		cd_http_cfg.connect_timeout = 2;
+		cd_http_cfg.timeout = 2;
+		init = 1;
 	}
+	struct cd_http_req q;
+	char url[64];
+	(void)get_canned(&q, (const char *)data, size, url, sizeof(url));
 	char v[8192];
 	const char *s;
 	static const char *const names[] = { "Content-Type", "Content-Length", "Docker-Content-Digest",
@@ -53,6 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cd_challenge c;
 		if (cd_challenge_parse(&c, s) == 0)
 			cd_challenge_release(&c);
+	}
+	if ((s = header(&q, "Range", v, sizeof(v)))) {
+		long long first, last;
+		if (cd_http_byte_range(s, "bytes=", &first, &last) == 0)
+			FUZZ_ASSERT(first >= 0 && first <= last);
 	}
 	if ((s = header(&q, "Link", v, sizeof(v)))) {
 		char *next;

@@ -10,6 +10,7 @@
 #include "image/disk.h"
 #include "image/layer-check.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static int memfd_with(const uint8_t *p, size_t n)
 {

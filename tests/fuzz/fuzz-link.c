@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 #include "registry/tags.h"
+#include "core/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

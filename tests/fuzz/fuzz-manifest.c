@@ -13,6 +13,7 @@
 #include "registry/manifest.h"
 #include "stage/current.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static void check_descriptor(const struct cd_descriptor *d)
 {

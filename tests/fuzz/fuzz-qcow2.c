@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "image/disk.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 struct verdict {
 	int ret;

@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "core/record.h"
 #include "stage/diff.h"
+#include "core/banned.h"
 
 static void check_diff(jv rec, int force)
 {

@@ -6,6 +6,7 @@
 #include "fuzz.h"
 #include "core/digest.h"
 #include "core/ref.h"
+#include "core/banned.h"
 
 static int same(const char *a, const char *b)
 {

@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 #include "registry/token.h"
+#include "core/banned.h"
 
 /* Borrow doc: is token exactly doc[key], every byte of it? */
 static int is_member(jv doc, const char *key, const char *token)

@@ -11,6 +11,7 @@
 #include "registry/manifest.h"
 #include "stage/verify.h"
 #include "fuzz.h"
+#include "core/banned.h"
 
 static const char *const types[] = {
 	CD_MT_OCI_INDEX, CD_MT_OCI_MANIFEST, CD_MT_DOCKER_LIST, CD_MT_DOCKER_MANIFEST,

@@ -6,6 +6,7 @@
  */
 #include "fuzz.h"
 #include "upstream/version.h"
+#include "core/banned.h"
 
 static int sign(int c)
 {

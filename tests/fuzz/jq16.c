@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jv.h>
+#include "core/banned.h"
 
 const char *__lsan_default_suppressions(void);
 void __lsan_disable(void) __attribute__((weak));

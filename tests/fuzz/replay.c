@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "core/banned.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/msg.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define S64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ART "{\"arch\":\"amd64\",\"url\":\"https://u.example/a.qcow2\",\"checksum\":\"sha256:" S64 "\"}"

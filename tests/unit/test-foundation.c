@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "net/mirror.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static void test_mirror(void)
 {
@@ -135,22 +136,30 @@ static void test_buf_and_digest(void)
 	CHECK(cd_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", &alg, &hex) == -1);
 }
 
-/* Header values: a NUL inside is no value (C strings would read a cut one). */
-static void test_headers(void)
+/* References resolved through libcurl's URL API. */
+static void test_url_resolve(void)
 {
-	static const char h[] = "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:ab\0cd\r\n"
-				"Content-Type:  application/json ; x\r\nLocation:\r\n\r\n";
-	struct cd_http_req q;
-	char v[64];
-	cd_http_req_init(&q, "http://127.0.0.1/");
-	cd_buf_add(&q.hdrs, h, sizeof(h) - 1);
-	CHECK(cd_http_header(&q, "Docker-Content-Digest", v, sizeof(v)) == 0);
-	CHECK(cd_http_header(&q, "content-type", v, sizeof(v)) == 1);
-	CHECK_STR(v, "application/json ; x");
-	CHECK(cd_http_header(&q, "Content-Type", v, 8) == 0);
-	CHECK(cd_http_header(&q, "Location", v, sizeof(v)) == 1 && !v[0]);
-	CHECK(cd_http_header(&q, "Range", v, sizeof(v)) == 0);
-	cd_http_req_release(&q);
+	static const char base[] = "https://r.example:5000/v2/a/tags/list?n=2";
+	static const struct { const char *ref, *want; } t[] = {
+		{ "/v2/a/tags/list?last=b", "https://r.example:5000/v2/a/tags/list?last=b" },
+		{ "list?last=c", "https://r.example:5000/v2/a/tags/list?last=c" },
+		{ "../b/x", "https://r.example:5000/v2/a/b/x" },
+		{ "http://other.example/y", "http://other.example/y" },
+		{ "ftp://other.example/y", NULL },
+		{ "file:///etc/passwd", NULL },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		char *u = cd_url_resolve(base, t[i].ref, strlen(t[i].ref));
+		if (t[i].want)
+			CHECK_STR(u, t[i].want);
+		else
+			CHECK(u == NULL);
+		free(u);
+	}
+	CHECK(cd_url_resolve("not-a-url", "/x", 2) == NULL);
+	char *u = cd_url_resolve(base, "/x>junk", 2); /* len bytes only */
+	CHECK_STR(u, "https://r.example:5000/x");
+	free(u);
 }
 
 static void test_retry_timing(void)
@@ -178,6 +187,6 @@ int main(int argc, char **argv)
 	test_records();
 	test_buf_and_digest();
 	test_retry_timing();
-	test_headers();
+	test_url_resolve();
 	return unit_done("foundation");
 }

@@ -14,6 +14,7 @@
 #include "image/layer.h"
 #include "image/layout.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static char *slurp(const char *dir, const char *name)
 {

@@ -20,6 +20,7 @@
 
 #include "../../tools/lib/image/layer.c"
 #include "unit.h"
+#include "core/banned.h"
 
 struct blob {
 	unsigned char *p;
@@ -420,7 +421,7 @@ static void *drain(void *arg)
 	}
 	cd_hasher_final_hex(&h, hex);
 	cd_hasher_release(&h);
-	cd_snprintf(d->digest, sizeof(d->digest), "sha256:%s", hex);
+	CHECK(cd_snprintf(d->digest, sizeof(d->digest), "sha256:%s", hex) >= 0);
 	close(d->fd);
 	return NULL;
 }

@@ -7,6 +7,7 @@
 #include "registry/transfer.h"
 #include "stage/push.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static char *tags_of(const char *rec_json, const char *stamp)
 {

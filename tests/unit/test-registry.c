@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -23,6 +24,7 @@
 #include "registry/tags.h"
 #include "stage/diff.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static void check_ref(const char *s, const char *host, const char *path, const char *tag, const char *digest)
 {
@@ -192,10 +194,10 @@ static void test_challenge(void)
 	CHECK(cd_challenge_parse(&c, "Bearer\x01 realm=x") == -1);
 	struct cd_buf b;
 	cd_buf_init(&b, 0);
-	cd_buf_adds(&b, "Bearer realm=\"");
+	cd_buf_puts(&b, "Bearer realm=\"");
 	for (int i = 0; i < 5000; i++)
-		cd_buf_adds(&b, "a");
-	cd_buf_adds(&b, "\"");
+		cd_buf_puts(&b, "a");
+	cd_buf_puts(&b, "\"");
 	CHECK(cd_challenge_parse(&c, b.p) == -1);
 	CHECK(c.realm == NULL);
 	cd_buf_release(&b);
@@ -435,10 +437,10 @@ static void test_link(void)
 	CHECK(next == NULL);
 	struct cd_buf b;
 	cd_buf_init(&b, 0);
-	cd_buf_adds(&b, "</");
+	cd_buf_puts(&b, "</");
 	for (int i = 0; i < 10000; i++)
-		cd_buf_adds(&b, "x");
-	cd_buf_adds(&b, ">; rel=next");
+		cd_buf_puts(&b, "x");
+	cd_buf_puts(&b, ">; rel=next");
 	CHECK(cd_registry_link_next(b.p, base, &next) == -1);
 	cd_buf_release(&b);
 }
@@ -469,10 +471,10 @@ static void test_error_body(void)
 	/* A long message is cut. */
 	struct cd_buf big;
 	cd_buf_init(&big, 0);
-	cd_buf_adds(&big, "{\"errors\":[{\"code\":\"X\",\"message\":\"");
+	cd_buf_puts(&big, "{\"errors\":[{\"code\":\"X\",\"message\":\"");
 	for (int i = 0; i < 3000; i++)
-		cd_buf_adds(&big, "m");
-	cd_buf_adds(&big, "\"}]}");
+		cd_buf_puts(&big, "m");
+	cd_buf_puts(&big, "\"}]}");
 	CHECK(cd_registry_error_body(big.p, big.len, msg, sizeof(msg)) == CD_ERR_OTHER);
 	CHECK(strlen(msg) < sizeof(msg));
 	cd_buf_release(&big);

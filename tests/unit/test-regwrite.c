@@ -27,6 +27,7 @@
 #include "registry/tags.h"
 #include "registry/upload.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define BLOB_SIZE (300 * 1024)
 

@@ -11,6 +11,7 @@
 #include "vm/boot.h"
 #include "vm/seed.h"
 #include "unit.h"
+#include "core/banned.h"
 
 /* The volume identifier of the ISO 9660 primary volume descriptor (sector 16). */
 static int volume_id(const char *path, char out[33])

@@ -16,6 +16,7 @@
 #include "core/record.h"
 #include "stage/shard.h"
 #include "unit.h"
+#include "core/banned.h"
 
 /* --- a seeded generator (xorshift64*) --------------------------------- */
 
@@ -35,8 +36,8 @@ static jv *random_records(size_t n, char ***keys)
 	*keys = cd_xcalloc(n, sizeof(**keys));
 	for (size_t i = 0; i < n; i++) {
 		char name[32], version[32];
-		cd_snprintf(name, sizeof(name), "img%llu", (unsigned long long)(rng() % 1000));
-		cd_snprintf(version, sizeof(version), "%zu.%llu", i, (unsigned long long)(rng() % 10));
+		CHECK(cd_snprintf(name, sizeof(name), "img%llu", (unsigned long long)(rng() % 1000)) >= 0);
+		CHECK(cd_snprintf(version, sizeof(version), "%zu.%llu", i, (unsigned long long)(rng() % 10)) >= 0);
 		jv arts = jv_array();
 		int na = (int)(rng() % 4);
 		for (int a = 0; a < na; a++) {
@@ -87,7 +88,7 @@ static const char *env_get(const char *name, void *ctx)
 static void env_set(struct env *e, const char *name, long v)
 {
 	e->name[e->n] = name;
-	cd_snprintf(e->value[e->n], sizeof(e->value[e->n]), "%ld", v);
+	CHECK(cd_snprintf(e->value[e->n], sizeof(e->value[e->n]), "%ld", v) >= 0);
 	e->n++;
 }
 
@@ -253,7 +254,7 @@ static void test_balanced_optimal(void)
 		char keys[16][16];
 		for (size_t i = 0; i < n; i++) {
 			w[i] = 1 + rng() % (round % 2 ? 1000 : 50);
-			cd_snprintf(keys[i], sizeof(keys[i]), "k:%zu", i);
+			CHECK(cd_snprintf(keys[i], sizeof(keys[i]), "k:%zu", i) >= 0);
 			items[i] = (struct cd_shard_item){ keys[i], w[i], -1 };
 		}
 		CHECK(cd_shard_plan(items, n, total, CD_SHARD_BALANCED) == 0);
@@ -280,7 +281,7 @@ static void test_stable_bound(void)
 		char (*keys)[24] = cd_xcalloc(n, sizeof(*keys));
 		uint64_t sum = 0, wmax = 0;
 		for (size_t i = 0; i < n; i++) {
-			cd_snprintf(keys[i], sizeof(keys[i]), "img%zu:%d", i, round);
+			CHECK(cd_snprintf(keys[i], sizeof(keys[i]), "img%zu:%d", i, round) >= 0);
 			items[i] = (struct cd_shard_item){ keys[i], 1 + rng() % 1000000, -1 };
 			sum += items[i].weight;
 			if (items[i].weight > wmax)
@@ -535,13 +536,13 @@ static void test_locate_errors(void)
 
 	e = (struct env){ .n = 0 };
 	e.name[0] = "SLURM_ARRAY_TASK_ID";
-	cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "1x");
+	CHECK(cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "1x") >= 0);
 	e.n = 1;
 	CHECK(locate_env(&e, -1, 4, NULL, "is not a number") == -1);
 	e.name[0] = "CD_SHARD_TOTAL";
-	cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "-3");
+	CHECK(cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "-3") >= 0);
 	CHECK(locate_env(&e, 0, -1, NULL, "is not a number") == -1);
-	cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "0");
+	CHECK(cd_snprintf(e.value[0], sizeof(e.value[0]), "%s", "0") >= 0);
 	CHECK(locate_env(&e, 0, -1, NULL, "out of range") == -1);
 }
 

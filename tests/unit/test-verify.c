@@ -14,6 +14,7 @@
 #include "registry/manifest.h"
 #include "stage/verify.h"
 #include "unit.h"
+#include "core/banned.h"
 
 static const char record[] =
 	"{\"name\":\"fedora\",\"version\":\"41\",\"artifacts\":[{\"arch\":\"amd64\","

@@ -3,6 +3,7 @@
 
 #include "upstream/version.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define LT(a, b) do { CHECK(cd_version_cmp(a, b) < 0); CHECK(cd_version_cmp(b, a) > 0); } while (0)
 

@@ -75,6 +75,30 @@ int cd_buf_addf(struct cd_buf *b, const char *fmt, ...)
 	return r;
 }
 
+void cd_buf_put(struct cd_buf *b, const void *p, size_t n)
+{
+	if (cd_buf_add(b, p, n) < 0)
+		cd_oom();
+}
+
+void cd_buf_puts(struct cd_buf *b, const char *s)
+{
+	cd_buf_put(b, s, strlen(s));
+}
+
+void cd_buf_putf(struct cd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		cd_oom();
+	cd_buf_put(b, s, (size_t)n);
+	free(s);
+}
+
 char *cd_buf_detach(struct cd_buf *b, size_t *len)
 {
 	char *p = b->p ? b->p : cd_xstrdup("");

@@ -16,9 +16,16 @@ void cd_buf_init(struct cd_buf *b, size_t max);
 void cd_buf_release(struct cd_buf *b);
 void cd_buf_reset(struct cd_buf *b);
 /* -1 (cd_seterr) if the limit would be passed or memory runs out. */
-int cd_buf_add(struct cd_buf *b, const void *p, size_t n);
-int cd_buf_adds(struct cd_buf *b, const char *s);
-int cd_buf_addf(struct cd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cd_buf_add(struct cd_buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+int cd_buf_adds(struct cd_buf *b, const char *s) __attribute__((warn_unused_result));
+int cd_buf_addf(struct cd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
+/*
+ * The same for a buffer of our own data (max 0), where the only failure
+ * is memory: that ends the process, as cd_xmalloc() does.
+ */
+void cd_buf_put(struct cd_buf *b, const void *p, size_t n);
+void cd_buf_puts(struct cd_buf *b, const char *s);
+void cd_buf_putf(struct cd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand over the content; the buffer is empty afterwards.  Caller frees. */
 char *cd_buf_detach(struct cd_buf *b, size_t *len);
 
@@ -33,7 +40,7 @@ char *cd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cd_wipe_free(char *s);
 
 /* Checked snprintf: -1 (and cd_seterr) when the result was truncated. */
-int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cd_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4), warn_unused_result));
 /*
  * snprintf for text that may be cut to fit: a reason shown in a message or
  * a display line, never a name, path or URL used as one.  n > 0.

@@ -46,7 +46,7 @@ char *cd_ref_redact(const char *s);
 
 /* "<prefix>/<name>", or name when prefix is "": a repository under a prefix.  Caller frees. */
 char *cd_ref_join(const char *prefix, const char *name);
-/* "host/path[:tag][@digest]"; caller frees. */
+/* "host/path[:tag][@digest]"; caller frees.  Only tests call it (tests/unit/test-registry.c, tests/fuzz/fuzz-ref.c). */
 char *cd_ref_format(const struct cd_ref *ref);
 
 /* Checks of single parts (1 valid, 0 not): for callers that build references. */

@@ -10,32 +10,24 @@
 #include "image/layout.h"
 #include "core/banned.h"
 
-#define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define REF_NAME "org.opencontainers.image.ref.name"
 
 const char *cd_image_manifest_type(int oci)
 {
-	return oci ? OCI_MANIFEST : DOCKER_MANIFEST;
+	return oci ? CD_MT_OCI_MANIFEST : CD_MT_DOCKER_MANIFEST;
 }
 
 const char *cd_image_list_type(int oci)
 {
-	return oci ? OCI_INDEX : DOCKER_LIST;
+	return oci ? CD_MT_OCI_INDEX : CD_MT_DOCKER_LIST;
 }
 
 const char *cd_image_layer_type(int oci, enum cd_compression c)
 {
 	if (oci)
-		return c == CD_COMP_GZIP ? "application/vnd.oci.image.layer.v1.tar+gzip"
-		     : c == CD_COMP_ZSTD ? "application/vnd.oci.image.layer.v1.tar+zstd"
-					 : "application/vnd.oci.image.layer.v1.tar";
-	return c == CD_COMP_GZIP ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
-				 : "application/vnd.docker.image.rootfs.diff.tar";
+		return c == CD_COMP_GZIP ? CD_MT_OCI_LAYER_GZIP
+		     : c == CD_COMP_ZSTD ? CD_MT_OCI_LAYER_ZSTD
+					 : CD_MT_OCI_LAYER;
+	return c == CD_COMP_GZIP ? CD_MT_DOCKER_LAYER : CD_MT_DOCKER_LAYER_TAR;
 }
 
 /* Store a JSON document (consumed) as a blob; digest and size out. */
@@ -141,7 +133,7 @@ int cd_image_add_arch(struct cd_layout *l, const struct cd_image_opts *o, jv env
 		return -1;
 	jv m = JV_OBJECT(jv_string("schemaVersion"), jv_number(2),
 			 jv_string("mediaType"), jv_string(cd_image_manifest_type(o->oci)),
-			 jv_string("config"), descriptor(o->oci ? OCI_CONFIG : DOCKER_CONFIG, cdig, csize),
+			 jv_string("config"), descriptor(o->oci ? CD_MT_OCI_CONFIG : CD_MT_DOCKER_CONFIG, cdig, csize),
 			 jv_string("layers"), JV_ARRAY(descriptor(cd_image_layer_type(o->oci, o->comp),
 								  a->layer.digest, a->layer.size)));
 	if (o->annotate)
@@ -176,9 +168,9 @@ int cd_image_finish(struct cd_layout *l, const struct cd_image_opts *o,
 		top = descriptor(cd_image_manifest_type(o->oci), a[0].manifest, a[0].manifest_size);
 		top = jv_object_set(top, jv_string("platform"), platform(a[0].arch));
 	}
-	top = jv_object_set(top, jv_string("annotations"), JV_OBJECT(jv_string(REF_NAME), jv_string(ref)));
+	top = jv_object_set(top, jv_string("annotations"), JV_OBJECT(jv_string(CD_OCI_REF_NAME), jv_string(ref)));
 	jv layout = JV_OBJECT(jv_string("schemaVersion"), jv_number(2),
-			      jv_string("mediaType"), jv_string(OCI_INDEX),
+			      jv_string("mediaType"), jv_string(CD_MT_OCI_INDEX),
 			      jv_string("manifests"), JV_ARRAY(top));
 	jv s = jv_dump_string(layout, JV_PRINT_SORTED);
 	int r = cd_layout_write_index(l, jv_string_value(s));

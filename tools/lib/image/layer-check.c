@@ -8,26 +8,12 @@
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "image/disk.h"
 #include "image/layer-check.h"
 #include "image/layer.h"
 #include "core/banned.h"
 
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cd_seterr("cannot write the extracted disk: %s", strerror(errno));
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Entry name without "./" and trailing slashes, for comparison and messages. */
 static void clean_name(const char *in, char *out, size_t outlen)
@@ -47,8 +33,8 @@ static int check_owner(struct archive_entry *e, const char *name, mode_t perm)
 {
 	la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
 	if (uid != CD_DISK_UID || gid != CD_DISK_GID)
-		return cd_seterr("'%s' belongs to uid %lld gid %lld, not 107:107 (qemu)",
-				 name, (long long)uid, (long long)gid);
+		return cd_seterr("'%s' belongs to uid %lld gid %lld, not %d:%d (qemu)",
+				 name, (long long)uid, (long long)gid, CD_DISK_UID, CD_DISK_GID);
 	if ((archive_entry_perm(e) & perm) != perm)
 		return cd_seterr("'%s' has mode %04o: the qemu user cannot %s it", name,
 				 (unsigned)archive_entry_perm(e), perm == 0400 ? "read" : "open");
@@ -71,8 +57,10 @@ static int read_disk(struct archive *a, uint64_t size, int extract_fd,
 		}
 		if (got <= 0)
 			break;
-		if (extract_fd >= 0 && write_all(extract_fd, buf, (size_t)got) < 0)
+		if (extract_fd >= 0 && cd_write_all(extract_fd, buf, (size_t)got) < 0) {
+			cd_seterr("cannot write the extracted disk: %s", strerror(errno));
 			goto out;
+		}
 		const char *p = buf;
 		size_t n = (size_t)got;
 		if (!probed) {

@@ -30,7 +30,6 @@
 
 #define TAR_BLOCK 512
 #define TAR_USTAR_MAX 077777777777LL /* largest size in 11 octal digits */
-#define CD_LAYER_UID 107
 
 #define GZ_BLOCK (1 << 20)  /* input bytes per block */
 #define GZ_SUB (1 << 16)    /* granularity of the store-or-deflate choice */
@@ -103,8 +102,8 @@ static void tar_header(unsigned char h[TAR_BLOCK], const char *name, char type,
 	memset(h, 0, TAR_BLOCK);
 	memcpy(h, name, strlen(name));           /* name[100]; ours are short */
 	tar_octal(h + 100, 8, mode);
-	tar_octal(h + 108, 8, CD_LAYER_UID);
-	tar_octal(h + 116, 8, CD_LAYER_UID);
+	tar_octal(h + 108, 8, CD_DISK_UID);
+	tar_octal(h + 116, 8, CD_DISK_GID);
 	tar_octal(h + 124, 12, size);
 	tar_octal(h + 136, 12, (unsigned long long)mtime);
 	memset(h + 148, ' ', 8);                 /* checksum, counted as spaces */

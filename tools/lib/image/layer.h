@@ -62,13 +62,14 @@ struct cd_layer_result {
 int cd_compression_parse(const char *s, enum cd_compression *out);
 const char *cd_compression_name(enum cd_compression c);
 
-/* "zlib", "isal" -> enum; -1 if unknown or not in this build. */
+/* "zlib", "isal" -> enum; -1 if unknown or not in this build.  Only tests and bench/layer-bench.c call it. */
 int cd_deflate_parse(const char *s, enum cd_deflate *out);
 
 /*
  * What CD_DEFLATE_DEFAULT deflates with in this build, the things the
  * bytes of a gzip layer depend on: "isa-l 2.30.0 level 2" (the version of
  * the headers built against) or "zlib 1.2.13 level 1".  A static string.
+ * Only tests and bench/layer-bench.c call it.
  */
 const char *cd_layer_gzip_engine(void);
 

@@ -86,7 +86,6 @@ void cd_http_req_init(struct cd_http_req *r, const char *url)
 	r->url = url;
 	r->read_len = -1;
 	cd_buf_init(&r->body, CD_HTTP_BODY_MAX);
-	cd_buf_init(&r->hdrs, CD_HTTP_HEADERS_MAX);
 }
 
 void cd_http_req_release(struct cd_http_req *r)
@@ -99,7 +98,6 @@ void cd_http_req_release(struct cd_http_req *r)
 	free(r->fetch_url);
 	r->fetch_url = NULL;
 	cd_buf_release(&r->body);
-	cd_buf_release(&r->hdrs);
 }
 
 static const char *method_of(const struct cd_http_req *r)
@@ -153,11 +151,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	size_t len = size * n;
 	/* A new status line starts a new header block (redirects, 100-continue). */
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-		cd_buf_reset(&r->hdrs);
+		r->hdr_bytes = 0;
 		r->status = status_code(p, len);
 	}
-	if (cd_buf_add(&r->hdrs, p, len) < 0)
+	/* libcurl keeps the headers (cd_http_header); the block stays bounded all the same */
+	if (len > CD_HTTP_HEADERS_MAX - r->hdr_bytes)
 		return 0;
+	r->hdr_bytes += len;
 	return len;
 }
 
@@ -306,7 +306,7 @@ static int setup_easy(struct cd_http_req *r)
 	r->aborted = 0;
 	r->errbuf[0] = '\0';
 	cd_buf_reset(&r->body);
-	cd_buf_reset(&r->hdrs);
+	r->hdr_bytes = 0;
 	return 0;
 }
 
@@ -571,45 +571,21 @@ long long cd_http_content_length(const struct cd_http_req *r)
 
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen)
 {
-	size_t nlen = strlen(name);
-	const char *p = r->hdrs.p, *end = p ? p + r->hdrs.len : NULL;
-	int found = 0;
-	while (p && p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		if ((size_t)(eol - p) > nlen && p[nlen] == ':' && !strncasecmp(p, name, nlen)) {
-			const char *v = p + nlen + 1, *ve = eol;
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			/* a NUL inside would cut the value short where C strings read it */
-			if ((size_t)(ve - v) < outlen && !memchr(v, '\0', (size_t)(ve - v))) {
-				memcpy(out, v, (size_t)(ve - v));
-				out[ve - v] = '\0';
-				found = 1;
-			} else {
-				found = 0;
-			}
-		}
-		p = eol + 1;
-	}
-	return found;
-}
-
-int cd_http_get(const char *url, size_t max, char **body, size_t *len)
-{
-	struct cd_http_req r;
-	cd_http_req_init(&r, url);
-	r.max_body = max;
-	int ret = cd_http_perform(&r);
-	if (!ret && (r.status < 200 || r.status > 299))
-		ret = cd_http_status_error(&r);
-	if (!ret)
-		*body = cd_buf_detach(&r.body, len);
-	cd_http_req_release(&r);
-	return ret;
+	struct curl_header *h;
+	/* the last response of the last request (after redirects), its last occurrence */
+	if (!r->easy || curl_easy_header(r->easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
+	    (h->amount > 1 && curl_easy_header(r->easy, name, h->amount - 1, CURLH_HEADER, -1, &h) != CURLHE_OK))
+		return 0;
+	/* libcurl trims a value, but leaves the CR of one that is only blanks */
+	const char *v = h->value + strspn(h->value, " \t");
+	size_t n = strlen(v);
+	while (n && (v[n - 1] == '\r' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= outlen)
+		return 0;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 1;
 }
 
 int cd_http_byte_range(const char *v, const char *prefix, long long *first, long long *last)

@@ -67,7 +67,6 @@ enum cd_http_flags {
 	CD_HTTP_NO_RETRY = 1 << 1,    /* one attempt only */
 	CD_HTTP_NO_REDIRECT = 1 << 2, /* do not follow 3xx */
 	CD_HTTP_NO_MIRROR = 1 << 3,   /* fetch the URL as given */
-	CD_HTTP_STRIP_AUTH_ON_REDIRECT = 0, /* libcurl never forwards our headers' credentials across hosts */
 };
 
 struct cd_http_req {
@@ -98,7 +97,6 @@ struct cd_http_req {
 	/* response (valid after perform) */
 	long status;                   /* last HTTP status, 0 if none */
 	struct cd_buf body;            /* when write_fn is NULL */
-	struct cd_buf hdrs;            /* raw headers of the last response */
 	long long streamed;            /* body bytes handed to write_fn this attempt */
 	int attempts;
 
@@ -113,6 +111,7 @@ struct cd_http_req {
 	struct curl_slist *own_headers;
 	size_t upload_off;             /* memory upload: bytes handed to libcurl this attempt */
 	long long started_ms;          /* this attempt's start */
+	size_t hdr_bytes;              /* the header block so far (bounded: CD_HTTP_HEADERS_MAX) */
 	long deadline_s;               /* this attempt's deadline, 0 for none */
 };
 
@@ -144,14 +143,12 @@ const char *cd_http_req_error(const struct cd_http_req *r);
 int cd_http_status_error(const struct cd_http_req *r);
 
 /*
- * The value of response header name (case-insensitive, last occurrence),
- * trimmed, copied into out.  1 when found, 0 when absent, too long or
- * holding a NUL byte.
+ * The value of response header name (case-insensitive, last occurrence)
+ * in the last response, trimmed, copied into out: libcurl keeps the
+ * headers (curl_easy_header()).  1 when found, 0 when absent or too
+ * long; a NUL byte inside a header fails the request in libcurl.  Callable from write_fn during a transfer.
  */
 int cd_http_header(const struct cd_http_req *r, const char *name, char *out, size_t outlen);
-
-/* Convenience: GET url into memory (limit max), 2xx required.  Caller frees *body. */
-int cd_http_get(const char *url, size_t max, char **body, size_t *len);
 
 /*
  * A byte range "<first>-<last>", after prefix when it starts with it

@@ -8,6 +8,7 @@
 #include <jv.h>
 #include <openssl/crypto.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/io.h"
@@ -48,73 +49,6 @@ int cd_creds_parse(struct cd_creds *c, const char *userpass)
 		return cd_seterr("credentials have an empty user name");
 	c->user = cd_xstrndup(userpass, (size_t)(colon - userpass));
 	c->pass = cd_xstrdup(colon + 1);
-	return 0;
-}
-
-/* --- base64 ----------------------------------------------------------------- */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *cd_base64_encode(const void *in, size_t n)
-{
-	const unsigned char *p = in;
-	char *out = cd_xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = b64[p[i] >> 2];
-		*o++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*o++ = b64[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*o++ = b64[p[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = b64[p[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*o++ = b64[(p[i + 1] & 15) << 2];
-		} else {
-			*o++ = b64[(p[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64val(char c)
-{
-	const char *q = c ? strchr(b64, c) : NULL;
-	return q ? (int)(q - b64) : -1;
-}
-
-int cd_base64_decode(const char *s, size_t len, char **out, size_t *outlen)
-{
-	while (len && s[len - 1] == '=')
-		len--;
-	if (len % 4 == 1)
-		return cd_seterr("malformed base64");
-	char *o = cd_xmalloc(len / 4 * 3 + 3);
-	size_t k = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val(s[i]);
-		if (v < 0) {
-			OPENSSL_cleanse(o, k);
-			free(o);
-			return cd_seterr("malformed base64");
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	o[k] = '\0';
-	*out = o;
-	if (outlen)
-		*outlen = k;
 	return 0;
 }
 

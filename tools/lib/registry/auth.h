@@ -85,13 +85,4 @@ struct cd_challenge {
 int cd_challenge_parse(struct cd_challenge *c, const char *value);
 void cd_challenge_release(struct cd_challenge *c);
 
-/* Base64 (standard alphabet, padding) encode; caller frees. */
-char *cd_base64_encode(const void *p, size_t n);
-/*
- * Decode standard base64 (padding optional, no whitespace); *out is
- * NUL-terminated, caller frees (and wipes when it held a secret).  -1 when
- * malformed.
- */
-int cd_base64_decode(const char *s, size_t len, char **out, size_t *outlen);
-
 #endif

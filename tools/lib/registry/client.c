@@ -14,6 +14,7 @@
 #include "core/limits.h"
 #include "core/msg.h"
 #include "core/ref.h"
+#include "core/url.h"
 #include "net/http.h"
 #include "registry/auth.h"
 #include "registry/call.h"
@@ -138,9 +139,12 @@ char *cd_registry_location(struct cd_registry *r, const char *loc)
 {
 	if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8))
 		return cd_xstrdup(loc);
-	if (loc[0] == '/')
-		return cd_registry_url(r, "%s", loc);
-	return NULL;
+	if (loc[0] != '/')
+		return NULL;
+	char *base = cd_registry_url(r, "/v2/");
+	char *u = cd_url_resolve(base, loc, strlen(loc));
+	free(base);
+	return u;
 }
 
 char *cd_registry_scope(const char *repo, const char *actions)

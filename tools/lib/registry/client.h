@@ -76,7 +76,7 @@ const char *cd_registry_host(const struct cd_registry *r);
 /* 1 when the client has credentials for its host (an auth file's, a helper's or o->creds). */
 int cd_registry_has_creds(const struct cd_registry *r);
 
-/* GET /v2/ (authenticating if challenged).  0 when the registry answers as one. */
+/* GET /v2/ (authenticating if challenged).  0 when the registry answers as one.  Only tests call it (tests/unit/test-regwrite.c). */
 int cd_registry_ping(struct cd_registry *r);
 
 /*

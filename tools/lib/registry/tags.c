@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/limits.h"
+#include "core/url.h"
 #include "net/http.h"
 #include "registry/call.h"
 #include "registry/tags.h"
@@ -75,35 +76,6 @@ int cd_registry_tags(struct cd_registry *r, const char *repo, jv *tags)
 }
 
 /* --- Link (pure) ------------------------------------------------------------- */
-
-/* "scheme://host" of url: its length, or 0 when url has none. */
-static size_t origin_len(const char *url)
-{
-	const char *s = strstr(url, "://");
-	if (!s)
-		return 0;
-	s += 3;
-	return (size_t)(s - url) + strcspn(s, "/?#");
-}
-
-static char *resolve(const char *ref, size_t rlen, const char *base)
-{
-	if ((rlen > 7 && !strncasecmp(ref, "http://", 7)) ||
-	    (rlen > 8 && !strncasecmp(ref, "https://", 8)))
-		return cd_xstrndup(ref, rlen);
-	size_t o = origin_len(base);
-	if (!o)
-		return NULL;
-	if (rlen && ref[0] == '/')
-		return cd_xasprintf("%.*s%.*s", (int)o, base, (int)rlen, ref);
-	/* Relative to the base's directory (query dropped). */
-	size_t plen = o + strcspn(base + o, "?#");
-	const char *slash = memrchr(base + o, '/', plen - o);
-	size_t dir = slash ? (size_t)(slash - base) + 1 : plen;
-	if (!slash)
-		return cd_xasprintf("%.*s/%.*s", (int)dir, base, (int)rlen, ref);
-	return cd_xasprintf("%.*s%.*s", (int)dir, base, (int)rlen, ref);
-}
 
 /* Does the rel value (space-separated relation types) name "next"? */
 static int rel_has_next(const char *v, size_t n)
@@ -180,7 +152,7 @@ int cd_registry_link_next(const char *link, const char *base_url, char **next)
 		if (is_next) {
 			if (ue == u)
 				return cd_seterr("malformed Link header: empty URL");
-			*next = resolve(u, (size_t)(ue - u), base_url);
+			*next = cd_url_resolve(base_url, u, (size_t)(ue - u));
 			if (!*next)
 				return cd_seterr("malformed Link header: cannot resolve the URL");
 			return 1;

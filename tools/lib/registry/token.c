@@ -5,6 +5,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"

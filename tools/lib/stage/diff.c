@@ -101,7 +101,7 @@ jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
 		else if (strcasecmp(hex_of(sum), have))
 			what = "checksum changed";
 		if (what) {
-			cd_buf_addf(&why, "%s%s %s", why.len ? ", " : "", arch, what);
+			cd_buf_putf(&why, "%s%s %s", why.len ? ", " : "", arch, what);
 			changed = jv_array_append(changed, jv_string(arch));
 		}
 		jv_free(p);
@@ -119,7 +119,7 @@ jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
 			const char *arch = jv_string_value(k);
 			if (!is_listed(arts, arch) && !is_carried(carried, arch)) {
 				if (o->allow_arch_removal) {
-					cd_buf_addf(&why, "%s%s no longer listed upstream: dropped (--allow-arch-removal)",
+					cd_buf_putf(&why, "%s%s no longer listed upstream: dropped (--allow-arch-removal)",
 						    why.len ? ", " : "", arch);
 					dropped++;
 				} else {

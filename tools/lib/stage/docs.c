@@ -141,8 +141,8 @@ static void jq_message(void *ctx, jv msg)
 	struct cd_buf *b = ctx;
 	if (jv_get_kind(msg) != JV_KIND_STRING)
 		msg = jv_dump_string(msg, 0);
-	if (!b->len)
-		cd_buf_adds(b, jv_string_value(msg));
+	if (!b->len && cd_buf_adds(b, jv_string_value(msg)) < 0)
+		cd_buf_reset(b); /* longer than the message buffer: the exit status tells */
 	jv_free(msg);
 }
 

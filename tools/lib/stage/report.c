@@ -198,7 +198,7 @@ static void join_strings(struct cd_buf *b, jv arr, const char *sep)
 		return;
 	jv_array_foreach(arr, i, s) {
 		if (jv_get_kind(s) == JV_KIND_STRING) {
-			cd_buf_addf(b, "%s%s", first ? "" : sep, jv_string_value(s));
+			cd_buf_putf(b, "%s%s", first ? "" : sep, jv_string_value(s));
 			first = 0;
 		}
 		jv_free(s);
@@ -381,7 +381,7 @@ static char *carried_list(jv rec, struct arches *sv, int known)
 			const char *arch = jv_get_kind(c) == JV_KIND_OBJECT ? cd_jv_str(c, "arch") : NULL;
 			const char *why = arch ? cd_jv_str(c, "reason") : NULL;
 			if (arch) {
-				cd_buf_addf(&b, "%s%s%s%s%s", b.len ? ", " : "", arch, why ? " (" : "", why ? why : "",
+				cd_buf_putf(&b, "%s%s%s%s%s", b.len ? ", " : "", arch, why ? " (" : "", why ? why : "",
 					    why ? ")" : "");
 				if (known && jv_get_kind(pub) == JV_KIND_OBJECT && jv_object_has(jv_copy(pub), jv_string(arch)))
 					arch_add(sv, arch); /* alive in rec */
@@ -441,20 +441,20 @@ static int table_write(struct table *t, enum cd_report_format f, struct cd_buf *
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *s = t->cell[r * t->ncols + c];
 			if (f == CD_REPORT_MARKDOWN) {
-				cd_buf_adds(out, c ? " | " : "| ");
+				cd_buf_puts(out, c ? " | " : "| ");
 				for (const char *p = s; *p; p++)
 					if (*p == '|')
-						cd_buf_adds(out, "\\|");
+						cd_buf_puts(out, "\\|");
 					else
-						cd_buf_add(out, p, 1);
+						cd_buf_put(out, p, 1);
 			} else if (c + 1 < t->ncols) {
-				cd_buf_addf(out, "%-*s  ", (int)w[c], s);
+				cd_buf_putf(out, "%-*s  ", (int)w[c], s);
 			} else {
-				cd_buf_adds(out, s);
+				cd_buf_puts(out, s);
 			}
 		}
 		if (f == CD_REPORT_MARKDOWN)
-			cd_buf_adds(out, " |");
+			cd_buf_puts(out, " |");
 		/* text: no trailing blanks */
 		while (f == CD_REPORT_TEXT && out->len && out->p[out->len - 1] == ' ')
 			out->p[--out->len] = '\0';
@@ -462,7 +462,7 @@ static int table_write(struct table *t, enum cd_report_format f, struct cd_buf *
 			return -1;
 		if (f == CD_REPORT_MARKDOWN && r == 0) {
 			for (size_t c = 0; c < t->ncols; c++)
-				cd_buf_adds(out, c ? " | ---" : "| ---");
+				cd_buf_puts(out, c ? " | ---" : "| ---");
 			if (cd_buf_adds(out, " |\n") < 0)
 				return -1;
 		}
@@ -475,7 +475,7 @@ static char *arch_list(const struct arches *a)
 	struct cd_buf b;
 	cd_buf_init(&b, 0);
 	for (int i = 0; i < a->n; i++)
-		cd_buf_addf(&b, "%s%s", i ? "," : "", a->v[i]);
+		cd_buf_putf(&b, "%s%s", i ? "," : "", a->v[i]);
 	return cd_buf_detach(&b, NULL);
 }
 
@@ -486,12 +486,12 @@ int cd_report_tables(struct cd_report *r, enum cd_report_format f, struct cd_buf
 	sort(r);
 	cd_report_count(r, &c);
 	if (md)
-		cd_buf_adds(out, "### cdkit: containerdisks\n\n");
-	cd_buf_addf(out, "%s%zu images: %zu rebuilt, %zu up to date, %zu failed%s", md ? "**" : "",
+		cd_buf_puts(out, "### cdkit: containerdisks\n\n");
+	cd_buf_putf(out, "%s%zu images: %zu rebuilt, %zu up to date, %zu failed%s", md ? "**" : "",
 		    c.images, c.built, c.up_to_date, c.failed, md ? "**" : "");
 	if (r->duplicates)
-		cd_buf_addf(out, " (%zu duplicate records)", r->duplicates);
-	cd_buf_adds(out, md ? "\n\n" : "\n\n");
+		cd_buf_putf(out, " (%zu duplicate records)", r->duplicates);
+	cd_buf_puts(out, md ? "\n\n" : "\n\n");
 
 	struct table t = { .ncols = 7 };
 	char *head[] = { cd_xstrdup("IMAGE"), cd_xstrdup("ACTION"), cd_xstrdup("RESULT"), cd_xstrdup("TAGS"),
@@ -513,7 +513,7 @@ int cd_report_tables(struct cd_report *r, enum cd_report_format f, struct cd_buf
 	if (ret < 0)
 		return -1;
 
-	cd_buf_adds(out, md ? "\n#### Architectures\n\n" : "\n");
+	cd_buf_puts(out, md ? "\n#### Architectures\n\n" : "\n");
 	struct table at = { .ncols = 5 };
 	char *ahead[] = { cd_xstrdup(md ? "Image" : "IMAGE"), cd_xstrdup(md ? "Upstream" : "UPSTREAM"),
 			  cd_xstrdup(md ? "Serves now" : "SERVES NOW"), cd_xstrdup(md ? "Missing" : "MISSING"),
@@ -543,29 +543,29 @@ int cd_report_tables(struct cd_report *r, enum cd_report_format f, struct cd_buf
 static void go_string(struct cd_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	cd_buf_adds(b, "\"");
+	cd_buf_puts(b, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		unsigned char c = *p;
 		switch (c) {
-		case '"': cd_buf_adds(b, "\\\""); continue;
-		case '\\': cd_buf_adds(b, "\\\\"); continue;
-		case '\n': cd_buf_adds(b, "\\n"); continue;
-		case '\r': cd_buf_adds(b, "\\r"); continue;
-		case '\t': cd_buf_adds(b, "\\t"); continue;
-		case '\b': cd_buf_adds(b, "\\b"); continue;
-		case '\f': cd_buf_adds(b, "\\f"); continue;
+		case '"': cd_buf_puts(b, "\\\""); continue;
+		case '\\': cd_buf_puts(b, "\\\\"); continue;
+		case '\n': cd_buf_puts(b, "\\n"); continue;
+		case '\r': cd_buf_puts(b, "\\r"); continue;
+		case '\t': cd_buf_puts(b, "\\t"); continue;
+		case '\b': cd_buf_puts(b, "\\b"); continue;
+		case '\f': cd_buf_puts(b, "\\f"); continue;
 		}
 		if (c < 0x20 || c == '<' || c == '>' || c == '&') {
 			char u[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
-			cd_buf_adds(b, u);
+			cd_buf_puts(b, u);
 		} else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-			cd_buf_adds(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+			cd_buf_puts(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
 			p += 2;
 		} else {
-			cd_buf_add(b, p, 1);
+			cd_buf_put(b, p, 1);
 		}
 	}
-	cd_buf_adds(b, "\"");
+	cd_buf_puts(b, "\"");
 }
 
 struct entry {
@@ -608,28 +608,28 @@ static int by_entry_key(const void *a, const void *b)
 
 static void write_entry(struct cd_buf *b, const struct entry *e, int last)
 {
-	cd_buf_adds(b, "  ");
+	cd_buf_puts(b, "  ");
 	go_string(b, e->key);
-	cd_buf_adds(b, ": {\n");
+	cd_buf_puts(b, ": {\n");
 	int ntags = jv_get_kind(e->tags) == JV_KIND_ARRAY ? jv_array_length(jv_copy(e->tags)) : 0;
 	if (ntags) {
-		cd_buf_adds(b, "    \"Tags\": [\n");
+		cd_buf_puts(b, "    \"Tags\": [\n");
 		int k = 0;
 		jv_array_foreach(e->tags, i, t) {
-			cd_buf_adds(b, "      ");
+			cd_buf_puts(b, "      ");
 			go_string(b, jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "");
-			cd_buf_adds(b, ++k < ntags ? ",\n" : "\n");
+			cd_buf_puts(b, ++k < ntags ? ",\n" : "\n");
 			jv_free(t);
 		}
-		cd_buf_adds(b, "    ],\n");
+		cd_buf_puts(b, "    ],\n");
 	}
-	cd_buf_adds(b, "    \"Stage\": ");
+	cd_buf_puts(b, "    \"Stage\": ");
 	go_string(b, e->stage ? e->stage : "");
 	if (e->err && *e->err) {
-		cd_buf_adds(b, ",\n    \"Err\": ");
+		cd_buf_puts(b, ",\n    \"Err\": ");
 		go_string(b, e->err);
 	}
-	cd_buf_adds(b, last ? "\n  }\n" : "\n  },\n");
+	cd_buf_puts(b, last ? "\n  }\n" : "\n  },\n");
 }
 
 /* Go drops an entry's unknown fields and omits empty Tags and Err. */
@@ -698,12 +698,12 @@ int cd_report_results(struct cd_report *r, jv prev, struct cd_buf *out)
 	if (!ret) {
 		qsort(e, n, sizeof(*e), by_entry_key);
 		if (!n) {
-			cd_buf_adds(out, "{}");
+			cd_buf_puts(out, "{}");
 		} else {
-			cd_buf_adds(out, "{\n");
+			cd_buf_puts(out, "{\n");
 			for (size_t i = 0; i < n; i++)
 				write_entry(out, &e[i], i + 1 == n);
-			cd_buf_adds(out, "}");
+			cd_buf_puts(out, "}");
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -727,7 +727,7 @@ static void add_seconds(struct cd_buf *b, double s)
 		num[--l] = '\0';
 	if (l && num[l - 1] == '.')
 		num[--l] = '\0';
-	cd_buf_adds(b, num);
+	cd_buf_puts(b, num);
 }
 
 struct timing {
@@ -769,17 +769,17 @@ int cd_report_timings(struct cd_report *r, jv prev, struct cd_buf *out, size_t *
 		}
 	}
 	qsort(t, n, sizeof(*t), by_timing_key);
-	cd_buf_adds(out, n ? "{\n" : "{}\n");
+	cd_buf_puts(out, n ? "{\n" : "{}\n");
 	for (size_t i = 0; i < n; i++) {
-		cd_buf_adds(out, "  ");
+		cd_buf_puts(out, "  ");
 		go_string(out, t[i].key);
-		cd_buf_adds(out, ": ");
+		cd_buf_puts(out, ": ");
 		add_seconds(out, t[i].s);
-		cd_buf_adds(out, i + 1 < n ? ",\n" : "\n");
+		cd_buf_puts(out, i + 1 < n ? ",\n" : "\n");
 		free(t[i].key);
 	}
 	if (n)
-		cd_buf_adds(out, "}\n");
+		cd_buf_puts(out, "}\n");
 	free(t);
 	return 0;
 }

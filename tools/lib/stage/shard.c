@@ -690,9 +690,9 @@ static int read_engine(const struct engine *e, cd_shard_getenv_fn get, void *ctx
 		if (e->one_based && ht && tot == 1) {
 			out->index = 0;
 			out->weak = 1;
-			cd_snprintf(out->how_index, sizeof(out->how_index), "%s=1 without %s (one job)",
+			cd_snprintf_cut(out->how_index, sizeof(out->how_index), "%s=1 without %s (one job)",
 				    e->total_var, e->index_var);
-			cd_snprintf(out->how_total, sizeof(out->how_total), "%s=1", e->total_var);
+			cd_snprintf_cut(out->how_total, sizeof(out->how_total), "%s=1", e->total_var);
 			return 1;
 		}
 		return 0;
@@ -702,7 +702,7 @@ static int read_engine(const struct engine *e, cd_shard_getenv_fn get, void *ctx
 			return cd_seterr("%s=%ld: %s numbers its jobs from 1 (1..%s)", e->index_var, idx,
 					 e->label, e->total_var);
 		out->index = idx - 1;
-		cd_snprintf(out->how_index, sizeof(out->how_index), "%s=%ld (1-based)", e->index_var, idx);
+		cd_snprintf_cut(out->how_index, sizeof(out->how_index), "%s=%ld (1-based)", e->index_var, idx);
 	} else if (!strcmp(e->name, "slurm")) {
 		long min = 0;
 		int hm = num_var(get, ctx, "SLURM_ARRAY_TASK_MIN", &min);
@@ -712,16 +712,16 @@ static int read_engine(const struct engine *e, cd_shard_getenv_fn get, void *ctx
 			return cd_seterr("SLURM_ARRAY_TASK_ID=%ld is below SLURM_ARRAY_TASK_MIN=%ld", idx, min);
 		out->index = idx - (hm ? min : 0);
 		if (hm && min)
-			cd_snprintf(out->how_index, sizeof(out->how_index),
+			cd_snprintf_cut(out->how_index, sizeof(out->how_index),
 				    "SLURM_ARRAY_TASK_ID=%ld - SLURM_ARRAY_TASK_MIN=%ld", idx, min);
 		else
-			cd_snprintf(out->how_index, sizeof(out->how_index), "SLURM_ARRAY_TASK_ID=%ld", idx);
+			cd_snprintf_cut(out->how_index, sizeof(out->how_index), "SLURM_ARRAY_TASK_ID=%ld", idx);
 	} else {
 		out->index = idx;
-		cd_snprintf(out->how_index, sizeof(out->how_index), "%s=%ld", e->index_var, idx);
+		cd_snprintf_cut(out->how_index, sizeof(out->how_index), "%s=%ld", e->index_var, idx);
 	}
 	if (ht)
-		cd_snprintf(out->how_total, sizeof(out->how_total), "%s=%ld", e->total_var, tot);
+		cd_snprintf_cut(out->how_total, sizeof(out->how_total), "%s=%ld", e->total_var, tot);
 	out->weak = ht && tot == 1;
 	return 1;
 }
@@ -770,21 +770,21 @@ int cd_shard_locate(int index, int total, const char *engine,
 	memset(out, 0, sizeof(*out));
 	if (index >= 0) {
 		idx = index;
-		cd_snprintf(hi, sizeof(hi), "--index %d", index);
+		cd_snprintf_cut(hi, sizeof(hi), "--index %d", index);
 	} else if ((r = num_var(get, ctx, "CD_SHARD_INDEX", &v)) != 0) {
 		if (r < 0)
 			return -1;
 		idx = v;
-		cd_snprintf(hi, sizeof(hi), "CD_SHARD_INDEX=%ld", v);
+		cd_snprintf_cut(hi, sizeof(hi), "CD_SHARD_INDEX=%ld", v);
 	}
 	if (total >= 0) {
 		tot = total;
-		cd_snprintf(ht, sizeof(ht), "--total %d", total);
+		cd_snprintf_cut(ht, sizeof(ht), "--total %d", total);
 	} else if ((r = num_var(get, ctx, "CD_SHARD_TOTAL", &v)) != 0) {
 		if (r < 0)
 			return -1;
 		tot = v;
-		cd_snprintf(ht, sizeof(ht), "CD_SHARD_TOTAL=%ld", v);
+		cd_snprintf_cut(ht, sizeof(ht), "CD_SHARD_TOTAL=%ld", v);
 	}
 
 	if (engine) {
@@ -812,7 +812,7 @@ int cd_shard_locate(int index, int total, const char *engine,
 	if (idx < 0 && e) {
 		idx = e->index;
 		index_from_engine = 1;
-		cd_snprintf(hi, sizeof(hi), "%s (%s)", e->how_index, e->e->label);
+		cd_snprintf_cut(hi, sizeof(hi), "%s (%s)", e->how_index, e->e->label);
 	}
 	if (idx < 0)
 		return cd_seterr("no shard index: give --index and --total, or run where an engine sets "
@@ -820,7 +820,7 @@ int cd_shard_locate(int index, int total, const char *engine,
 				 "CIRCLE_NODE_INDEX, BUILDKITE_PARALLEL_JOB, CD_SHARD_INDEX)");
 	if (tot < 0 && e && e->total >= 0) {
 		tot = e->total;
-		cd_snprintf(ht, sizeof(ht), "%s", e->how_total);
+		cd_snprintf_cut(ht, sizeof(ht), "%s", e->how_total);
 	}
 	if (tot < 0) {
 		if (e && !e->e->total_var)

@@ -18,6 +18,7 @@
 #include "core/ref.h"
 #include "image/disk.h"
 #include "image/layer-check.h"
+#include "image/layer.h"
 #include "registry/blob.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
@@ -68,8 +69,8 @@ static void add(struct run *r, const char *name, const char *arch, int ok, const
 	if (ok || !r->ok)
 		return;
 	r->ok = 0;
-	(void)cd_snprintf(r->fail->arch, sizeof(r->fail->arch), "%s", arch ? arch : "");
-	(void)cd_snprintf(r->fail->message, sizeof(r->fail->message), "%s: %s", name, detail);
+	cd_snprintf_cut(r->fail->arch, sizeof(r->fail->arch), "%s", arch ? arch : "");
+	cd_snprintf_cut(r->fail->message, sizeof(r->fail->message), "%s: %s", name, detail);
 }
 
 /* Borrowed string member of obj, or NULL. */
@@ -107,14 +108,14 @@ static int read_wants(jv rec, struct want *w, size_t *n, char *why, size_t whyle
 	int ret = 0;
 	*n = 0;
 	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
-		(void)cd_snprintf(why, whylen, "the record has no artifacts");
+		cd_snprintf_cut(why, whylen, "the record has no artifacts");
 		ret = -1;
 		goto out;
 	}
 	jv_array_foreach(arts, i, a) {
 		const char *arch = str(a, "arch"), *sum = str(a, "checksum");
 		if (!arch || *n >= CD_NARCH || strlen(arch) >= sizeof(w->arch)) {
-			(void)cd_snprintf(why, whylen, "artifact %d has no usable arch", i);
+			cd_snprintf_cut(why, whylen, "artifact %d has no usable arch", i);
 			ret = -1;
 		} else {
 			memset(&w[*n], 0, sizeof(*w));
@@ -183,7 +184,7 @@ static int check_index(struct run *r, const struct cd_manifest *top, struct want
 			memcpy(hit->desc.digest, dg, strlen(dg) + 1);
 			hit->desc.size = dsize;
 			size_t l = strlen(seen);
-			(void)cd_snprintf(seen + l, sizeof(seen) - l, " linux/%s", arch);
+			cd_snprintf_cut(seen + l, sizeof(seen) - l, " linux/%s", arch);
 		}
 		jv_free(plat);
 		jv_free(e);
@@ -241,7 +242,7 @@ static int layer_type_ok(enum family fam, const char *mt)
 	if (fam == FAM_DOCKER)
 		return !strcmp(mt, CD_MT_DOCKER_LAYER);
 	return !strcmp(mt, CD_MT_OCI_LAYER_GZIP) || !strcmp(mt, CD_MT_OCI_LAYER_ZSTD) ||
-	       !strcmp(mt, "application/vnd.oci.image.layer.v1.tar");
+	       !strcmp(mt, CD_MT_OCI_LAYER);
 }
 
 static int check_manifest(struct run *r, const struct want *w, const struct cd_manifest *m,
@@ -395,9 +396,9 @@ static int check_layer(struct run *r, const struct want *w, const struct cd_desc
 		if (res->unchecked)
 			cd_snprintf_cut(note, sizeof(note), "; %lu qcow2 tables before the L1 table not checked",
 					res->unchecked);
-		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid 107%s",
+		add(r, "layer", w->arch, 1, "%s (%lld bytes): disk/disk.img %s, %llu bytes, virtual size %llu, uid/gid %d%s",
 		    d->digest, pump.bytes, format_name(res->disk.format), (unsigned long long)res->disk_bytes,
-		    (unsigned long long)res->disk.virtual_size, note);
+		    (unsigned long long)res->disk.virtual_size, CD_DISK_UID, note);
 		return 0;
 	}
 	return -1;

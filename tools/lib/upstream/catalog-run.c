@@ -398,9 +398,9 @@ static jv unreadable_error(struct run *r, const struct cd_catalog_image *im, jv 
 	if (shared)
 		return cd_record_set_error(rec, NULL, "%s", r->f[im->jobs[0].fetch].err);
 	cd_buf_init(&m, 0);
-	cd_buf_adds(&m, "no architecture could be read upstream");
+	cd_buf_puts(&m, "no architecture could be read upstream");
 	for (k = 0; k < im->njobs; k++)
-		cd_buf_addf(&m, "%s %s: %s", k ? ";" : ":", im->jobs[k].cdarch, r->f[im->jobs[k].fetch].err);
+		cd_buf_putf(&m, "%s %s: %s", k ? ";" : ":", im->jobs[k].cdarch, r->f[im->jobs[k].fetch].err);
 	rec = cd_record_set_error(rec, NULL, "%s", m.p);
 	cd_buf_release(&m);
 	return rec;

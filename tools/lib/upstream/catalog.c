@@ -31,10 +31,10 @@ static char *expand(const char *tmpl, jv vars)
 		char key[64];
 
 		if (!open) {
-			cd_buf_adds(&b, p);
+			cd_buf_puts(&b, p);
 			break;
 		}
-		cd_buf_add(&b, p, (size_t)(open - p));
+		cd_buf_put(&b, p, (size_t)(open - p));
 		close = strchr(open, '}');
 		if (!close || (size_t)(close - open - 1) >= sizeof(key)) {
 			cd_buf_release(&b);
@@ -48,7 +48,7 @@ static char *expand(const char *tmpl, jv vars)
 			cd_seterr("unknown variable {%s} in '%s'", key, tmpl);
 			return NULL;
 		}
-		cd_buf_adds(&b, val);
+		cd_buf_puts(&b, val);
 		p = close + 1;
 	}
 	return cd_buf_detach(&b, NULL);
@@ -88,7 +88,8 @@ static void jq_message(void *data, jv msg)
 			msg = jv_invalid_get_msg(msg);
 		if (jv_get_kind(msg) == JV_KIND_STRING) {
 			const char *s = jv_string_value(msg);
-			cd_buf_add(b, s, strcspn(s, "\n"));
+			if (cd_buf_add(b, s, strcspn(s, "\n")) < 0) /* longer than the message buffer: */
+				cd_buf_reset(b);         /* the exit status tells */
 		}
 	}
 	jv_free(msg);
@@ -110,8 +111,8 @@ static char *program_text(jv p)
 			cd_buf_release(&b);
 			return NULL;
 		}
-		cd_buf_adds(&b, jv_string_value(line));
-		cd_buf_adds(&b, "\n");
+		cd_buf_puts(&b, jv_string_value(line));
+		cd_buf_puts(&b, "\n");
 		jv_free(line);
 	}
 	return cd_buf_detach(&b, NULL);
@@ -156,16 +157,16 @@ static int compile(struct cd_catalog *c, struct cd_catalog_job *j, jv ctx, const
 		return cd_seterr("%s: \"%s\" must be a jq program (a string or an array of lines)",
 				 file, key);
 	cd_buf_init(&src, 0);
-	cd_buf_adds(&src, CD_CATALOG_PRELUDE ".[1] as $__v");
+	cd_buf_puts(&src, CD_CATALOG_PRELUDE ".[1] as $__v");
 	names = jv_keys(jv_copy(j->vars)); /* sorted: the same set gives the same prelude */
 	jv_array_foreach(names, n, name) {
 		if (ident(jv_string_value(name)))
-			cd_buf_addf(&src, " | $__v[\"%s\"] as $%s", jv_string_value(name),
+			cd_buf_putf(&src, " | $__v[\"%s\"] as $%s", jv_string_value(name),
 				    jv_string_value(name));
 		jv_free(name);
 	}
 	jv_free(names);
-	cd_buf_addf(&src, " | .[0] | (\n%s\n)", text);
+	cd_buf_putf(&src, " | .[0] | (\n%s\n)", text);
 	free(text);
 	for (i = 0; i < c->nprogs; i++)
 		if (!strcmp(c->progs[i].key, src.p)) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/limits.h"
@@ -255,54 +256,12 @@ const struct cd_checksum_entry *cd_checksum_find(const struct cd_checksum_list *
 	return NULL;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 into out (at most max bytes); the decoded length or -1. */
-static long b64decode(const char *s, unsigned char *out, size_t max)
-{
-	size_t n = strlen(s), i, o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-
-	while (n && s[n - 1] == '=')
-		n--;
-	for (i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == max)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
-
 int cd_checksum_normalize(const char *in, char *out, size_t outlen)
 {
 	static const char hx[] = "0123456789abcdef";
-	unsigned char raw[64];
-	char alg[8], hex[129];
+	char *raw = NULL, alg[8], hex[129];
 	const char *colon = strchr(in, ':');
-	size_t al, want, i;
-	long got;
+	size_t al, want, i, got = 0;
 
 	if (!colon || (al = (size_t)(colon - in)) == 0 || al >= sizeof(alg))
 		return cd_seterr("malformed checksum '%.80s': want <algorithm>:<value>", in);
@@ -312,13 +271,16 @@ int cd_checksum_normalize(const char *in, char *out, size_t outlen)
 		return cd_seterr("unknown checksum algorithm '%s'", alg);
 	if (take_hex(alg, colon + 1, strlen(colon + 1), out, outlen) == 0)
 		return 0;
-	got = b64decode(colon + 1, raw, sizeof(raw));
-	if (got < 0 || (size_t)got * 2 != want)
+	if (cd_base64_decode_flags(colon + 1, strlen(colon + 1), CD_BASE64_URL, &raw, &got) < 0 ||
+	    got * 2 != want) {
+		free(raw);
 		return cd_seterr("malformed %s checksum '%.140s'", alg, colon + 1);
-	for (i = 0; i < (size_t)got; i++) {
-		hex[2 * i] = hx[raw[i] >> 4];
-		hex[2 * i + 1] = hx[raw[i] & 15];
 	}
+	for (i = 0; i < got; i++) {
+		hex[2 * i] = hx[(unsigned char)raw[i] >> 4];
+		hex[2 * i + 1] = hx[(unsigned char)raw[i] & 15];
+	}
+	free(raw);
 	return take_hex(alg, hex, want, out, outlen) < 0 ?
 		cd_seterr("checksum too long for its buffer") : 0;
 }

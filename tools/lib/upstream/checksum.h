@@ -30,7 +30,7 @@ struct cd_checksum_list {
 /* Parse text (len bytes, need not be NUL-terminated) into out (appends). */
 void cd_checksum_parse(const char *text, size_t len, struct cd_checksum_list *out);
 void cd_checksum_list_release(struct cd_checksum_list *l);
-/* The first entry named name, or NULL. */
+/* The first entry named name, or NULL.  Only tests call it (tests/unit/test-checksum.c, tests/fuzz/fuzz-checksum.c). */
 const struct cd_checksum_entry *cd_checksum_find(const struct cd_checksum_list *l,
 						 const char *name);
 

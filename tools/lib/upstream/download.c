@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/msg.h"
 #include "core/progress.h"
 #include "core/url.h"
@@ -69,21 +70,6 @@ static void fail(struct cd_download *d, const char *fmt, ...)
 	d->error = cd_xstrdup(msg);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * The first bytes of a resumed attempt: is this the part we asked for?
  * (A 200 to a Range request never gets here: libcurl stops it with
@@ -121,7 +107,7 @@ static size_t on_data(const char *p, size_t n, void *ctx)
 	struct fetch *f = ctx;
 	if (f->req.streamed == 0 && f->req.range_from > 0 && check_resume(f) < 0)
 		return 0;
-	if (write_all(f->fd, p, n) < 0) {
+	if (cd_write_all(f->fd, p, n) < 0) {
 		f->write_errno = errno;
 		return 0;
 	}
@@ -427,7 +413,7 @@ static int copy_data(struct archive *a, int out_fd, struct cd_hasher *h)
 			r = archive_fail(a, "corrupt stream");
 			break;
 		}
-		if (write_all(out_fd, buf, (size_t)n) < 0) {
+		if (cd_write_all(out_fd, buf, (size_t)n) < 0) {
 			r = cd_seterr("cannot write the disk: %s", strerror(errno));
 			break;
 		}

@@ -354,7 +354,7 @@ static int run_qemu(struct argv *a, const char *marker, int timeout, struct cons
 
 static void say_status(char *buf, size_t len, int status)
 {
-	(void)cd_snprintf(buf, len, "%s %d", WIFEXITED(status) ? "status" : "signal",
+	cd_snprintf_cut(buf, len, "%s %d", WIFEXITED(status) ? "status" : "signal",
 			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
@@ -410,11 +410,11 @@ static int run_probe(const struct boot_arch *ba, const char *qemu, const char *w
 	if (end == WATCH_EXIT && WIFEXITED(status) && WEXITSTATUS(status) == p->status) {
 		ret = 1;
 	} else if (end == WATCH_TIMEOUT) {
-		(void)cd_snprintf(why, len, "the KVM probe guest did not finish within %d s: %s",
+		cd_snprintf_cut(why, len, "the KVM probe guest did not finish within %d s: %s",
 				  PROBE_TIMEOUT, tail_first(&tail, ba->qemu));
 	} else {
 		say_status(st, sizeof(st), status);
-		(void)cd_snprintf(why, len, "the KVM probe guest failed: %s ended (%s): %s",
+		cd_snprintf_cut(why, len, "the KVM probe guest failed: %s ended (%s): %s",
 				  ba->qemu, st, tail_first(&tail, ba->qemu));
 	}
 out:
@@ -438,21 +438,21 @@ static int kvm_state(const struct boot_arch *ba, const char *qemu, const char *w
 {
 	struct utsname u;
 	if (uname(&u) < 0) {
-		(void)cd_snprintf(why, len, "uname: %s", strerror(errno));
+		cd_snprintf_cut(why, len, "uname: %s", strerror(errno));
 		return KVM_NO;
 	}
 	if (strcmp(u.machine, ba->machine)) {
-		(void)cd_snprintf(why, len, "KVM cannot run %s guests on this %s host", ba->machine, u.machine);
+		cd_snprintf_cut(why, len, "KVM cannot run %s guests on this %s host", ba->machine, u.machine);
 		return KVM_NO;
 	}
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		(void)cd_snprintf(why, len, "cannot open /dev/kvm: %s", strerror(errno));
+		cd_snprintf_cut(why, len, "cannot open /dev/kvm: %s", strerror(errno));
 		return KVM_NO;
 	}
 	close(fd);
 	if (!ba->probe) {
-		(void)cd_snprintf(why, len, "no KVM probe guest for %s", arch_name(ba));
+		cd_snprintf_cut(why, len, "no KVM probe guest for %s", arch_name(ba));
 		return KVM_UNPROBED;
 	}
 	struct kvm_verdict *v = &verdicts[ba - arches];
@@ -467,7 +467,7 @@ static int kvm_state(const struct boot_arch *ba, const char *qemu, const char *w
 		v->works = r;
 	}
 	int works = v->works;
-	(void)cd_snprintf(why, len, "%s", works ? "a probe guest ran under KVM" : v->why);
+	cd_snprintf_cut(why, len, "%s", works ? "a probe guest ran under KVM" : v->why);
 	pthread_mutex_unlock(&probe_mu);
 	return works ? KVM_YES : KVM_NO;
 }
@@ -483,7 +483,7 @@ static int choose_accel(const struct boot_arch *ba, const char *qemu, const stru
 	char why[320];
 	*kvm = 0;
 	if (o->accel == CD_BOOT_TCG) {
-		(void)cd_snprintf(note, len, "TCG: --accel tcg");
+		cd_snprintf_cut(note, len, "TCG: --accel tcg");
 		return 0;
 	}
 	int st = kvm_state(ba, qemu, o->workdir, why, sizeof(why));
@@ -493,12 +493,12 @@ static int choose_accel(const struct boot_arch *ba, const char *qemu, const stru
 		if (st == KVM_NO)
 			return cd_seterr("--accel kvm: %s", why);
 		*kvm = 1;
-		(void)cd_snprintf(note, len, "KVM: --accel kvm, %s", why);
+		cd_snprintf_cut(note, len, "KVM: --accel kvm, %s", why);
 	} else if (st == KVM_UNPROBED) {
-		(void)cd_snprintf(note, len, "TCG: %s (--accel kvm uses KVM unprobed)", why);
+		cd_snprintf_cut(note, len, "TCG: %s (--accel kvm uses KVM unprobed)", why);
 	} else {
 		*kvm = st == KVM_YES;
-		(void)cd_snprintf(note, len, "%s: %s", *kvm ? "KVM" : "TCG", why);
+		cd_snprintf_cut(note, len, "%s: %s", *kvm ? "KVM" : "TCG", why);
 	}
 	return 0;
 }
@@ -547,7 +547,7 @@ int cd_boot_disk(const char *arch, const char *disk, const char *format,
 	switch (end) {
 	case WATCH_MARKER:
 		if (detail)
-			(void)cd_snprintf(detail, detail_len, "marker seen on the serial console after %.0f s (%s, %s)",
+			cd_snprintf_cut(detail, detail_len, "marker seen on the serial console after %.0f s (%s, %s)",
 					  now_s() - started, ba->qemu, note);
 		ret = 0;
 		break;

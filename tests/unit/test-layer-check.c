@@ -13,6 +13,7 @@
 #include "image/disk.h"
 #include "image/layer-check.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define CL 0x10000u          /* 64 KiB clusters */
 #define IMG (5 * CL)         /* header, refcount table, L1, L2, one data cluster */
@@ -200,7 +201,7 @@ struct ent {
 /* Write a tar (gzip when gz) of the entries to a temp file; its fd at offset 0. */
 static int mklayer(const struct ent *e, size_t n, int gz)
 {
-	char path[] = "/tmp/test-cdcheck.XXXXXX";
+	char path[] = "/tmp/test-layer-check.XXXXXX";
 	int fd = mkstemp(path);
 	unlink(path);
 	struct archive *a = archive_write_new();
@@ -292,7 +293,7 @@ static void test_layer(void)
 	/* the disk extracted for booting is the disk */
 	struct cd_layer_check res;
 	e[1] = img;
-	char path[] = "/tmp/test-cdcheck.XXXXXX";
+	char path[] = "/tmp/test-layer-check.XXXXXX";
 	int out = mkstemp(path), fd = mklayer(e, 2, 1);
 	unlink(path);
 	CHECK(cd_layer_check(fd, CD_FILTER_GZIP, out, &res) == 0);
@@ -313,7 +314,7 @@ static void test_layer(void)
 	CHECK_STR(res.diff_id, diff_id);
 
 	/* not a tar at all, and the bytes are still all read */
-	char path2[] = "/tmp/test-cdcheck.XXXXXX";
+	char path2[] = "/tmp/test-layer-check.XXXXXX";
 	fd = mkstemp(path2);
 	unlink(path2);
 	CHECK(write(fd, "plain text, not a layer\n", 24) == 24);
@@ -325,10 +326,10 @@ static void test_layer(void)
 
 int main(void)
 {
-	cd_msg_init("test-cdcheck");
+	cd_msg_init("test-layer-check");
 	test_probe_qcow2();
 	test_probe_other();
 	test_scan();
 	test_layer();
-	return unit_done("test-cdcheck");
+	return unit_done("test-layer-check");
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the record loop (pool.c): with 1 to 8 workers, records
+ * Unit tests for the record loop (core/loop.c): with 1 to 8 workers, records
  * come out in input order, as many as went in, failures and invalid
  * records are counted and said on stderr once each, in order; a write
  * error on stdout stops the loop.
@@ -20,6 +20,7 @@
 #include "core/msg.h"
 #include "core/record.h"
 #include "unit.h"
+#include "core/banned.h"
 
 #define N 300
 
@@ -65,11 +66,11 @@ static char *make_input(void)
 	cd_buf_init(&b, 0);
 	for (int i = 1; i <= N; i++) {
 		const char *arch = i == 50 ? "sparc" : "amd64";
-		cd_buf_addf(&b, "{\"i\":%d,\"name\":\"loop\",\"version\":\"v%d\",\"artifacts\":[{\"arch\":\"%s\","
+		cd_buf_putf(&b, "{\"i\":%d,\"name\":\"loop\",\"version\":\"v%d\",\"artifacts\":[{\"arch\":\"%s\","
 			    "\"url\":\"https://upstream.example/x\",\"checksum\":\"%s\"}]%s}\n", i, i, arch, sum,
 			    upstream_failed(i) ? ",\"error\":{\"tool\":\"cd-discover\",\"message\":\"upstream\"}" : "");
 		if (i == 150)
-			cd_buf_adds(&b, "{not json\n");
+			cd_buf_puts(&b, "{not json\n");
 	}
 	return cd_buf_detach(&b, NULL);
 }
@@ -82,7 +83,7 @@ static char *slurp(FILE *fp)
 	cd_buf_init(&b, 0);
 	rewind(fp);
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		cd_buf_add(&b, chunk, n);
+		cd_buf_put(&b, chunk, n);
 	return cd_buf_detach(&b, NULL);
 }
 
@@ -166,10 +167,10 @@ static void test_order_and_counts(int workers)
 	cd_buf_init(&want, 0);
 	for (int k = 1; k <= N; k++) {
 		if (k == 50)
-			cd_buf_addf(&want, "cd-test: loop:v50: invalid record: artifacts[0].arch: unknown "
+			cd_buf_putf(&want, "cd-test: loop:v50: invalid record: artifacts[0].arch: unknown "
 				    "architecture 'sparc' (amd64, arm64 or s390x)\n");
 		else if (k % 7 == 0 && !upstream_failed(k))
-			cd_buf_addf(&want, "cd-test: loop:v%d%s: failed %d\n", k, k % 2 ? " arm64" : "", k);
+			cd_buf_putf(&want, "cd-test: loop:v%d%s: failed %d\n", k, k % 2 ? " arm64" : "", k);
 	}
 	char *reports = strstr(err, "cd-test: loop:");
 	CHECK(strstr(err, "cd-test: stdin:151: malformed record, skipped: ") != NULL);
@@ -180,7 +181,7 @@ static void test_order_and_counts(int workers)
 		char *e = strchr(p, '\n');
 		size_t n = e ? (size_t)(e - p + 1) : strlen(p);
 		if (!strncmp(p, "cd-test: loop:", 14))
-			cd_buf_add(&got, p, n);
+			cd_buf_put(&got, p, n);
 		p += n;
 	}
 	CHECK_STR(got.p, want.p);
@@ -219,5 +220,5 @@ int main(void)
 		fast = 0;
 		test_write_error(workers[k]);
 	}
-	return unit_done("pool");
+	return unit_done("loop");
 }
