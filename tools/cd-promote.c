@@ -45,20 +45,10 @@ static void usage(int status)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY, CD_OPTS_REGISTRY_SIDES, CD_OPTS_NET,
-		{ 0 }
-	};
 	struct cd_publish_cli c;
-	int opt;
 
 	cd_msg_init(argv[0]);
-	cd_publish_cli_init(&c);
-	while ((opt = cd_getopt(argc, argv, "hqvj:", longopts)) != -1)
-		if (!cd_publish_option(&c, opt, optarg) && !cd_opts_common(opt, optarg, usage))
-			usage(CD_EXIT_USAGE);
-	if (optind < argc)
-		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	cd_publish_parse(&c, argc, argv, usage);
 	if (!c.target || !c.source)
 		cd_usage_error("--source-registry and --target-registry are required");
 	return cd_publish_main(&c, cd_promote_record, "copied");

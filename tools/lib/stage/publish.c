@@ -46,7 +46,7 @@ static void show_end(void *bar, int ok)
 
 static const struct cd_xfer_show publish_show = { show_start, show_update, show_end };
 
-void cd_publish_cli_init(struct cd_publish_cli *c)
+static void cli_init(struct cd_publish_cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->o.dry_run = 1;
@@ -54,7 +54,7 @@ void cd_publish_cli_init(struct cd_publish_cli *c)
 	c->o.xfer.show = &publish_show;
 }
 
-int cd_publish_option(struct cd_publish_cli *c, int opt, const char *arg)
+static int cli_option(struct cd_publish_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case CD_OPT_TARGET_REGISTRY:
@@ -75,6 +75,23 @@ int cd_publish_option(struct cd_publish_cli *c, int opt, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+void cd_publish_parse(struct cd_publish_cli *c, int argc, char **argv, void (*usage)(int status))
+{
+	static const struct option longopts[] = {
+		CD_OPTS_PUBLISH, CD_OPTS_BASE, CD_OPTS_FOCUS, CD_OPTS_WORKERS, CD_OPTS_REGISTRY,
+		CD_OPTS_REGISTRY_SIDES, CD_OPTS_NET,
+		{ 0 }
+	};
+	int opt;
+
+	cli_init(c);
+	while ((opt = cd_getopt(argc, argv, "hqvj:", longopts)) != -1)
+		if (!cli_option(c, opt, optarg) && !cd_opts_common(opt, optarg, usage))
+			usage(CD_EXIT_USAGE);
+	if (optind < argc)
+		cd_usage_error("unexpected argument '%s'", argv[optind]);
 }
 
 int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)

@@ -68,12 +68,12 @@ struct cd_publish_cli {
 	char stamp[11];
 };
 
-void cd_publish_cli_init(struct cd_publish_cli *c);
 /*
- * Handle --target-registry, --source-registry and CD_OPTS_XFER: 1 when opt
- * was one of them, 0 otherwise; bad values exit 2 (option parsing).
+ * cd-push's and cd-promote's command line, which is one: --target-registry,
+ * --source-registry, CD_OPTS_XFER and the common groups, into c.  A bad
+ * option or a stray argument calls usage(2); --help calls usage(0).
  */
-int cd_publish_option(struct cd_publish_cli *c, int opt, const char *arg);
+void cd_publish_parse(struct cd_publish_cli *c, int argc, char **argv, void (*usage)(int status));
 /*
  * After option parsing: open the registries (one client when both flags
  * name one host, so that blobs are mounted; no --source-registry: the
