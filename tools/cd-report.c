@@ -177,7 +177,13 @@ static int read_plan(struct cd_report *rep, const char *path)
 	return got < 0 ? -1 : 0;
 }
 
-int main(int argc, char **argv)
+struct cli {
+	const char *results, *timings, *merged, *plan; /* the flags' files, NULL when not given */
+	enum cd_report_format format;
+	int merge, no_fail;
+};
+
+static void parse_args(struct cli *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
@@ -189,38 +195,108 @@ int main(int argc, char **argv)
 		{ "plan", required_argument, NULL, OPT_PLAN },
 		CD_OPTS_BASE, { 0 }
 	};
-	const char *results = NULL, *timings = NULL, *merged = NULL, *plan = NULL;
-	enum cd_report_format format = CD_REPORT_TEXT;
-	int opt, merge = 0, no_fail = 0, status = CD_EXIT_OK, malformed = 0;
+	int opt;
 
-	cd_msg_init(argv[0]);
+	memset(o, 0, sizeof(*o));
+	o->format = CD_REPORT_TEXT;
 	while ((opt = cd_getopt(argc, argv, "hqv", longopts)) != -1) {
 		switch (opt) {
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
-				format = CD_REPORT_TEXT;
+				o->format = CD_REPORT_TEXT;
 			else if (!strcmp(optarg, "markdown"))
-				format = CD_REPORT_MARKDOWN;
+				o->format = CD_REPORT_MARKDOWN;
 			else
 				cd_usage_error("invalid value '%s' for --format: expected text or markdown", optarg);
 			break;
-		case OPT_RESULTS: results = optarg; break;
-		case OPT_MERGE: merge = 1; break;
-		case OPT_TIMINGS: timings = optarg; break;
-		case OPT_MERGED: merged = optarg; break;
-		case OPT_NO_FAIL: no_fail = 1; break;
-		case OPT_PLAN: plan = optarg; break;
+		case OPT_RESULTS: o->results = optarg; break;
+		case OPT_MERGE: o->merge = 1; break;
+		case OPT_TIMINGS: o->timings = optarg; break;
+		case OPT_MERGED: o->merged = optarg; break;
+		case OPT_NO_FAIL: o->no_fail = 1; break;
+		case OPT_PLAN: o->plan = optarg; break;
 		default:
 			if (!cd_opts_common(opt, optarg, usage))
 				usage(CD_EXIT_USAGE);
 		}
 	}
-	if (merge && !results)
+	if (o->merge && !o->results)
 		cd_usage_error("--merge needs --results-file");
-	jv prev_results = results && merge ? load_json(results, "--results-file") : jv_null();
-	jv prev_timings = timings ? load_json(timings, "--timings") : jv_null();
+}
 
+/* The tables on stdout and the files the flags name; -1 when one was not written. */
+static int write_outputs(struct cd_report *rep, const struct cli *o, jv prev_results, jv prev_timings)
+{
+	struct cd_buf b;
+	int ret = 0;
+
+	cd_buf_init(&b, 0);
+	if (cd_report_tables(rep, o->format, &b) < 0 || fwrite(b.p, 1, b.len, stdout) != b.len)
+		ret = -1;
+	if (o->results) {
+		cd_buf_reset(&b);
+		if (cd_report_results(rep, prev_results, &b) < 0) {
+			cd_error("--results-file: '%s': %s", o->results, cd_errmsg());
+			ret = -1;
+		} else if (write_file(o->results, &b, 0600) < 0) {
+			ret = -1;
+		}
+	}
+	if (o->timings) {
+		size_t written = 0;
+		cd_buf_reset(&b);
+		if (cd_report_timings(rep, prev_timings, &b, &written) < 0) {
+			cd_error("--timings: '%s': %s", o->timings, cd_errmsg());
+			ret = -1;
+		} else {
+			if (!written)
+				cd_warn("--timings: no image built in this run carries \"seconds\" "
+					"(run the stages with CD_TIMINGS=1)");
+			if (write_file(o->timings, &b, 0644) < 0)
+				ret = -1;
+		}
+	}
+	if (o->merged) {
+		cd_buf_reset(&b);
+		if (cd_report_records(rep, &b) < 0 || write_file(o->merged, &b, 0644) < 0)
+			ret = -1;
+	}
+	cd_buf_release(&b);
+	return ret;
+}
+
+/* The warnings at the end, and the exit status from what was read and written. */
+static int finish(struct cd_report *rep, const struct cli *o, int status, int malformed)
+{
+	struct cd_report_counts c;
+
+	cd_report_count(rep, &c);
+	if (rep->duplicates)
+		cd_warn("%zu duplicate records (each image should be in exactly one job's records)", rep->duplicates);
+	if (c.failed && o->no_fail)
+		cd_warn("%zu of %zu images failed (--no-fail: exit status 0)", c.failed, c.images);
+	if (c.carried)
+		cd_warn("%zu image%s kept an architecture as published (see CARRIED)%s", c.carried,
+			c.carried == 1 ? "" : "s", o->no_fail ? " (--no-fail: exit status 0)" : "");
+	/* as every tool: an I/O failure 1, then malformed input 3, then failed records 1 */
+	if (status == CD_EXIT_OK && malformed)
+		return CD_EXIT_INPUT;
+	if (status == CD_EXIT_OK && (c.failed || c.carried) && !o->no_fail)
+		return CD_EXIT_FAIL;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli o;
 	struct cd_report rep;
+	int status = CD_EXIT_OK, malformed = 0;
+
+	cd_msg_init(argv[0]);
+	parse_args(&o, argc, argv);
+	jv prev_results = o.results && o.merge ? load_json(o.results, "--results-file") : jv_null();
+	jv prev_timings = o.timings ? load_json(o.timings, "--timings") : jv_null();
+
 	cd_report_init(&rep);
 	for (int i = optind; i < argc || (i == optind && optind == argc); i++) {
 		int m = read_input(&rep, i < argc ? argv[i] : "-");
@@ -229,58 +305,11 @@ int main(int argc, char **argv)
 		else
 			malformed += m;
 	}
-
-	if (plan && read_plan(&rep, plan) < 0)
+	if (o.plan && read_plan(&rep, o.plan) < 0)
 		status = CD_EXIT_FAIL;
-
-	struct cd_buf b;
-	cd_buf_init(&b, 0);
-	if (cd_report_tables(&rep, format, &b) < 0 || fwrite(b.p, 1, b.len, stdout) != b.len)
+	if (write_outputs(&rep, &o, prev_results, prev_timings) < 0)
 		status = CD_EXIT_FAIL;
-	if (results) {
-		cd_buf_reset(&b);
-		if (cd_report_results(&rep, prev_results, &b) < 0) {
-			cd_error("--results-file: '%s': %s", results, cd_errmsg());
-			status = CD_EXIT_FAIL;
-		} else if (write_file(results, &b, 0600) < 0) {
-			status = CD_EXIT_FAIL;
-		}
-	}
-	if (timings) {
-		size_t written = 0;
-		cd_buf_reset(&b);
-		if (cd_report_timings(&rep, prev_timings, &b, &written) < 0) {
-			cd_error("--timings: '%s': %s", timings, cd_errmsg());
-			status = CD_EXIT_FAIL;
-		} else {
-			if (!written)
-				cd_warn("--timings: no image built in this run carries \"seconds\" "
-					"(run the stages with CD_TIMINGS=1)");
-			if (write_file(timings, &b, 0644) < 0)
-				status = CD_EXIT_FAIL;
-		}
-	}
-	if (merged) {
-		cd_buf_reset(&b);
-		if (cd_report_records(&rep, &b) < 0 || write_file(merged, &b, 0644) < 0)
-			status = CD_EXIT_FAIL;
-	}
-	cd_buf_release(&b);
-
-	struct cd_report_counts c;
-	cd_report_count(&rep, &c);
-	if (rep.duplicates)
-		cd_warn("%zu duplicate records (each image should be in exactly one job's records)", rep.duplicates);
-	if (c.failed && no_fail)
-		cd_warn("%zu of %zu images failed (--no-fail: exit status 0)", c.failed, c.images);
-	if (c.carried)
-		cd_warn("%zu image%s kept an architecture as published (see CARRIED)%s", c.carried,
-			c.carried == 1 ? "" : "s", no_fail ? " (--no-fail: exit status 0)" : "");
-	/* as every tool: an I/O failure 1, then malformed input 3, then failed records 1 */
-	if (status == CD_EXIT_OK && malformed)
-		status = CD_EXIT_INPUT;
-	else if (status == CD_EXIT_OK && (c.failed || c.carried) && !no_fail)
-		status = CD_EXIT_FAIL;
+	status = finish(&rep, &o, status, malformed);
 	jv_free(prev_results);
 	jv_free(prev_timings);
 	cd_report_release(&rep);
