@@ -62,30 +62,19 @@ static const char *validators_why(jv a, jv p)
 	return what;
 }
 
-jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
+/*
+ * The arches of arts (borrowed) whose image must be rebuilt, against pub
+ * (borrowed): appended to *changed, each with its reason to why.  -1 when
+ * an artifact has no arch.
+ */
+static int changed_arches(jv arts, jv pub, struct cd_buf *why, jv *changed)
 {
-	int force = o->force;
-	jv pub = jv_object_get(jv_copy(rec), jv_string("published"));
-	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
-	if (jv_get_kind(pub) != JV_KIND_OBJECT) {
-		jv_free(pub);
-		jv_free(arts);
-		return cd_record_set_error(rec, NULL, "record has no \"published\" object (run cd-current first)");
-	}
-	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
-		jv_free(pub);
-		jv_free(arts);
-		return cd_record_set_error(rec, NULL, "record has no \"artifacts\"");
-	}
-	struct cd_buf why;
-	cd_buf_init(&why, 0);
-	jv changed = jv_array();
-	int bad = 0;
+	int ret = 0;
 	jv_array_foreach(arts, i, a) {
 		const char *arch = cd_jv_str(a, "arch");
 		const char *sum = cd_jv_str(a, "checksum");
 		if (!arch || !*arch) {
-			bad = 1;
+			ret = -1;
 			jv_free(a);
 			continue;
 		}
@@ -101,50 +90,78 @@ jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
 		else if (strcasecmp(hex_of(sum), have))
 			what = "checksum changed";
 		if (what) {
-			cd_buf_putf(&why, "%s%s %s", why.len ? ", " : "", arch, what);
-			changed = jv_array_append(changed, jv_string(arch));
+			cd_buf_putf(why, "%s%s %s", why->len ? ", " : "", arch, what);
+			*changed = jv_array_append(*changed, jv_string(arch));
 		}
 		jv_free(p);
 		jv_free(a);
 	}
-	/*
-	 * An arch the registry serves that upstream no longer lists (and that
-	 * cd-discover did not carry already) is kept as it is (carried), unless
-	 * removal is allowed: then the image is rebuilt without it.
-	 */
-	jv carried = jv_object_get(jv_copy(rec), jv_string("carried"));
-	int added = 0, dropped = 0;
-	if (!bad) {
-		jv_object_foreach(pub, k, v) {
-			const char *arch = jv_string_value(k);
-			if (!is_listed(arts, arch) && !is_carried(carried, arch)) {
-				if (o->allow_arch_removal) {
-					cd_buf_putf(&why, "%s%s no longer listed upstream: dropped (--allow-arch-removal)",
-						    why.len ? ", " : "", arch);
-					dropped++;
-				} else {
-					if (jv_get_kind(carried) != JV_KIND_ARRAY) {
-						jv_free(carried);
-						carried = jv_array();
-					}
-					carried = jv_array_append(carried, JV_OBJECT(jv_string("arch"), jv_copy(k),
-						jv_string("reason"), jv_string("upstream no longer lists it")));
-					added++;
+	return ret;
+}
+
+/*
+ * An arch the registry serves (pub, borrowed) that upstream no longer lists
+ * (arts, borrowed) and that cd-discover did not carry already is kept as it
+ * is: appended to *carried (owned; made an array when it is none).  With
+ * allow_removal it is dropped instead, and the image rebuilt without it:
+ * counted in *dropped, said in why.  Returns how many were carried.
+ */
+static int unlisted_arches(jv arts, jv pub, int allow_removal, jv *carried, struct cd_buf *why,
+			   int *dropped)
+{
+	int added = 0;
+	jv_object_foreach(pub, k, v) {
+		const char *arch = jv_string_value(k);
+		if (!is_listed(arts, arch) && !is_carried(*carried, arch)) {
+			if (allow_removal) {
+				cd_buf_putf(why, "%s%s no longer listed upstream: dropped (--allow-arch-removal)",
+					    why->len ? ", " : "", arch);
+				(*dropped)++;
+			} else {
+				if (jv_get_kind(*carried) != JV_KIND_ARRAY) {
+					jv_free(*carried);
+					*carried = jv_array();
 				}
+				*carried = jv_array_append(*carried, JV_OBJECT(jv_string("arch"), jv_copy(k),
+					jv_string("reason"), jv_string("upstream no longer lists it")));
+				added++;
 			}
-			jv_free(k);
-			jv_free(v);
 		}
+		jv_free(k);
+		jv_free(v);
 	}
-	int published_any = jv_object_length(jv_copy(pub)) > 0;
-	jv_free(pub);
-	if (bad) {
+	return added;
+}
+
+jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
+{
+	jv pub = jv_object_get(jv_copy(rec), jv_string("published"));
+	jv arts = jv_object_get(jv_copy(rec), jv_string("artifacts"));
+	if (jv_get_kind(pub) != JV_KIND_OBJECT) {
+		jv_free(pub);
 		jv_free(arts);
-		jv_free(carried);
+		return cd_record_set_error(rec, NULL, "record has no \"published\" object (run cd-current first)");
+	}
+	if (jv_get_kind(arts) != JV_KIND_ARRAY || jv_array_length(jv_copy(arts)) == 0) {
+		jv_free(pub);
+		jv_free(arts);
+		return cd_record_set_error(rec, NULL, "record has no \"artifacts\"");
+	}
+	struct cd_buf why;
+	cd_buf_init(&why, 0);
+	jv changed = jv_array();
+	if (changed_arches(arts, pub, &why, &changed) < 0) {
+		jv_free(pub);
+		jv_free(arts);
 		cd_buf_release(&why);
 		jv_free(changed);
 		return cd_record_set_error(rec, NULL, "an artifact has no \"arch\"");
 	}
+	jv carried = jv_object_get(jv_copy(rec), jv_string("carried"));
+	int dropped = 0;
+	int added = unlisted_arches(arts, pub, o->allow_arch_removal, &carried, &why, &dropped);
+	int published_any = jv_object_length(jv_copy(pub)) > 0;
+	jv_free(pub);
 	int n = jv_array_length(jv_copy(changed));
 	if (dropped && !n) { /* nothing else changed: rebuild the listed arches, the dropped one goes */
 		jv_array_foreach(arts, i, a) {
@@ -156,10 +173,10 @@ jv cd_diff_record(jv rec, const struct cd_diff_opts *o)
 	jv_free(arts);
 	const char *reason = why.p;
 	if (!n)
-		reason = force ? "forced (up to date)" : "up to date";
+		reason = o->force ? "forced (up to date)" : "up to date";
 	else if (!published_any)
 		reason = "not published";
-	rec = jv_object_set(rec, jv_string("action"), jv_string(n || force ? "build" : "skip"));
+	rec = jv_object_set(rec, jv_string("action"), jv_string(n || o->force ? "build" : "skip"));
 	rec = jv_object_set(rec, jv_string("reason"), jv_string(reason));
 	rec = jv_object_set(rec, jv_string("changed"), changed);
 	if (added)
