@@ -379,15 +379,85 @@ static void teardown(struct docs *d)
 	free(d->api);
 }
 
+/*
+ * Every record of r into *recs (*n of them), each held to the contract.
+ * -1 (cd_seterr) when stdin could not be read or held too many.
+ */
+static int read_all(struct cd_reader *r, jv **recs, size_t *n)
+{
+	for (;;) {
+		jv rec;
+		int got = cd_reader_next(r, &rec);
+		if (got <= 0)
+			return got;
+		if (*n == CD_DOCS_RECORDS_MAX) {
+			jv_free(rec);
+			cd_seterr("stdin: more than %u records", CD_DOCS_RECORDS_MAX);
+			return -1;
+		}
+		if (!cd_record_has_error(rec) && cd_record_check(rec, r->line, r->len) < 0)
+			rec = cd_record_set_error(rec, NULL, "invalid record: %s", cd_errmsg());
+		*recs = cd_xrealloc(*recs, (*n + 1) * sizeof(**recs));
+		(*recs)[(*n)++] = rec;
+	}
+}
+
+/*
+ * Which of the n records describe their repository: per name, the newest
+ * stable record marked "docs" within the focus (hit[k] set for each focus
+ * entry that matched).  An array of n flags, the caller's to free.
+ */
+static unsigned char *choose(const struct cd_docs_opts *o, jv *recs, size_t n, unsigned char *hit)
+{
+	unsigned char *chosen = cd_xcalloc(n + 1, 1);
+	size_t i, k, *repos = NULL, nrepos = 0;
+
+	for (i = 0; i < n; i++) {
+		if (cd_record_has_error(recs[i]) || !cd_jv_true(recs[i], "docs") || !focused(o, recs[i], hit))
+			continue;
+		for (k = 0; k < nrepos; k++)
+			if (!strcmp(cd_jv_str(recs[repos[k]], "name"), cd_jv_str(recs[i], "name")))
+				break;
+		if (k == nrepos) {
+			repos = cd_xrealloc(repos, (nrepos + 1) * sizeof(*repos));
+			repos[nrepos++] = i;
+			chosen[i] = 1;
+		} else if (better(recs[i], recs[repos[k]])) {
+			chosen[repos[k]] = 0;
+			chosen[i] = 1;
+			repos[k] = i;
+		}
+	}
+	free(repos);
+	return chosen;
+}
+
+/* Every record out in input order, the chosen ones described; -1 when stdout failed. */
+static int emit_all(struct docs *d, jv *recs, size_t n, const unsigned char *chosen,
+		    struct cd_pool_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		jv rec = recs[i];
+		recs[i] = jv_invalid();
+		if (chosen[i])
+			rec = describe(d, rec);
+		if (cd_pool_emit(rec, st) < 0)
+			return -1;
+	}
+	return cd_record_flush();
+}
+
 int cd_docs_run(const struct cd_docs_opts *o)
 {
 	struct docs d = { .o = o };
 	struct cd_reader r;
 	struct cd_pool_stats st = { 0 };
 	jv *recs = NULL;
-	size_t n = 0, i, k, *repos = NULL, nrepos = 0;
+	size_t n = 0, i, k;
 	unsigned char *chosen = NULL, *hit = cd_xcalloc(o->nfocus + 1, 1);
-	int got, io = 0, status;
+	int got, io, status;
 
 	for (k = 0; k < o->nfocus; k++) {
 		size_t nlen;
@@ -405,45 +475,10 @@ int cd_docs_run(const struct cd_docs_opts *o)
 		return got == CD_CATALOG_UNREADABLE ? CD_EXIT_IO : CD_EXIT_USAGE;
 	}
 	cd_reader_init(&r, stdin, "stdin");
-	for (;;) {
-		jv rec;
-		got = cd_reader_next(&r, &rec);
-		if (got <= 0) {
-			io = got < 0;
-			break;
-		}
-		if (n == CD_DOCS_RECORDS_MAX) {
-			jv_free(rec);
-			cd_seterr("stdin: more than %u records", CD_DOCS_RECORDS_MAX);
-			io = 1;
-			break;
-		}
-		if (!cd_record_has_error(rec) && cd_record_check(rec, r.line, r.len) < 0)
-			rec = cd_record_set_error(rec, NULL, "invalid record: %s", cd_errmsg());
-		recs = cd_xrealloc(recs, (n + 1) * sizeof(*recs));
-		recs[n++] = rec;
-	}
+	io = read_all(&r, &recs, &n) < 0;
 	if (io)
 		cd_error("%s", cd_errmsg());
-
-	/* the repository's description: its newest stable record marked "docs" */
-	chosen = cd_xcalloc(n + 1, 1);
-	for (i = 0; i < n; i++) {
-		if (cd_record_has_error(recs[i]) || !cd_jv_true(recs[i], "docs") || !focused(o, recs[i], hit))
-			continue;
-		for (k = 0; k < nrepos; k++)
-			if (!strcmp(cd_jv_str(recs[repos[k]], "name"), cd_jv_str(recs[i], "name")))
-				break;
-		if (k == nrepos) {
-			repos = cd_xrealloc(repos, (nrepos + 1) * sizeof(*repos));
-			repos[nrepos++] = i;
-			chosen[i] = 1;
-		} else if (better(recs[i], recs[repos[k]])) {
-			chosen[repos[k]] = 0;
-			chosen[i] = 1;
-			repos[k] = i;
-		}
-	}
+	chosen = choose(o, recs, n, hit);
 	for (k = 0; k < o->nfocus && !io; k++)
 		if (!hit[k]) {
 			cd_error("focus '%s' matches no record marked \"docs\"", o->focus[k]);
@@ -455,18 +490,7 @@ int cd_docs_run(const struct cd_docs_opts *o)
 		status = CD_EXIT_IO;
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		jv rec = recs[i];
-		recs[i] = jv_invalid();
-		if (chosen[i])
-			rec = describe(&d, rec);
-		if (cd_pool_emit(rec, &st) < 0) {
-			cd_error("%s", cd_errmsg());
-			io = 1;
-			break;
-		}
-	}
-	if (!io && cd_record_flush() < 0) {
+	if (emit_all(&d, recs, n, chosen, &st) < 0) {
 		cd_error("%s", cd_errmsg());
 		io = 1;
 	}
@@ -476,7 +500,6 @@ done:
 		jv_free(recs[i]);
 	free(recs);
 	free(chosen);
-	free(repos);
 	free(hit);
 	cd_reader_release(&r);
 	teardown(&d);
