@@ -60,7 +60,7 @@ push_registry_stop() {
 # Small scripts, so that each timed run goes to a fresh repository (the
 # counter is bumped inside; bash's start-up is in every tool's time alike).
 push_scripts() {
-	local layer=$1
+	local layer=$1 layout=$3
 	cat >"$WORK/push-ours" <<-EOF
 	#!/bin/bash
 	n=\$(( \$(cat "$WORK/n-ours" 2>/dev/null || echo 0) + 1 )); echo \$n > "$WORK/n-ours"
@@ -73,7 +73,7 @@ push_scripts() {
 	cat >"$WORK/push-skopeo" <<-EOF
 	#!/bin/bash
 	n=\$(( \$(cat "$WORK/n-skopeo" 2>/dev/null || echo 0) + 1 )); echo \$n > "$WORK/n-skopeo"
-	exec skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/push-out/bench-push-1:1" \
+	exec skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$layout:1" \
 		"docker://$PUSH_REG/skopeo\$n/bench-push:1"
 	EOF
 	cat >"$WORK/push-curl" <<-EOF
@@ -106,7 +106,7 @@ bench_push() {
 	layer=$layout/blobs/sha256/${digest#sha256:}
 	push_registry_start || return 1
 	trap 'push_registry_stop; rm -rf "$WORK"' EXIT
-	push_scripts "$layer" "$digest"
+	push_scripts "$layer" "$digest" "$layout"
 
 	local ok=1
 	BEFORE=push_registry_fresh timed push/ours "$WORK/push-ours" || ok=0
