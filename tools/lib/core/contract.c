@@ -258,7 +258,8 @@ static int check_bool(jv v, const char *path)
 	return want_kind(v, JV_KIND_TRUE, path, "a boolean");
 }
 
-static int check_tags(jv v, const char *path)
+/* v an array whose every item passes each (named path[i]); the first failure is kept. */
+static int check_each(jv v, const char *path, int (*each)(jv, const char *))
 {
 	char p[64];
 	if (want_kind(v, JV_KIND_ARRAY, path, "an array") < 0)
@@ -267,10 +268,15 @@ static int check_tags(jv v, const char *path)
 	jv_array_foreach(v, i, t) {
 		snprintf(p, sizeof(p), "%s[%d]", path, i);
 		if (!r)
-			r = check_tag(t, p);
+			r = each(t, p);
 		jv_free(t);
 	}
 	return r;
+}
+
+static int check_tags(jv v, const char *path)
+{
+	return check_each(v, path, check_tag);
 }
 
 static int check_env(jv v, const char *path)
@@ -414,17 +420,7 @@ static int check_action(jv v, const char *path)
 
 static int check_changed(jv v, const char *path)
 {
-	char p[64];
-	if (want_kind(v, JV_KIND_ARRAY, path, "an array") < 0)
-		return -1;
-	int r = 0;
-	jv_array_foreach(v, i, a) {
-		snprintf(p, sizeof(p), "%s[%d]", path, i);
-		if (!r)
-			r = check_arch(a, p);
-		jv_free(a);
-	}
-	return r;
+	return check_each(v, path, check_arch);
 }
 
 static int check_published(jv v, const char *path)
