@@ -17,6 +17,13 @@ input() {
 	[ "$(jq -r .published.arm64.digest <<< "$output")" = "$(arch_digest containerdisks/fedora:41 arm64)" ]
 }
 
+@test "cd-current --ca-file: the registry's certificate is checked against that file" {
+	run -0 strace -f -qq -e trace=openat,open -o "$BATS_TEST_TMPDIR/trace" \
+		cd-current --ca-file "$REGISTRY_CA" --source-registry "$REGISTRY/containerdisks" < <(input)
+	[ "$(jq -r .published.amd64.shasum <<< "$output")" = "$(fixture_sum fedora 41 amd64)" ]
+	grep -qF "\"$REGISTRY_CA\"" "$BATS_TEST_TMPDIR/trace"
+}
+
 @test "cd-current --insecure-skip-tls: no verification" {
 	run -0 cd-current --insecure-skip-tls --source-registry "$REGISTRY/containerdisks" < <(input)
 	[ "$(jq -r .published.amd64.shasum <<< "$output")" = "$(fixture_sum fedora 41 amd64)" ]

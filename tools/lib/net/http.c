@@ -264,6 +264,8 @@ static int setup_easy(struct cd_http_req *r)
 	if (r->range_from > 0)
 		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->range_from);
 
+	if (r->flags & CD_HTTP_CONNECT_ONLY)
+		curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
 	const char *m = method_of(r);
 	if (r->flags & CD_HTTP_HEAD) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

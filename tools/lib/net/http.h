@@ -67,6 +67,7 @@ enum cd_http_flags {
 	CD_HTTP_NO_RETRY = 1 << 1,    /* one attempt only */
 	CD_HTTP_NO_REDIRECT = 1 << 2, /* do not follow 3xx */
 	CD_HTTP_NO_MIRROR = 1 << 3,   /* fetch the URL as given */
+	CD_HTTP_CONNECT_ONLY = 1 << 4, /* connect (and TLS handshake), send nothing */
 };
 
 struct cd_http_req {
