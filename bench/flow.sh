@@ -122,6 +122,26 @@ flow_sync() { # LABEL SHARDS WORKDIR
 		exit "${st:-0}"' _ "$ROOT" "$2" "$FLOW_REG" "$d"
 }
 
+# The CPU of one shard job that has no records: start-up only (bash, cd-shard
+# index and pick, the six stages, their tees).  The median of three runs.
+flow_empty_shard() {
+	local d=$FLOW_DIR/empty i c=()
+	mkdir -p "$d" && : >"$d/plan.ndjson"
+	for i in 1 2 3; do
+		CD_PRODUCTION="$FLOW_REG/empty" CD_WORKDIR="$d/work" /usr/bin/time -f '%U %S' -o "$d/time" \
+			"$ROOT/pipelines/shard-job" --plan "$d/plan.ndjson" --out-dir "$d/records" \
+			--index 0 --total 4 >/dev/null 2>&1 || return 1
+		c+=("$(awk '{ printf "%.3f", $1 + $2 }' "$d/time")")
+	done
+	printf '%s\n' "${c[@]}" | sort -n | sed -n 2p
+}
+
+# RATIO of (4 shards less 3 empty shard jobs) to 1 shard, for LABEL
+flow_less_fixed() { # SYNC4-LABEL SYNC1-LABEL FIXED
+	awk -v a="${F[$1/cpu]}" -v b="${F[$2/cpu]}" -v f="$3" \
+		'BEGIN { if (b > 0) printf "%.2f s against %.2f s (%.2f)", a - 3 * f, b, (a - 3 * f) / b; else print "n/a" }'
+}
+
 flow_row() { # LABEL NAME
 	local l=$1
 	printf '  %-28s %7s %7s %7s %8s %7s %9s %8s %6s\n' "$2" "${F[$l/wall]}" "${F[$l/cpu]}" \
@@ -173,6 +193,13 @@ bench_flow() {
 		flow_row sync1-noop "--shards 1, no-op run"
 		flow_row sync4-first "--shards 4, first run"
 		flow_row sync4-noop "--shards 4, no-op run"
+		local fixed
+		if fixed=$(flow_empty_shard); then
+			echo "  a shard job with no records uses $fixed s of CPU (start-up only: bash, cd-shard, six stages" \
+				"and their tees), so each shard past the first adds that much whatever the work;"
+			echo "  4 shards less 3 such start-ups: first run $(flow_less_fixed sync4-first sync1-first "$fixed")," \
+				"no-op run $(flow_less_fixed sync4-noop sync1-noop "$fixed")"
+		fi
 	else
 		echo
 		echo "flow: cdkit sync --shards 4 against --shards 1: skipped: no cdkit (pipelines/cdkit)"
