@@ -21,6 +21,7 @@ enum {
 	OPT_STRATEGY,
 	OPT_WEIGHTS,
 	OPT_DEFAULT_WEIGHT,
+	OPT_PREVIOUS,
 	OPT_INDEX,
 	OPT_TOTAL,
 	OPT_ENGINE,
@@ -32,10 +33,15 @@ enum {
 #define HELP_PLANNING \
 	"      --strategy S         balanced (default): heaviest shard as close to the\n" \
 	"                           mean as the weights allow; stable: adding or removing\n" \
-	"                           an image moves few others (not bounded: up to 7\n" \
-	"                           on the catalog with 5 to 8 shards, shard/README.md),\n" \
-	"                           heaviest shard within\n" \
+	"                           an image moves few others (not bounded without\n" \
+	"                           --previous: up to 7 on the catalog with 5 to 8\n" \
+	"                           shards, shard/README.md), heaviest shard within\n" \
 	"                           max(1.25 x mean, mean + heaviest image)\n" \
+	"      --previous FILE      stable only: the records of an earlier plan for the\n" \
+	"                           same N (plan.ndjson, or any records carrying\n" \
+	"                           \"shard\"); images keep their shard while every shard\n" \
+	"                           stays within max(1.25 x mean, heaviest image); when\n" \
+	"                           one is above it, the fewest images move\n" \
 	"      --weights FILE       weigh images by seconds from a timings file\n" \
 	"                           ({\"name:version\": seconds}, cd-report --timings)\n" \
 	"                           instead of by the sum of their artifact sizes\n" \
@@ -72,7 +78,8 @@ static void usage_plan(int status)
 	FILE *f = status ? stderr : stdout;
 	fprintf(f,
 		"usage: cd-shard plan --shards N [--strategy balanced|stable] [--weights FILE]\n"
-		"                     [--default-weight W] < records.ndjson > planned.ndjson\n"
+		"                     [--default-weight W] [--previous FILE]\n"
+		"                     < records.ndjson > planned.ndjson\n"
 		"\n"
 		"Add \"shard\":{\"index\":I,\"total\":N} (I from 0 to N-1) to every record, in\n"
 		"input order.  The same input gives the same plan on every machine.\n"
@@ -160,6 +167,9 @@ struct planning {
 	struct cd_shard_weights weights;
 	int have_weights;
 	uint64_t dflt;
+	const char *previous_file;
+	struct cd_shard_previous previous;
+	int have_previous;
 };
 
 /* "512M" -> bytes; exits 2 when malformed. */
@@ -212,8 +222,39 @@ static void read_weights(struct planning *p)
 	p->have_weights = 1;
 }
 
-static void planning_finish(struct planning *p)
+/* The records of an earlier plan, for total shards: exits 2 when unreadable. */
+static void read_previous(struct planning *p, int total)
 {
+	FILE *f = fopen(p->previous_file, "rb");
+	if (!f)
+		cd_usage_error("--previous: cannot open '%s': %s", p->previous_file, strerror(errno));
+	struct cd_reader r;
+	jv rec;
+	int got;
+	cd_shard_previous_init(&p->previous, total);
+	cd_reader_init(&r, f, p->previous_file);
+	while ((got = cd_reader_next(&r, &rec)) > 0) {
+		cd_shard_previous_add(&p->previous, rec);
+		jv_free(rec);
+	}
+	cd_reader_release(&r);
+	int bad = ferror(f);
+	fclose(f);
+	if (got < 0 || bad)
+		cd_usage_error("--previous: cannot read '%s'%s%s", p->previous_file,
+			       got < 0 ? ": " : "", got < 0 ? cd_errmsg() : "");
+	cd_shard_previous_done(&p->previous);
+	cd_debug("--previous: %zu images had a shard of %d in '%s'", p->previous.n, total, p->previous_file);
+	p->have_previous = 1;
+}
+
+static void planning_finish(struct planning *p, int total)
+{
+	if (p->previous_file) {
+		if (p->strategy != CD_SHARD_STABLE)
+			cd_usage_error("--previous needs --strategy stable");
+		read_previous(p, total);
+	}
 	if (p->weights_file) {
 		read_weights(p);
 		p->dflt = p->default_weight ? parse_seconds(p->default_weight) : p->weights.median_ms;
@@ -235,8 +276,19 @@ static int planning_opt(struct planning *p, int opt, const char *arg)
 	case OPT_DEFAULT_WEIGHT:
 		p->default_weight = arg;
 		return 1;
+	case OPT_PREVIOUS:
+		p->previous_file = arg;
+		return 1;
 	}
 	return 0;
+}
+
+static void planning_release(struct planning *p)
+{
+	if (p->have_weights)
+		cd_shard_weights_release(&p->weights);
+	if (p->have_previous)
+		cd_shard_previous_release(&p->previous);
 }
 
 /* --- records ----------------------------------------------------------- */
@@ -283,7 +335,8 @@ static void records_release(struct records *rs)
 
 static size_t plan_records(struct records *rs, const struct planning *p, int total, int force, int *shard)
 {
-	struct cd_shard_opts o = { p->strategy, p->have_weights ? &p->weights : NULL, p->dflt };
+	struct cd_shard_opts o = { p->strategy, p->have_weights ? &p->weights : NULL, p->dflt,
+				   p->have_previous ? &p->previous : NULL };
 	size_t planned = 0;
 	if (cd_shard_assign(rs->v, rs->keys, rs->n, total, &o, force, shard, &planned) < 0) {
 		cd_error("%s", cd_errmsg());
@@ -310,6 +363,7 @@ static int cmd_plan(int argc, char **argv)
 		{ "strategy", required_argument, NULL, OPT_STRATEGY },
 		{ "weights", required_argument, NULL, OPT_WEIGHTS },
 		{ "default-weight", required_argument, NULL, OPT_DEFAULT_WEIGHT },
+		{ "previous", required_argument, NULL, OPT_PREVIOUS },
 		CD_OPTS_BASE, { 0 }
 	};
 	struct planning p = { 0 };
@@ -325,7 +379,7 @@ static int cmd_plan(int argc, char **argv)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!shards)
 		cd_usage_error("plan: --shards N is required");
-	planning_finish(&p);
+	planning_finish(&p, shards);
 
 	struct records rs;
 	int got = read_all(&rs);
@@ -336,8 +390,7 @@ static int cmd_plan(int argc, char **argv)
 		rs.v[i] = jv_null();
 	}
 	free(shard);
-	if (p.have_weights)
-		cd_shard_weights_release(&p.weights);
+	planning_release(&p);
 	return finish(&rs, got);
 }
 
@@ -366,6 +419,7 @@ static int cmd_pick(int argc, char **argv)
 		{ "strategy", required_argument, NULL, OPT_STRATEGY },
 		{ "weights", required_argument, NULL, OPT_WEIGHTS },
 		{ "default-weight", required_argument, NULL, OPT_DEFAULT_WEIGHT },
+		{ "previous", required_argument, NULL, OPT_PREVIOUS },
 		CD_OPTS_BASE, { 0 }
 	};
 	struct planning p = { 0 };
@@ -386,7 +440,7 @@ static int cmd_pick(int argc, char **argv)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
 	struct cd_shard_where w;
 	locate(index, total, engine, &w);
-	planning_finish(&p);
+	planning_finish(&p, w.total);
 
 	struct records rs;
 	int got = read_all(&rs);
@@ -404,8 +458,7 @@ static int cmd_pick(int argc, char **argv)
 			 w.total, p.strategy == CD_SHARD_STABLE ? "stable" : "balanced");
 	cd_debug("kept %zu of %zu records", kept, rs.n);
 	free(shard);
-	if (p.have_weights)
-		cd_shard_weights_release(&p.weights);
+	planning_release(&p);
 	return finish(&rs, got);
 }
 

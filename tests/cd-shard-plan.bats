@@ -5,8 +5,10 @@
 # Prints the figures (max/mean of both strategies, records moved when one
 # image is added or removed) and asserts: balanced within 5% of the mean
 # where the weights allow (else at the optimum, found here by exhaustive
-# search), stable
-# within 25% while moving at most 3 other images, on 2 to 4 shards.
+# search); stable within 25% while moving at most 3 other images on 2 to 4
+# shards; and stable from the previous plan (--previous, the whole
+# catalog's stable plan) within 25%, or at the heaviest image where the
+# weights allow no better, while moving at most 3 others, on 2 to 7 shards.
 
 bats_require_minimum_version 1.5.0
 load lib/common
@@ -24,18 +26,24 @@ setup_file() {
 # figures STRATEGY N: one JSON line: max/mean, the optimum (found by an
 # exhaustive search here, independent of cd-shard's code), and how many
 # other images move when one is removed (each of the 13 in turn) or added
-# (each of new.ndjson in turn).  Plans by cd-shard; arithmetic in python.
+# (each of new.ndjson in turn), with the worst max/mean of those plans and
+# whether each is within max(1.25 mean, heaviest image).  STRATEGY
+# "previous": stable, each changed set planned with --previous the whole
+# catalog's stable plan.  Plans by cd-shard; arithmetic in python.
 figures() {
-	local st=$1 n=$2 cat=$BATS_FILE_TMPDIR/catalog.ndjson d=$BATS_TEST_TMPDIR/$1.$2 i count
+	local st=$1 n=$2 cat=$BATS_FILE_TMPDIR/catalog.ndjson d=$BATS_TEST_TMPDIR/$1.$2 i count flags
 	mkdir -p "$d"
-	cd-shard plan --shards "$n" --strategy "$st" < "$cat" > "$d/full"
+	flags=(--strategy "$st")
+	[ "$st" != previous ] || flags=(--strategy stable)
+	cd-shard plan --shards "$n" "${flags[@]}" < "$cat" > "$d/full"
+	[ "$st" != previous ] || flags+=(--previous "$d/full")
 	count=$(wc -l < "$cat")
 	for ((i = 1; i <= count; i++)); do
-		sed "${i}d" "$cat" | cd-shard plan --shards "$n" --strategy "$st" > "$d/removed.$i"
+		sed "${i}d" "$cat" | cd-shard plan --shards "$n" "${flags[@]}" > "$d/removed.$i"
 	done
 	for ((i = 1; i <= 3; i++)); do
 		{ cat "$cat"; sed -n "${i}p" "$BATS_FILE_TMPDIR/new.ndjson"; } |
-			cd-shard plan --shards "$n" --strategy "$st" > "$d/added.$i"
+			cd-shard plan --shards "$n" "${flags[@]}" > "$d/added.$i"
 	done
 	python3 - "$d" "$st" "$n" <<-'EOF'
 	import glob, json, sys
@@ -74,32 +82,41 @@ figures() {
 	    return sum(1 for key in p if key in q and p[key] != q[key])
 	rem = [moved(f) for f in sorted(glob.glob(d + "/removed.*"))]
 	add = [moved(f) for f in sorted(glob.glob(d + "/added.*"))]
+	def ratio(f):
+	    rs, l = load(f), [0] * k
+	    for r in rs:
+	        l[r["shard"]["index"]] += weight(r)
+	    w = [weight(r) for r in rs]
+	    return max(l) / (sum(w) / k), max(l) <= max(1.25 * sum(w) / k, max(w))
+	changed = [ratio(f) for f in sorted(glob.glob(d + "/removed.*") + glob.glob(d + "/added.*"))]
 	print(json.dumps({"strategy": st, "shards": k,
 	                  "max_over_mean": round(max(shard_load) / mean, 3),
 	                  "optimum_over_mean": round(best[0] / mean, 3),
 	                  "optimal": max(shard_load) == best[0],
 	                  "moved_when_one_removed": {"worst": max(rem), "mean": round(sum(rem) / len(rem), 2)},
-	                  "moved_when_one_added": {"worst": max(add), "each": add}}, separators=(",", ":")))
+	                  "moved_when_one_added": {"worst": max(add), "each": add},
+	                  "changed_worst_max_over_mean": round(max(c[0] for c in changed), 3),
+	                  "changed_within_bound": all(c[1] for c in changed)}, separators=(",", ":")))
 	EOF
 }
 
-@test "catalog weights: figures for both strategies on 2 to 6 shards" {
+@test "catalog weights: figures for both strategies (stable also with --previous) on 2 to 8 shards" {
 	local st n line
 	: > "$BATS_FILE_TMPDIR/figures"
-	for st in balanced stable; do
-		for n in 2 3 4 5 6; do
+	for st in balanced stable previous; do
+		for n in 2 3 4 5 6 7 8; do
 			line=$(figures "$st" "$n")
 			echo "$line" >> "$BATS_FILE_TMPDIR/figures"
 			echo "# $line" >&3
 		done
 	done
-	[ "$(wc -l < "$BATS_FILE_TMPDIR/figures")" = 10 ]
+	[ "$(wc -l < "$BATS_FILE_TMPDIR/figures")" = 21 ]
 }
 
 @test "catalog weights: balanced within 5% of the mean where the weights allow, else optimal" {
 	[ -s "$BATS_FILE_TMPDIR/figures" ] || skip "needs the figures of the test before"
 	run -0 jq -s -e 'map(select(.strategy == "balanced"))
-		| length == 5 and all(.max_over_mean <= 1.05 or .optimal)
+		| length == 7 and all(.max_over_mean <= 1.05 or .optimal)
 		and all(.optimum_over_mean > 1.05 or .max_over_mean <= 1.05)' "$BATS_FILE_TMPDIR/figures"
 }
 
@@ -108,4 +125,29 @@ figures() {
 	run -0 jq -s -e 'map(select(.strategy == "stable" and .shards <= 4))
 		| length == 3 and all(.max_over_mean <= 1.25 and .moved_when_one_removed.worst <= 3
 		                      and .moved_when_one_added.worst <= 3)' "$BATS_FILE_TMPDIR/figures"
+}
+
+@test "catalog weights: stable from the previous plan within 25% (or the heaviest image), at most 3 others moved, on 2 to 7 shards" {
+	[ -s "$BATS_FILE_TMPDIR/figures" ] || skip "needs the figures of the test before"
+	run -0 jq -s -e 'map(select(.strategy == "previous" and .shards <= 7))
+		| length == 6 and all(.changed_within_bound and .moved_when_one_removed.worst <= 3
+		                      and .moved_when_one_added.worst <= 3)' "$BATS_FILE_TMPDIR/figures"
+}
+
+@test "cd-shard plan --previous: the same input and plan move nothing; a plan for another total is not used" {
+	local cat=$BATS_FILE_TMPDIR/catalog.ndjson
+	cd-shard plan --shards 5 --strategy stable < "$cat" > "$BATS_TEST_TMPDIR/five"
+	run -0 cd-shard plan --shards 5 --strategy stable --previous "$BATS_TEST_TMPDIR/five" < "$cat"
+	diff -u "$BATS_TEST_TMPDIR/five" <(printf '%s\n' "$output")
+	# previous for 3 shards, planning 5: as without --previous
+	cd-shard plan --shards 3 --strategy stable < "$cat" > "$BATS_TEST_TMPDIR/three"
+	run -0 cd-shard plan --shards 5 --strategy stable --previous "$BATS_TEST_TMPDIR/three" < "$cat"
+	diff -u "$BATS_TEST_TMPDIR/five" <(printf '%s\n' "$output")
+}
+
+@test "cd-shard plan --previous: usage errors (balanced, a missing file)" {
+	run -2 --separate-stderr cd-shard plan --shards 4 --previous /dev/null < /dev/null
+	[ "${stderr_lines[0]}" = "cd-shard: --previous needs --strategy stable" ]
+	run -2 --separate-stderr cd-shard plan --shards 4 --strategy stable --previous "$BATS_TEST_TMPDIR/none" < /dev/null
+	[ "${stderr_lines[0]}" = "cd-shard: --previous: cannot open '$BATS_TEST_TMPDIR/none': No such file or directory" ]
 }

@@ -215,3 +215,29 @@ job_env() {
 	run -0 cd-report --plan plan.ndjson buildkite/*.ndjson
 	[ "${lines[0]}" = "5 images: 5 rebuilt, 0 up to date, 0 failed" ]
 }
+
+@test "plan-job --strategy stable --previous: images keep the shards of the previous plan; ignored for balanced and when missing" {
+	local w=$BATS_TEST_TMPDIR/prev base
+	mkdir -p "$w"
+	cd "$w"
+	mapfile -t base < <(job_env prev)
+	env -i "${base[@]}" "$CDKIT_ROOT/pipelines/plan-job" --shards 4 --strategy balanced --out balanced.ndjson
+	env -i "${base[@]}" "$CDKIT_ROOT/pipelines/plan-job" --shards 4 --strategy stable --out fresh.ndjson
+	plan_of() { jq -r '"\(.name):\(.version) \(.shard.index)"' "$1"; }
+	# the two strategies differ here, so keeping the previous plan shows
+	! diff -q <(plan_of balanced.ndjson) <(plan_of fresh.ndjson)
+	# a balanced plan is within the stable bound: kept as it is
+	env -i "${base[@]}" "$CDKIT_ROOT/pipelines/plan-job" --shards 4 --strategy stable \
+		--previous balanced.ndjson --out kept.ndjson
+	diff -u <(plan_of balanced.ndjson) <(plan_of kept.ndjson)
+	# CD_PREVIOUS as the flag; a missing file, or the balanced strategy: no history
+	env -i "${base[@]}" CD_PREVIOUS=balanced.ndjson "$CDKIT_ROOT/pipelines/plan-job" --shards 4 \
+		--strategy stable --out env.ndjson
+	diff -u <(plan_of balanced.ndjson) <(plan_of env.ndjson)
+	env -i "${base[@]}" "$CDKIT_ROOT/pipelines/plan-job" --shards 4 --strategy stable \
+		--previous missing.ndjson --out none.ndjson
+	diff -u <(plan_of fresh.ndjson) <(plan_of none.ndjson)
+	env -i "${base[@]}" "$CDKIT_ROOT/pipelines/plan-job" --shards 4 --strategy balanced \
+		--previous fresh.ndjson --out bal2.ndjson
+	diff -u <(plan_of balanced.ndjson) <(plan_of bal2.ndjson)
+}

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "core/record.h"
 #include "stage/shard.h"
 #include "core/banned.h"
 
@@ -422,7 +423,129 @@ static void plan_stable(struct cd_shard_item *items, const size_t *order, size_t
 	free(overflow);
 }
 
-int cd_shard_plan(struct cd_shard_item *items, size_t n, int total, enum cd_shard_strategy s)
+/* --- stable from an earlier plan ----------------------------------------- */
+
+/*
+ * The earlier plan is kept where it is within the bound; records new to it
+ * go, heaviest first, to the lightest shard they fit in.  When a shard is
+ * still above the bound (a record added, or the mean lowered by one that
+ * went), the fewest moves that bring every shard within it are searched
+ * for, exactly, up to REPAIR_DEPTH moves and REPAIR_NODES tries (plans of
+ * up to REPAIR_MAX_ITEMS records); past that, the local search of the
+ * balanced plan; and when even that leaves a shard above the bound, the
+ * plan with no history, if it is better.
+ */
+#define REPAIR_DEPTH 4
+#define REPAIR_NODES 250000ull
+#define REPAIR_MAX_ITEMS 512
+
+struct repair {
+	struct cd_shard_item *items;
+	const size_t *order;  /* heaviest first */
+	size_t n;
+	uint64_t *load, cap, nodes;
+	int total, over;      /* over: shards above cap */
+};
+
+static void move_item(struct repair *r, size_t i, int to)
+{
+	int from = r->items[i].shard;
+	uint64_t w = r->items[i].weight;
+	r->over -= (r->load[from] > r->cap) + (r->load[to] > r->cap);
+	r->load[from] -= w;
+	r->load[to] += w;
+	r->over += (r->load[from] > r->cap) + (r->load[to] > r->cap);
+	r->items[i].shard = to;
+}
+
+/* Every shard within the cap in at most depth moves: 1, the moves made; 0, none made. */
+static int repair_search(struct repair *r, int depth)
+{
+	if (!r->over)
+		return 1;
+	/* a move lowers one shard: more shards over than moves left is hopeless */
+	if (r->over > depth || r->nodes >= REPAIR_NODES)
+		return 0;
+	for (size_t a = 0; a < r->n; a++) {
+		size_t i = r->order[a];
+		int from = r->items[i].shard;
+		uint64_t w = r->items[i].weight;
+		if (r->load[from] <= r->cap || !w)
+			continue;
+		/* an item of the same weight on the same shard was tried already (order: by weight) */
+		int seen = 0;
+		for (size_t b = a; b-- > 0 && r->items[r->order[b]].weight == w && !seen;)
+			seen = r->items[r->order[b]].shard == from;
+		if (seen)
+			continue;
+		for (int to = 0; to < r->total; to++) {
+			if (to == from || (depth == 1 && r->load[to] + w > r->cap))
+				continue;
+			r->nodes++;
+			move_item(r, i, to);
+			if (repair_search(r, depth - 1))
+				return 1;
+			move_item(r, i, from);
+		}
+	}
+	return 0;
+}
+
+static void plan_from(struct cd_shard_item *items, const size_t *order, size_t n, int total, const int *prev)
+{
+	uint64_t *load = cd_xcalloc((size_t)total, sizeof(*load));
+	uint64_t sum = sum_weights(items, n), cap = (uint64_t)((u128)sum * 5 / ((u128)total * 4));
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].weight > cap)
+			cap = items[i].weight; /* the bound where the weights allow no better */
+		if (prev[i] >= 0 && prev[i] < total) {
+			items[i].shard = prev[i];
+			load[prev[i]] += items[i].weight;
+			kept++;
+		}
+	}
+	if (!kept) {
+		free(load);
+		plan_stable(items, order, n, total);
+		return;
+	}
+	for (size_t a = 0; a < n; a++) {
+		size_t i = order[a];
+		if (prev[i] >= 0 && prev[i] < total)
+			continue;
+		uint64_t h = fnv1a(items[i].key), w = items[i].weight;
+		int best = -1, fits = 0;
+		for (int s = 0; s < total; s++) {
+			int f = load[s] + w <= cap;
+			if (best < 0 || f > fits || (f == fits && (load[s] < load[best] ||
+			    (load[s] == load[best] && score(h, s) > score(h, best)))))
+				best = s, fits = f;
+		}
+		items[i].shard = best;
+		load[best] += w;
+	}
+	struct repair r = { items, order, n, load, cap, 0, total, 0 };
+	for (int s = 0; s < total; s++)
+		r.over += load[s] > cap;
+	for (int depth = 1; depth <= REPAIR_DEPTH && r.over && n <= REPAIR_MAX_ITEMS; depth++)
+		if (repair_search(&r, depth))
+			break;
+	uint64_t budget = REFINE_BUDGET;
+	while (load[heaviest(load, total)] > cap && refine_step(items, order, n, load, total, &budget))
+		;
+	if (load[heaviest(load, total)] > cap) {
+		struct cd_shard_item *fresh = cd_xcalloc(n, sizeof(*fresh));
+		memcpy(fresh, items, n * sizeof(*fresh));
+		plan_stable(fresh, order, n, total);
+		if (cd_shard_max_load(fresh, n, total) < load[heaviest(load, total)])
+			memcpy(items, fresh, n * sizeof(*fresh));
+		free(fresh);
+	}
+	free(load);
+}
+
+static int plan_check(struct cd_shard_item *items, size_t n, int total)
 {
 	if (total < 1 || total > CD_SHARD_MAX)
 		return cd_seterr("number of shards %d out of range 1..%d", total, CD_SHARD_MAX);
@@ -431,6 +554,25 @@ int cd_shard_plan(struct cd_shard_item *items, size_t n, int total, enum cd_shar
 		if (items[i].weight > CD_SHARD_WEIGHT_MAX)
 			items[i].weight = CD_SHARD_WEIGHT_MAX;
 	}
+	return 0;
+}
+
+int cd_shard_replan(struct cd_shard_item *items, size_t n, int total, const int *prev)
+{
+	if (plan_check(items, n, total) < 0)
+		return -1;
+	if (total == 1 || !n)
+		return 0;
+	size_t *order = order_of(items, n);
+	plan_from(items, order, n, total, prev);
+	free(order);
+	return 0;
+}
+
+int cd_shard_plan(struct cd_shard_item *items, size_t n, int total, enum cd_shard_strategy s)
+{
+	if (plan_check(items, n, total) < 0)
+		return -1;
 	if (total == 1 || !n)
 		return 0;
 	size_t *order = order_of(items, n);
@@ -608,19 +750,108 @@ jv cd_shard_set(jv rec, int index, int total)
 	return jv_object_set(rec, jv_string("shard"), sh);
 }
 
+/* --- an earlier plan ------------------------------------------------------ */
+
+void cd_shard_previous_init(struct cd_shard_previous *p, int total)
+{
+	memset(p, 0, sizeof(*p));
+	p->total = total;
+}
+
+int cd_shard_previous_add(struct cd_shard_previous *p, jv rec)
+{
+	int index;
+	char *key;
+	if (!cd_shard_of(rec, p->total, &index) || !(key = cd_record_id(rec)))
+		return 0;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->keys = cd_xrealloc(p->keys, p->cap * sizeof(*p->keys));
+		p->shard = cd_xrealloc(p->shard, p->cap * sizeof(*p->shard));
+	}
+	p->keys[p->n] = key;
+	p->shard[p->n++] = index;
+	return 1;
+}
+
+struct keyed {
+	const char *key;
+	size_t at;
+	int shard;
+};
+
+static int by_key_then_place(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+void cd_shard_previous_done(struct cd_shard_previous *p)
+{
+	struct keyed *k = cd_xcalloc(p->n ? p->n : 1, sizeof(*k));
+	for (size_t i = 0; i < p->n; i++)
+		k[i] = (struct keyed){ p->keys[i], i, p->shard[i] };
+	qsort(k, p->n, sizeof(*k), by_key_then_place);
+	char **keys = cd_xcalloc(p->n ? p->n : 1, sizeof(*keys));
+	size_t m = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (m && !strcmp(keys[m - 1], k[i].key)) {
+			free((char *)k[i].key); /* a later duplicate: the first one stands */
+			continue;
+		}
+		keys[m] = (char *)k[i].key;
+		p->shard[m++] = k[i].shard;
+	}
+	free(p->keys);
+	free(k);
+	p->keys = keys;
+	p->n = m;
+}
+
+int cd_shard_previous_get(const struct cd_shard_previous *p, const char *key)
+{
+	size_t lo = 0, hi = p->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(p->keys[mid], key);
+		if (!c)
+			return p->shard[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void cd_shard_previous_release(struct cd_shard_previous *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->keys[i]);
+	free(p->keys);
+	free(p->shard);
+	memset(p, 0, sizeof(*p));
+}
+
 int cd_shard_assign(const jv *recs, char *const *keys, size_t n, int total,
 		    const struct cd_shard_opts *o, int force, int *shard, size_t *planned)
 {
 	struct cd_shard_item *items = cd_xcalloc(n ? n : 1, sizeof(*items));
 	size_t *at = cd_xcalloc(n ? n : 1, sizeof(*at)), m = 0;
+	int *prev = cd_xcalloc(n ? n : 1, sizeof(*prev));
+	const struct cd_shard_previous *old = o->strategy == CD_SHARD_STABLE &&
+		o->previous && o->previous->total == total ? o->previous : NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (!force && cd_shard_of(recs[i], total, &shard[i]))
 			continue;
 		items[m].key = keys[i];
 		items[m].weight = cd_shard_weight(recs[i], keys[i], o->weights, o->dflt);
+		prev[m] = old ? cd_shard_previous_get(old, keys[i]) : -1;
 		at[m++] = i;
 	}
-	int r = cd_shard_plan(items, m, total, o->strategy);
+	int r = old ? cd_shard_replan(items, m, total, prev) : cd_shard_plan(items, m, total, o->strategy);
+	free(prev);
 	if (!r)
 		for (size_t k = 0; k < m; k++)
 			shard[at[k]] = items[k].shard;

@@ -40,7 +40,8 @@ enum cd_shard_strategy {
 	 * mean + heaviest record).  Adding or removing one record moves few
 	 * others, without a bound: on the catalog at most 3 with 2 to 4
 	 * shards, up to 7 with 5 to 8 (tests/unit/test-shard.c,
-	 * tests/cd-shard-plan.bats).
+	 * tests/cd-shard-plan.bats).  Given the previous plan
+	 * (cd_shard_replan), the fewest moves instead.
 	 */
 	CD_SHARD_STABLE = 1,
 };
@@ -61,6 +62,21 @@ struct cd_shard_item {
  * when total is out of 1..CD_SHARD_MAX.
  */
 int cd_shard_plan(struct cd_shard_item *items, size_t n, int total, enum cd_shard_strategy s);
+
+/*
+ * The stable strategy from an earlier plan: prev[i] is the shard item i
+ * had (-1 when it had none, or it is out of range).  Items keep their
+ * shard while every shard stays within the bound, max(1.25 * mean,
+ * heaviest item); new items go, heaviest first, to the lightest shard
+ * they fit in; and when a shard is still above the bound, the fewest
+ * moves that bring every shard within it are found by an exact search of
+ * up to 4 moves (under a node budget), else by the balanced plan's local
+ * search.  When that cannot reach the bound either, the plan without
+ * history (cd_shard_plan, stable), if its heaviest shard is lighter.  No
+ * item with a previous shard: cd_shard_plan, stable.  -1 (cd_seterr) when
+ * total is out of range.
+ */
+int cd_shard_replan(struct cd_shard_item *items, size_t n, int total, const int *prev);
 
 /* Heaviest shard load of a finished plan (for the figures and tests). */
 uint64_t cd_shard_max_load(const struct cd_shard_item *items, size_t n, int total);
@@ -112,11 +128,33 @@ int cd_shard_of(jv rec, int total, int *index);
 /* rec with "shard":{"index":index,"total":total}.  Consumes rec. */
 jv cd_shard_set(jv rec, int index, int total);
 
+/*
+ * An earlier plan (cd-shard plan --previous): the shard each name:version
+ * had, for one total.  Records of other totals, and later duplicates of a
+ * key, are not kept.
+ */
+struct cd_shard_previous {
+	int total;
+	size_t n, cap;
+	char **keys;         /* sorted by cd_shard_previous_done */
+	int *shard;
+};
+
+void cd_shard_previous_init(struct cd_shard_previous *p, int total);
+/* Note rec's plan (borrowed) if it has one for p->total: 1, else 0. */
+int cd_shard_previous_add(struct cd_shard_previous *p, jv rec);
+/* Sort for lookups; call once, after the last add. */
+void cd_shard_previous_done(struct cd_shard_previous *p);
+/* The shard key had, or -1. */
+int cd_shard_previous_get(const struct cd_shard_previous *p, const char *key);
+void cd_shard_previous_release(struct cd_shard_previous *p);
+
 /* How records are weighed and planned (cd-shard's planning flags). */
 struct cd_shard_opts {
 	enum cd_shard_strategy strategy;
 	const struct cd_shard_weights *weights; /* NULL: artifact sizes */
 	uint64_t dflt;       /* bytes per artifact, or ms per image with weights */
+	const struct cd_shard_previous *previous; /* stable only; NULL: none */
 };
 
 /*
