@@ -88,8 +88,7 @@ flow_measure() {
 	F[$label/cpu]=$(tail -n 1 "$FLOW_DIR/$label.time" | awk '{ printf "%.2f", $1 + $2 }')
 	F[$label/srvcpu]=$(awk -v a="$s0" -v b="$(flow_server_cpu)" 'BEGIN { printf "%.2f", b - a }')
 	tail -n "+$((r0 + 1))" "$FLOW_DIR/registry.log" | grep -E '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' >"$FLOW_DIR/$label.reg" || true
-	# requests only: httpd.py also logs "SENT PATH BYTES" when a body ended
-	tail -n "+$((u0 + 1))" "$FLOW_DIR/httpd.log" | grep -v '^SENT ' >"$FLOW_DIR/$label.up" || true
+	tail -n "+$((u0 + 1))" "$FLOW_DIR/httpd.log" >"$FLOW_DIR/$label.up"
 	F[$label/reg]=$(wc -l <"$FLOW_DIR/$label.reg")
 	F[$label/writes]=$(grep -cE '"(PUT|POST|PATCH|DELETE) /v2/' "$FLOW_DIR/$label.reg" || true)
 	# cdkit's User-Agent names the tool: "cdkit/0.1.0 (cd-current)"

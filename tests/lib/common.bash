@@ -142,20 +142,22 @@ pid_stop() {
 pid_gone() { ! server_alive "$1"; }
 
 # httpd_start ROOT [RULES [HTTPD-ARGS...]]: serve ROOT on 127.0.0.1
-# (tests/lib/httpd.py); sets HTTPD_PORT, HTTPD_URL, HTTPD_PID, HTTPD_LOG,
+# (tests/lib/httpd.py); sets HTTPD_PORT, HTTPD_URL, HTTPD_PID, HTTPD_LOG
+# (the requests), HTTPD_SENT_LOG (the bodies sent: "SENT PATH BYTES"),
 # HTTPD_RULES.  Call from setup_file, setup or a test; fails when the
 # server does not start.
 httpd_start() {
 	local root=$1 rules=${2:-$BATS_FILE_TMPDIR/httpd-rules.json}
 	local pf="$BATS_FILE_TMPDIR/httpd.port.$$.$RANDOM"
 	HTTPD_LOG="$BATS_FILE_TMPDIR/httpd.log"
+	HTTPD_SENT_LOG="$BATS_FILE_TMPDIR/httpd.sent"
 	HTTPD_RULES=$rules
 	server_start httpd "$pf" python3 "$CDKIT_ROOT/tests/lib/httpd.py" --root "$root" --port-file "$pf" \
-		--log "$HTTPD_LOG" --rules "$rules" "${@:3}" || return 1
+		--log "$HTTPD_LOG" --sent-log "$HTTPD_SENT_LOG" --rules "$rules" "${@:3}" || return 1
 	HTTPD_PID=$SERVER_PID
 	HTTPD_PORT=$SERVER_PORT
 	HTTPD_URL="http://127.0.0.1:$HTTPD_PORT"
-	export HTTPD_PORT HTTPD_URL HTTPD_PID HTTPD_LOG HTTPD_RULES
+	export HTTPD_PORT HTTPD_URL HTTPD_PID HTTPD_LOG HTTPD_SENT_LOG HTTPD_RULES
 }
 
 httpd_stop() {

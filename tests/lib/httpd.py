@@ -41,8 +41,9 @@ lowercased), "body"} so a test can check exactly what was sent:
 
 "times": N applies a rule to its first N matches only; without it the rule
 always applies.  Each request is logged as "METHOD PATH STATUS RANGE" to
---log when its answer starts, and a file's body once it ended (sent whole,
-cut, or the client went away) as "SENT PATH BYTES".
+--log when its answer starts; with --sent-log, a file's body once it ended
+(sent whole, cut, or the client went away) as "SENT PATH BYTES" there (so
+--log holds requests only).
 """
 import email.utils
 import json
@@ -60,7 +61,7 @@ class Handler(testserver.Handler):
         return "%s %s %s %s" % (self.command, self.path, status, rng or "-")
 
     def log_sent(self, n):
-        self.log_line("SENT %s %d" % (self.path, n))
+        testserver.append_line(self.server.sent_log, "SENT %s %d" % (self.path, n))
 
     def plain(self, status, text, extra=None):
         headers = [("Content-Type", "text/plain")] + list((extra or {}).items())
@@ -209,6 +210,7 @@ def main():
     ap = testserver.parser("Serve a folder on loopback, with faults.")
     ap.add_argument("--root", required=True)
     ap.add_argument("--requests")
+    ap.add_argument("--sent-log")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     a = ap.parse_args()
@@ -216,7 +218,7 @@ def main():
         ap.error("--root %s: not a folder" % a.root)
     testserver.serve(Handler, a, a.tls_cert, a.tls_key,
                      root=os.path.realpath(a.root), rules=testserver.Rules(a.rules),
-                     requests=a.requests)
+                     requests=a.requests, sent_log=a.sent_log)
 
 
 if __name__ == "__main__":
