@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 		{ "focus", required_argument, NULL, OPT_FOCUS },
 		CD_OPTS_BASE, CD_OPTS_HTTP, { 0 }
 	};
-	char **focus = NULL, *catalog = NULL;
+	const char **focus = NULL;
+	char *catalog = NULL;
 	size_t nfocus = 0;
 	int c;
 

@@ -34,8 +34,7 @@ static void usage(int status)
 		"\n"
 		"      --registry HOST/ORG  where the images are (default quay.io/containerdisks)\n"
 		"      --output DIR         write DIR/NAME.md for each repository\n"
-		"      --dry-run[=BOOL]     only say what would be sent (default true;\n"
-		"                           --dry-run=false sends)\n"
+		CD_HELP_DRY_RUN
 		"      --quay-token-file FILE  the Quay OAuth token, one line (needed to send)\n"
 		"      --quay-api URL       Quay's API (default https://quay.io/api/v1)\n"
 		"      --focus NAME:VERSION only this image (repeatable); NAME:* for every\n"
@@ -63,13 +62,11 @@ int main(int argc, char **argv)
 		{ "quay-api", required_argument, NULL, OPT_QUAY_API },
 		{ "quay-token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "focus", required_argument, NULL, OPT_FOCUS },
-		{ "dry-run", optional_argument, NULL, CD_OPT_DRY_RUN },
-		CD_OPTS_BASE, CD_OPTS_NET, { 0 }
+		CD_OPTS_DRY_RUN, CD_OPTS_BASE, CD_OPTS_NET, { 0 }
 	};
 	struct cd_docs_opts o = {
 		.registry = "quay.io/containerdisks",
 		.api = "https://quay.io/api/v1",
-		.dry_run = 1,
 	};
 	char *catalog = NULL, *templates = NULL;
 	int c, status;
@@ -87,9 +84,6 @@ int main(int argc, char **argv)
 			o.focus = cd_xrealloc(o.focus, (o.nfocus + 1) * sizeof(*o.focus));
 			o.focus[o.nfocus++] = optarg;
 			break;
-		case CD_OPT_DRY_RUN:
-			o.dry_run = optarg ? cd_opt_bool("dry-run", optarg) : 1;
-			break;
 		default:
 			if (!cd_opts_common(c, optarg, usage))
 				usage(CD_EXIT_USAGE);
@@ -97,6 +91,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	o.dry_run = cd_opts.dry_run;
 	if (!o.dry_run && !o.token_file)
 		cd_usage_error("--dry-run=false needs --quay-token-file");
 	if (!o.catalog)

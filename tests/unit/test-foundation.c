@@ -114,6 +114,32 @@ static void test_records(void)
 	jv_free(rec);
 }
 
+/* The one focus parser and matcher every --focus goes through. */
+static void test_focus(void)
+{
+	const char *focus[] = { "fedora:41", "ubuntu:*", "alma:9" };
+	unsigned char hit[3] = { 0 };
+
+	CHECK(cd_record_focus_check("fedora:41") == 0);
+	CHECK(cd_record_focus_check("fedora:*") == 0);
+	CHECK(cd_record_focus_check("fedora") < 0);
+	CHECK_STR(cd_errmsg(), "malformed focus 'fedora': want name:version or 'name:*'");
+	CHECK(cd_record_focus_check(":41") < 0);
+	CHECK(cd_record_focus_check("fedora:") < 0);
+	CHECK(cd_record_focus_check("fedora:4:1") < 0);
+
+	CHECK(cd_record_in_focus(focus, 0, "debian", "12", NULL)); /* no focus: every image */
+	CHECK(cd_record_in_focus(focus, 3, "fedora", "41", hit) && hit[0] && !hit[1] && !hit[2]);
+	CHECK(!cd_record_in_focus(focus, 3, "fedora", "40", NULL));
+	CHECK(!cd_record_in_focus(focus, 3, "fedor", "41", NULL));
+	CHECK(!cd_record_in_focus(focus, 3, "fedora4", "1", NULL));
+	CHECK(cd_record_in_focus(focus, 3, "ubuntu", "24.04", hit) && hit[1]);
+	CHECK(cd_record_in_focus(focus, 3, "ubuntu", "", NULL)); /* name:* takes a record without one */
+	CHECK(!cd_record_in_focus(focus, 3, "alma", "", NULL));
+	CHECK(cd_record_in_focus(focus, 3, "alma", NULL, hit) && hit[2]); /* NULL: at any version */
+	CHECK(!cd_record_in_focus(focus, 3, NULL, "41", NULL));
+}
+
 static void test_buf_and_digest(void)
 {
 	struct cd_buf b;
@@ -185,6 +211,7 @@ int main(int argc, char **argv)
 	test_mirror();
 	test_reader();
 	test_records();
+	test_focus();
 	test_buf_and_digest();
 	test_retry_timing();
 	test_url_resolve();

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/contract.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/limits.h"
 #include "core/loop.h"
 #include "core/msg.h"
@@ -211,10 +212,9 @@ void cd_pool_focus(const char *const *focus, size_t n)
 
 static int in_focus(jv rec)
 {
-	for (size_t i = 0; i < pool_nfocus; i++)
-		if (cd_record_focus_match(rec, pool_focus[i]))
-			return 1;
-	return !pool_nfocus;
+	const char *v = cd_jv_str(rec, "version");
+	/* a record without a version is in a "name:*" focus only: "" is no focus's version */
+	return cd_record_in_focus(pool_focus, pool_nfocus, cd_jv_str(rec, "name"), v ? v : "", NULL);
 }
 
 static int admit(struct cd_reader *r, unsigned flags, jv *rec, int *invalid)

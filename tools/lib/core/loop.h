@@ -75,7 +75,7 @@ struct cd_pool_stats {
 };
 
 /*
- * Work only on the records one of focus names (cd_record_focus_match();
+ * Work only on the records one of focus names (cd_record_in_focus();
  * n 0: on all).  The others are written as they came, before anything
  * else looks at them: not checked, not counted as failed, never given to
  * fn -- a stage's --focus.  Borrows focus until the next call.

@@ -34,14 +34,27 @@ int cd_record_focus_check(const char *f)
 	return 0;
 }
 
-int cd_record_focus_match(jv rec, const char *f)
+/* Does focus f name name:version (version NULL: name at any version)? */
+static int focus_is(const char *f, const char *name, const char *version)
 {
-	const char *n = cd_jv_str(rec, "name"), *v = cd_jv_str(rec, "version");
 	const char *colon = strchr(f, ':');
 	size_t nlen = colon ? (size_t)(colon - f) : strlen(f);
-	if (!n || strlen(n) != nlen || memcmp(n, f, nlen) || !colon)
+	if (!name || !colon || strlen(name) != nlen || memcmp(name, f, nlen))
 		return 0;
-	return !strcmp(colon + 1, "*") || (v && !strcmp(colon + 1, v));
+	return !version || !strcmp(colon + 1, "*") || !strcmp(colon + 1, version);
+}
+
+int cd_record_in_focus(const char *const *focus, size_t n, const char *name, const char *version,
+		       unsigned char *hit)
+{
+	int in = !n;
+	for (size_t k = 0; k < n; k++)
+		if (focus_is(focus[k], name, version)) {
+			if (hit)
+				hit[k] = 1;
+			in = 1;
+		}
+	return in;
 }
 
 jv cd_record_set_error(jv rec, const char *arch, const char *fmt, ...)

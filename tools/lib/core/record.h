@@ -4,6 +4,7 @@
  * What every stage does with a record: name it in messages, mark it
  * failed, tell whether an earlier stage failed it.
  */
+#include <stddef.h>
 #include <jv.h>
 
 /*
@@ -18,12 +19,19 @@ int cd_record_has_error(jv rec);
 /* Borrow rec: "name:version", or "?" parts.  Returns a static-free malloc'd string. */
 char *cd_record_id(jv rec);
 /*
- * Focus: "name:version", or "name:*" for every version of name, as
- * cd-discover's --focus.  Check is 0, or -1 and cd_seterr() when f is
- * malformed; match borrows rec: is it the image f names?
+ * A focus (--focus): "name:version", or "name:*" for every version of
+ * name.  cd_record_focus_check() is its one parser: 0, or -1 and
+ * cd_seterr() when f is malformed.
+ *
+ * cd_record_in_focus(): is the image name:version (borrowed) in focus (n
+ * well-formed entries; n 0: every image is)?  Sets hit[k] for each entry
+ * k that names it (hit: NULL, or n flags).  version NULL means at any
+ * version (a catalog entry whose versions are not known yet); name NULL
+ * is in no focus.
  */
 int cd_record_focus_check(const char *f);
-int cd_record_focus_match(jv rec, const char *f);
+int cd_record_in_focus(const char *const *focus, size_t n, const char *name, const char *version,
+		       unsigned char *hit);
 
 /*
  * Add "error":{"tool","arch"(if arch),"message"} to rec.  Consumes rec,

@@ -59,7 +59,7 @@ static void emit(jv rec, void *ctx)
 	}
 }
 
-int cd_discover_run(const char *path, char **focus, size_t nfocus)
+int cd_discover_run(const char *path, const char *const *focus, size_t nfocus)
 {
 	struct cd_catalog cat;
 	struct out out = { 0 };

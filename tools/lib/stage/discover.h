@@ -16,6 +16,6 @@
  * catalog is malformed or a focus names no catalog entry: a usage error
  * for the caller to say (cd_errmsg()).
  */
-int cd_discover_run(const char *path, char **focus, size_t nfocus);
+int cd_discover_run(const char *path, const char *const *focus, size_t nfocus);
 
 #endif

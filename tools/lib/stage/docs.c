@@ -32,26 +32,6 @@ struct docs {
 	int have_cat;
 };
 
-/* Does rec (borrowed) match the focus?  No focus: every record. */
-static int focused(const struct cd_docs_opts *o, jv rec, unsigned char *hit)
-{
-	const char *name = cd_jv_str(rec, "name"), *version = cd_jv_str(rec, "version");
-	int any = !o->nfocus;
-	size_t k, nlen;
-	const char *ver;
-
-	for (k = 0; k < o->nfocus && name && version; k++) {
-		if (cd_catalog_focus_parse(o->focus[k], &nlen, &ver) < 0 ||
-		    !cd_catalog_focus_is(name, o->focus[k], nlen))
-			continue;
-		if (!strcmp(ver, "*") || !strcmp(ver, version)) {
-			hit[k] = 1;
-			any = 1;
-		}
-	}
-	return any;
-}
-
 /* Is record a (borrowed) a better description for its repository than b? */
 static int better(jv a, jv b)
 {
@@ -405,7 +385,8 @@ static int read_all(struct cd_reader *r, jv **recs, size_t *n)
 /*
  * Which of the n records describe their repository: per name, the newest
  * stable record marked "docs" within the focus (hit[k] set for each focus
- * entry that matched).  An array of n flags, the caller's to free.
+ * entry that matched; a record without "error" has passed the contract, so
+ * its name and version are strings).  An array of n flags, the caller's to free.
  */
 static unsigned char *choose(const struct cd_docs_opts *o, jv *recs, size_t n, unsigned char *hit)
 {
@@ -413,7 +394,9 @@ static unsigned char *choose(const struct cd_docs_opts *o, jv *recs, size_t n, u
 	size_t i, k, *repos = NULL, nrepos = 0;
 
 	for (i = 0; i < n; i++) {
-		if (cd_record_has_error(recs[i]) || !cd_jv_true(recs[i], "docs") || !focused(o, recs[i], hit))
+		if (cd_record_has_error(recs[i]) || !cd_jv_true(recs[i], "docs") ||
+		    !cd_record_in_focus(o->focus, o->nfocus, cd_jv_str(recs[i], "name"),
+					cd_jv_str(recs[i], "version"), hit))
 			continue;
 		for (k = 0; k < nrepos; k++)
 			if (!strcmp(cd_jv_str(recs[repos[k]], "name"), cd_jv_str(recs[i], "name")))
@@ -456,18 +439,15 @@ int cd_docs_run(const struct cd_docs_opts *o)
 	struct cd_pool_stats st = { 0 };
 	jv *recs = NULL;
 	size_t n = 0, i, k;
-	unsigned char *chosen = NULL, *hit = cd_xcalloc(o->nfocus + 1, 1);
+	unsigned char *chosen = NULL, *hit;
 	int got, io, status;
 
-	for (k = 0; k < o->nfocus; k++) {
-		size_t nlen;
-		const char *ver;
-		if (cd_catalog_focus_parse(o->focus[k], &nlen, &ver) < 0) {
+	for (k = 0; k < o->nfocus; k++)
+		if (cd_record_focus_check(o->focus[k]) < 0) {
 			cd_error("--focus: %s", cd_errmsg());
-			free(hit);
 			return CD_EXIT_USAGE;
 		}
-	}
+	hit = cd_xcalloc(o->nfocus + 1, 1);
 	if ((got = setup(&d)) < 0) {
 		cd_error("%s", cd_errmsg());
 		teardown(&d);

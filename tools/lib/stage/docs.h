@@ -28,7 +28,7 @@ struct cd_docs_opts {
 	const char *templates;   /* folder of description.jq, <name>.jq, <name>.md */
 	const char *api;         /* Quay API base (https://quay.io/api/v1) */
 	const char *token_file;  /* Quay token (OAuth); read only when sending */
-	char **focus;            /* "name:version" or "name:*"; none = all */
+	const char **focus;      /* "name:version" or "name:*" (core/record.h); none = all */
 	size_t nfocus;
 	int dry_run;             /* say what would be sent, send nothing */
 };

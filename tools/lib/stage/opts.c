@@ -19,7 +19,7 @@
 #include "stage/opts.h"
 #include "core/banned.h"
 
-struct cd_opts cd_opts = { .workers = 2 };
+struct cd_opts cd_opts = { .workers = 2, .dry_run = 1 };
 
 long cd_opt_long(const char *name, const char *arg, long min, long max)
 {
@@ -254,6 +254,9 @@ int cd_opts_common(int opt, const char *arg, void (*usage)(int status))
 		return 1;
 	case CD_OPT_TLS_VERIFY:
 		cd_opts.tls_verify = tls_verify("tls-verify", arg);
+		return 1;
+	case CD_OPT_DRY_RUN:
+		cd_opts.dry_run = arg ? cd_opt_bool("dry-run", arg) : 1;
 		return 1;
 	default:
 		return side_option(opt, arg);

@@ -83,9 +83,11 @@ enum cd_opt {
 	{ "src-cert-dir", required_argument, NULL, CD_OPT_SRC_CERT_DIR },       \
 	{ "dest-cert-dir", required_argument, NULL, CD_OPT_DEST_CERT_DIR }
 
+/* Tools that send only when told to (cd-push, cd-promote, cd-docs): cd_opts.dry_run. */
+#define CD_OPTS_DRY_RUN { "dry-run", optional_argument, NULL, CD_OPT_DRY_RUN }
 /* Tools that write to a registry (cd-push, cd-promote): publish.h. */
 #define CD_OPTS_XFER                                                       \
-	{ "dry-run", optional_argument, NULL, CD_OPT_DRY_RUN },            \
+	CD_OPTS_DRY_RUN,                                                   \
 	{ "chunk-size", required_argument, NULL, CD_OPT_CHUNK_SIZE },      \
 	{ "parallel", required_argument, NULL, CD_OPT_PARALLEL }
 
@@ -159,9 +161,11 @@ enum cd_opt {
 	"                           (--source-registry and --target-registry naming\n" \
 	"                           one registry: its --dest- settings apply)\n"
 
-#define CD_HELP_XFER \
+#define CD_HELP_DRY_RUN \
 	"      --dry-run[=BOOL]     only say what would be sent (default true;\n" \
-	"                           --dry-run=false sends)\n" \
+	"                           --dry-run=false sends)\n"
+#define CD_HELP_XFER \
+	CD_HELP_DRY_RUN \
 	"      --chunk-size BYTES   upload blobs in PATCH chunks of BYTES (default: one\n" \
 	"                           streaming PUT per blob)\n" \
 	"      --parallel N         blobs of one image sent at once (default 4)\n"
@@ -188,6 +192,7 @@ struct cd_opts {
 	struct cd_opts_side src, dst;
 	const char **focus;     /* --focus values (borrowed from argv) */
 	size_t nfocus;
+	int dry_run;            /* --dry-run[=BOOL]; default 1: send nothing */
 };
 extern struct cd_opts cd_opts;
 

@@ -49,7 +49,6 @@ static const struct cd_xfer_show publish_show = { show_start, show_update, show_
 static void cli_init(struct cd_publish_cli *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->o.dry_run = 1;
 	c->o.xfer.parallel = 4;
 	c->o.xfer.show = &publish_show;
 }
@@ -62,9 +61,6 @@ static int cli_option(struct cd_publish_cli *c, int opt, const char *arg)
 		return 1;
 	case CD_OPT_SOURCE_REGISTRY:
 		c->source = arg;
-		return 1;
-	case CD_OPT_DRY_RUN:
-		c->o.dry_run = arg ? cd_opt_bool("dry-run", arg) : 1;
 		return 1;
 	case CD_OPT_CHUNK_SIZE:
 		c->o.xfer.chunk_size = cd_opt_long("chunk-size", arg, 1, 1L << 40);
@@ -92,6 +88,7 @@ void cd_publish_parse(struct cd_publish_cli *c, int argc, char **argv, void (*us
 			usage(CD_EXIT_USAGE);
 	if (optind < argc)
 		cd_usage_error("unexpected argument '%s'", argv[optind]);
+	c->o.dry_run = cd_opts.dry_run;
 }
 
 int cd_publish_main(struct cd_publish_cli *c, cd_pool_fn fn, const char *verb)

@@ -514,25 +514,6 @@ static struct release *release_of(struct release **v, size_t *n, const char *ver
 	return &(*v)[(*n)++];
 }
 
-static int focus_wants(char **focus, size_t nfocus, const char *name, const char *version,
-		       unsigned char *hit)
-{
-	size_t k;
-	int want = !nfocus;
-
-	for (k = 0; k < nfocus; k++) {
-		const char *ver;
-		size_t nlen;
-		if (cd_catalog_focus_parse(focus[k], &nlen, &ver) < 0 || !cd_catalog_focus_is(name, focus[k], nlen))
-			continue;
-		if (!strcmp(ver, "*") || !strcmp(ver, version)) {
-			hit[k] = 1;
-			want = 1;
-		}
-	}
-	return want;
-}
-
 /*
  * Collect the program's items (consumed) into releases.  An item's
  * "stable" (a boolean) says whether its version is a release, else its
@@ -589,7 +570,7 @@ static void collect_releases(struct run *r, struct cd_catalog_image *im, struct 
 	jv_free(items);
 }
 
-static void discover_releases(struct run *r, struct cd_catalog_image *im, char **focus,
+static void discover_releases(struct run *r, struct cd_catalog_image *im, const char *const *focus,
 			      size_t nfocus, unsigned char *hit)
 {
 	struct cd_catalog_job *j = im->jobs;
@@ -603,13 +584,8 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 	    (jv_get_kind(items) != JV_KIND_ARRAY &&
 	     (jv_free(items), bad_field(j, "the releases program must give an array")))) {
 		jv rec = base_record(im->ctx, im->name, "*", 0, 0, 0);
-		focus_wants(focus, nfocus, im->name, "*", hit);
-		for (k = 0; k < nfocus; k++) { /* an unreadable list answers every focus on it */
-			size_t nlen;
-			const char *ver;
-			if (!cd_catalog_focus_parse(focus[k], &nlen, &ver) && cd_catalog_focus_is(im->name, focus[k], nlen))
-				hit[k] = 1;
-		}
+		/* an unreadable list answers every focus on it */
+		cd_record_in_focus(focus, nfocus, im->name, NULL, hit);
 		r->out = jv_array_append(r->out, cd_record_set_error(rec, NULL, "%s", cd_errmsg()));
 		r->failed++;
 		return;
@@ -624,7 +600,7 @@ static void discover_releases(struct run *r, struct cd_catalog_image *im, char *
 
 		if (re->stable)
 			first_stable = 0;
-		if (focus_wants(focus, nfocus, im->name, re->version, hit)) {
+		if (cd_record_in_focus(focus, nfocus, im->name, re->version, hit)) {
 			rec = base_record(im->ctx, im->name, re->version, re->stable, head, head);
 			arts = jv_array();
 			for (k = 0; k < CD_NARCH; k++)
@@ -776,7 +752,8 @@ static void answer_all(struct run *r, const char *body, size_t len)
 }
 
 /* cd_catalog_discover, with the upstream files fetched, or all body when body is not NULL. */
-static int discover(struct cd_catalog *c, const char *body, size_t len, char **focus, size_t nfocus,
+static int discover(struct cd_catalog *c, const char *body, size_t len,
+		    const char *const *focus, size_t nfocus,
 		    void (*emit)(jv rec, void *ctx), void (*note)(int warning, const char *msg, void *ctx),
 		    void *ctx, size_t *failed)
 {
@@ -801,7 +778,7 @@ static int discover(struct cd_catalog *c, const char *body, size_t len, char **f
 			discover_releases(&r, im, focus, nfocus, hit);
 		} else {
 			discover_static(&r, im);
-			focus_wants(focus, nfocus, im->name, im->version, hit);
+			cd_record_in_focus(focus, nfocus, im->name, im->version, hit);
 		}
 	}
 	for (k = 0; k < nfocus; k++)
@@ -835,7 +812,7 @@ static int discover(struct cd_catalog *c, const char *body, size_t len, char **f
 	return ret;
 }
 
-int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
+int cd_catalog_discover(struct cd_catalog *c, const char *const *focus, size_t nfocus,
 			void (*emit)(jv rec, void *ctx),
 			void (*note)(int warning, const char *msg, void *ctx),
 			void *ctx, size_t *failed)
@@ -844,7 +821,7 @@ int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
 }
 
 int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
-			     char **focus, size_t nfocus,
+			     const char *const *focus, size_t nfocus,
 			     void (*emit)(jv rec, void *ctx),
 			     void (*note)(int warning, const char *msg, void *ctx),
 			     void *ctx, size_t *failed)

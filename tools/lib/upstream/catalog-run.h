@@ -34,7 +34,7 @@
  * Returns 0, or -1 and cd_seterr() when a focus matched nothing (then
  * nothing was emitted).
  */
-int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
+int cd_catalog_discover(struct cd_catalog *c, const char *const *focus, size_t nfocus,
 			void (*emit)(jv rec, void *ctx),
 			void (*note)(int warning, const char *msg, void *ctx),
 			void *ctx, size_t *failed);
@@ -45,7 +45,7 @@ int cd_catalog_discover(struct cd_catalog *c, char **focus, size_t nfocus,
  * no HEAD is made.  Fuzzers and tests call it (tests/fuzz/fuzz-catalog.c).
  */
 int cd_catalog_discover_body(struct cd_catalog *c, const char *body, size_t len,
-			     char **focus, size_t nfocus,
+			     const char *const *focus, size_t nfocus,
 			     void (*emit)(jv rec, void *ctx),
 			     void (*note)(int warning, const char *msg, void *ctx),
 			     void *ctx, size_t *failed);

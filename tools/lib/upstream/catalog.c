@@ -12,6 +12,7 @@
 #include "core/io.h"
 #include "core/json.h"
 #include "core/limits.h"
+#include "core/record.h"
 #include "upstream/catalog.h"
 #include "upstream/version.h"
 #include "core/banned.h"
@@ -455,23 +456,7 @@ void cd_catalog_release(struct cd_catalog *c)
 
 /* ---- focus ---- */
 
-int cd_catalog_focus_parse(const char *f, size_t *nlen, const char **ver)
-{
-	const char *colon = strchr(f, ':');
-
-	if (!colon || colon == f || !colon[1] || strchr(colon + 1, ':'))
-		return cd_seterr("malformed focus '%s': want name:version or 'name:*'", f);
-	*nlen = (size_t)(colon - f);
-	*ver = colon + 1;
-	return 0;
-}
-
-int cd_catalog_focus_is(const char *name, const char *f, size_t nlen)
-{
-	return strlen(name) == nlen && !memcmp(name, f, nlen);
-}
-
-int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus)
+int cd_catalog_focus(struct cd_catalog *c, const char *const *focus, size_t nfocus)
 {
 	size_t i, k;
 
@@ -480,22 +465,18 @@ int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus)
 	for (i = 0; i < c->n; i++)
 		c->v[i].wanted = 0;
 	for (k = 0; k < nfocus; k++) {
-		const char *ver;
-		size_t nlen;
 		int named = 0, matched = 0;
 
-		if (cd_catalog_focus_parse(focus[k], &nlen, &ver) < 0)
+		if (cd_record_focus_check(focus[k]) < 0)
 			return -1;
 		for (i = 0; i < c->n; i++) {
 			struct cd_catalog_image *im = &c->v[i];
-			if (!cd_catalog_focus_is(im->name, focus[k], nlen))
+			if (!cd_record_in_focus(&focus[k], 1, im->name, NULL, NULL))
 				continue;
 			named = 1;
-			if (im->releases || !strcmp(ver, "*") || !strcmp(ver, im->version)) {
-				im->wanted = 1;
-				matched |= !im->releases;
-				matched |= im->releases * 2;
-			}
+			/* the versions of a "releases" entry are checked once they are fetched */
+			if (cd_record_in_focus(&focus[k], 1, im->name, im->releases ? NULL : im->version, NULL))
+				im->wanted = matched = 1;
 		}
 		if (!named)
 			return cd_seterr("focus '%s' matches no catalog entry", focus[k]);

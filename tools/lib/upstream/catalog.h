@@ -71,12 +71,12 @@ int cd_catalog_load(struct cd_catalog *c, const char *path);
 void cd_catalog_release(struct cd_catalog *c);
 
 /*
- * Select images by focus ("name:version" or "name:*"; none = all).
+ * Select images by focus ("name:version" or "name:*", core/record.h; none = all).
  * -1 and cd_seterr() when a focus is malformed or names no catalog entry.
  * Versions of "releases" entries are only known after fetching: those
  * are checked by cd_catalog_discover.
  */
-int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
+int cd_catalog_focus(struct cd_catalog *c, const char *const *focus, size_t nfocus);
 
 /*
  * Functions every program may call (pipelines/catalog/README.md):
@@ -96,9 +96,5 @@ int cd_catalog_focus(struct cd_catalog *c, char **focus, size_t nfocus);
 
 /* The upstream arch entry for cdarch in ctx (borrowed): an object holding "arch"; jv_invalid() if none. */
 jv cd_catalog_arch(jv ctx, const char *cdarch);
-/* Split focus f ("name:version"): *nlen bytes of name, *ver.  -1 (cd_seterr) when malformed. */
-int cd_catalog_focus_parse(const char *f, size_t *nlen, const char **ver);
-/* Is name the nlen bytes of f? */
-int cd_catalog_focus_is(const char *name, const char *f, size_t nlen);
 
 #endif
