@@ -586,6 +586,30 @@ int cd_shard_plan(struct cd_shard_item *items, size_t n, int total, enum cd_shar
 
 /* --- weights ----------------------------------------------------------- */
 
+/* The place of key in keys[0..n), sorted by strcmp; -1 when absent. */
+static long key_at(char *const *keys, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, keys[mid]);
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static void free_keys(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -665,29 +689,18 @@ int cd_shard_weights_parse(struct cd_shard_weights *w, const char *text, size_t 
 
 void cd_shard_weights_release(struct cd_shard_weights *w)
 {
-	for (size_t i = 0; i < w->n; i++)
-		free(w->keys[i]);
-	free(w->keys);
+	free_keys(w->keys, w->n);
 	free(w->ms);
 	memset(w, 0, sizeof(*w));
 }
 
 int cd_shard_weights_get(const struct cd_shard_weights *w, const char *key, uint64_t *ms)
 {
-	size_t lo = 0, hi = w->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, w->keys[mid]);
-		if (!c) {
-			*ms = w->ms[mid];
-			return 1;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
+	long i = key_at(w->keys, w->n, key);
+	if (i < 0)
+		return 0;
+	*ms = w->ms[i];
+	return 1;
 }
 
 static uint64_t clamp_add(uint64_t a, uint64_t b)
@@ -811,25 +824,13 @@ void cd_shard_previous_done(struct cd_shard_previous *p)
 
 int cd_shard_previous_get(const struct cd_shard_previous *p, const char *key)
 {
-	size_t lo = 0, hi = p->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->keys[mid], key);
-		if (!c)
-			return p->shard[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	long i = key_at(p->keys, p->n, key);
+	return i < 0 ? -1 : p->shard[i];
 }
 
 void cd_shard_previous_release(struct cd_shard_previous *p)
 {
-	for (size_t i = 0; i < p->n; i++)
-		free(p->keys[i]);
-	free(p->keys);
+	free_keys(p->keys, p->n);
 	free(p->shard);
 	memset(p, 0, sizeof(*p));
 }
