@@ -280,6 +280,10 @@ static void test_authfile(void)
 	CHECK_STR(c.token, "t");
 	cd_creds_release(&c);
 	CHECK(authfile("{\"auths\":{\"quay.io\":{\"identitytoken\":\"\"}}}", "quay.io", &c) == 0);
+	/* an identity token holding a NUL: refused, not cut to "" (fuzz-auth found it) */
+	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"Ym9iOg==\",\"identitytoken\":\"\\u0000tok\"}}}", "quay.io", &c) == -1);
+	CHECK_STR(cd_errmsg(), "auth.json: malformed \"identitytoken\" entry for 'quay.io'");
+	CHECK(c.user == NULL && c.pass == NULL && c.token == NULL);
 	/* "auth" holding a NUL byte ("a\0:b") */
 	CHECK(authfile("{\"auths\":{\"quay.io\":{\"auth\":\"YQA6Yg==\"}}}", "quay.io", &c) == -1);
 

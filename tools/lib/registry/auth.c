@@ -87,11 +87,21 @@ static int key_rank(const char *key, const char *host)
 	return strchr(key, '/') && strncmp(key, "http", 4) ? 1 : 2;
 }
 
-/* docker's "identitytoken": 1 with c->token (and the entry's user, when it names one), else 0. */
-static int entry_token(jv entry, struct cd_creds *c)
+/*
+ * docker's "identitytoken": 1 with c->token (and the entry's user, when it
+ * names one), 0 when there is none, -1 (cd_seterr) when it holds a NUL
+ * (the token would be cut there).
+ */
+static int entry_token(jv entry, const char *file, const char *key, struct cd_creds *c)
 {
 	jv tok = jv_object_get(jv_copy(entry), jv_string("identitytoken"));
 	int ret = 0;
+	if (jv_get_kind(tok) == JV_KIND_STRING &&
+	    memchr(jv_string_value(tok), '\0', (size_t)jv_string_length_bytes(jv_copy(tok)))) {
+		OPENSSL_cleanse((char *)jv_string_value(tok), (size_t)jv_string_length_bytes(jv_copy(tok)));
+		jv_free(tok);
+		return cd_seterr("%s: malformed \"identitytoken\" entry for '%s'", file, key);
+	}
 	if (jv_get_kind(tok) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(tok)) > 0) {
 		c->token = cd_xstrdup(jv_string_value(tok));
 		OPENSSL_cleanse((char *)jv_string_value(tok), strlen(jv_string_value(tok)));
@@ -120,8 +130,9 @@ static int entry_token(jv entry, struct cd_creds *c)
 
 static int entry_creds(jv entry, const char *file, const char *key, struct cd_creds *c)
 {
-	if (entry_token(entry, c))
-		return 1;
+	int t = entry_token(entry, file, key, c);
+	if (t)
+		return t;
 	jv auth = jv_object_get(jv_copy(entry), jv_string("auth"));
 	int ret = 0;
 	if (jv_get_kind(auth) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(auth)) > 0) {
