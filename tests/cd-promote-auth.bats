@@ -4,7 +4,7 @@
 # --dest-authfile), and a side's credentials go to that registry only.
 
 bats_require_minimum_version 1.5.0
-load lib/registry
+load lib/push
 
 setup_file() {
 	registry_start htpasswd
@@ -21,14 +21,7 @@ teardown_file() { servers_stop; }
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	no_machine_creds
-	jq -nc --arg repo "$STAGING/containerdisks/cirros" --arg d "$DIGEST" --arg t "t$BATS_TEST_NUMBER" \
-		'{name: "cirros", version: "6.1", artifacts: [{arch: "amd64", url: "https://upstream.example/amd64.qcow2"}],
-		  pushed: {repository: $repo, digest: $d, tags: [$t]},
-		  verified: {ok: true, checks: []}}' > in.ndjson
-}
-
-promote() {
-	cd-promote --dry-run=false --source-registry "$STAGING/containerdisks" --target-registry "$PROD/prod" "$@" < in.ndjson
+	promote_input
 }
 
 @test "cd-promote --src-creds are sent to the source only: the target asks and has none" {

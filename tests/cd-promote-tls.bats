@@ -5,7 +5,7 @@
 # staging never skips them towards production.
 
 bats_require_minimum_version 1.5.0
-load lib/registry
+load lib/push
 
 setup_file() {
 	registry_start plain
@@ -22,14 +22,7 @@ teardown_file() { servers_stop; }
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	no_machine_creds # CD_CERTS_D too: an empty folder of the test's
-	jq -nc --arg repo "$STAGING/containerdisks/cirros" --arg d "$DIGEST" --arg t "t$BATS_TEST_NUMBER" \
-		'{name: "cirros", version: "6.1", artifacts: [{arch: "amd64", url: "https://upstream.example/amd64.qcow2"}],
-		  pushed: {repository: $repo, digest: $d, tags: [$t]},
-		  verified: {ok: true, checks: []}}' > in.ndjson
-}
-
-promote() {
-	cd-promote --dry-run=false --source-registry "$STAGING/containerdisks" --target-registry "$PROD/prod" "$@" < in.ndjson
+	promote_input
 }
 
 promoted() {

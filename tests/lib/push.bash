@@ -50,3 +50,21 @@ slowproxy_stop() {
 	server_stop "${PROXY_PID:-}"
 	PROXY_PID=
 }
+
+# Two registries for cd-promote, STAGING (the source, with the fixtures)
+# and PROD (the target), as cd-promote-auth.bats and cd-promote-tls.bats
+# start them; DIGEST is staging's cirros:6.1 amd64.
+#
+# promote_input: in.ndjson, that image verified, to be promoted as tag
+# t$BATS_TEST_NUMBER (a tag of its own for each test).
+promote_input() {
+	jq -nc --arg repo "$STAGING/containerdisks/cirros" --arg d "$DIGEST" --arg t "t$BATS_TEST_NUMBER" \
+		'{name: "cirros", version: "6.1", artifacts: [{arch: "amd64", url: "https://upstream.example/amd64.qcow2"}],
+		  pushed: {repository: $repo, digest: $d, tags: [$t]},
+		  verified: {ok: true, checks: []}}' > in.ndjson
+}
+
+# promote [CD-PROMOTE-ARGS...]: in.ndjson from STAGING/containerdisks to PROD/prod.
+promote() {
+	cd-promote --dry-run=false --source-registry "$STAGING/containerdisks" --target-registry "$PROD/prod" "$@" < in.ndjson
+}
